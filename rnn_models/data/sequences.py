@@ -1,0 +1,180 @@
+"""Turn MNIST images into sequence-classification data and tf.data pipelines.
+
+Tasks (each image becomes one sequence of T time steps with F features):
+  rows      28 x 28: one image row per step.
+  pixels    784 x 1: one pixel per step, row-major.
+  permuted  784 x 1: the pixels in a fixed random order (PERMUTATION_SEED).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .mnist_files import MnistArrays
+
+if TYPE_CHECKING:  # TensorFlow is imported lazily: loading data should not pay for it.
+    import tensorflow as tf
+
+__all__ = [
+    "PERMUTATION_SEED",
+    "SPLITS",
+    "TASKS",
+    "TF1_VALIDATION_SIZE",
+    "SequenceData",
+    "make_dataset",
+    "permutation",
+    "prepare",
+    "task_shape",
+]
+
+TASKS = ("rows", "pixels", "permuted")
+SPLITS = ("tf1", "keras")
+PERMUTATION_SEED = 0
+# TF1's mnist.read_data_sets held out this many *leading* training images as
+# validation (validation = train[:5000], train = train[5000:]).
+TF1_VALIDATION_SIZE = 5000
+
+_TASK_SHAPES = {"rows": (28, 28), "pixels": (784, 1), "permuted": (784, 1)}
+
+
+def _check_choice(arg: str, value: object, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise ValueError(f"{arg} must be one of {valid}; got {value!r}")
+
+
+def task_shape(task: str) -> tuple[int, int]:
+    """(timesteps, features) of one sequence for ``task``."""
+    _check_choice("task", task, TASKS)
+    return _TASK_SHAPES[task]
+
+
+@lru_cache(maxsize=1)
+def permutation() -> np.ndarray:
+    """The fixed pixel order of the permuted task: [784] int64, read-only.
+
+    Step t of a permuted sequence is pixel ``permutation()[t]`` of the
+    row-major flattened image.
+    """
+    perm = np.random.default_rng(PERMUTATION_SEED).permutation(784)
+    perm.flags.writeable = False  # shared via the cache; must not drift
+    return perm
+
+
+@dataclass(frozen=True)
+class SequenceData:
+    """One task/split of MNIST as sequences.
+
+    x_* [N, timesteps, features] float32; y_* [N] int32 (0..9).
+    With split="keras" there is no validation set: x_val is [0, T, F] and
+    y_val is [0] (see ``has_validation``).
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    task: str
+    timesteps: int
+    features: int
+
+    @property
+    def has_validation(self) -> bool:
+        return len(self.x_val) > 0
+
+
+def _mean_std(images: np.ndarray) -> tuple[float, float]:
+    """Exact mean and (population) std of uint8 pixel values, via a histogram.
+
+    Avoids materialising a float64 copy of the whole training set.
+    """
+    counts = np.bincount(images.reshape(-1), minlength=256).astype(np.float64)
+    values = np.arange(256, dtype=np.float64)
+    n = counts.sum()
+    mean = float(counts @ values / n)
+    std = float(np.sqrt(counts @ (values - mean) ** 2 / n))
+    return mean, std
+
+
+def _to_sequences(images: np.ndarray, task: str, offset: float, scale: float) -> np.ndarray:
+    """uint8 [N, 28, 28] -> float32 [N, T, F] of (pixel - offset) / scale."""
+    flat = images.reshape(len(images), 784)
+    if task == "permuted":
+        flat = flat[:, permutation()]  # permute as uint8: 4x cheaper than float32
+    x = flat.astype(np.float32)
+    x -= np.float32(offset)
+    x /= np.float32(scale)
+    return x.reshape((len(images),) + _TASK_SHAPES[task])
+
+
+def prepare(arrays: MnistArrays, *, task: str = "rows", split: str = "tf1",
+            standardize: bool = False) -> SequenceData:
+    """Split MNIST and shape it for ``task``.
+
+    split "tf1": validation = the first TF1_VALIDATION_SIZE (5,000) training
+    images, train = the remaining 55,000 (as TF1's read_data_sets); "keras":
+    train = all 60,000, no validation. Test is always the 10,000 test images.
+
+    Pixels are divided by 255 (range [0, 1]), as the TF1 tutorial did; with
+    ``standardize=True`` they are instead (pixel - mean) / std with one scalar
+    mean and std taken from the train split only (no leak from val/test).
+    """
+    timesteps, features = task_shape(task)
+    _check_choice("split", split, SPLITS)
+    x_train, y_train = arrays.x_train, arrays.y_train
+    if split == "tf1":
+        if len(x_train) <= TF1_VALIDATION_SIZE:
+            raise ValueError(
+                f"split='tf1' needs more than TF1_VALIDATION_SIZE={TF1_VALIDATION_SIZE} "
+                f"training images; got {len(x_train)}")
+        x_val, y_val = x_train[:TF1_VALIDATION_SIZE], y_train[:TF1_VALIDATION_SIZE]
+        x_train, y_train = x_train[TF1_VALIDATION_SIZE:], y_train[TF1_VALIDATION_SIZE:]
+    else:
+        x_val, y_val = x_train[:0], y_train[:0]
+
+    offset, scale = _mean_std(x_train) if standardize else (0.0, 255.0)
+
+    def seq(images: np.ndarray) -> np.ndarray:
+        return _to_sequences(images, task, offset, scale)
+
+    return SequenceData(
+        x_train=seq(x_train), y_train=y_train.astype(np.int32),
+        x_val=seq(x_val), y_val=y_val.astype(np.int32),
+        x_test=seq(arrays.x_test), y_test=arrays.y_test.astype(np.int32),
+        task=task, timesteps=timesteps, features=features)
+
+
+def make_dataset(x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool,
+                 seed: int, drop_remainder: bool) -> "tf.data.Dataset":
+    """A batched tf.data pipeline over in-memory arrays.
+
+    Yields (x [B, T, F] float32, y [B] int32). With ``shuffle`` the whole set
+    is reshuffled every epoch from ``seed``: the same seed gives the same
+    sequence of epoch orders, and consecutive epochs differ.
+    """
+    import tensorflow as tf
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y, dtype=np.int32)
+    if x.ndim != 3:
+        raise ValueError(f"x must be [N, T, F]; got shape {x.shape}")
+    if y.ndim != 1:
+        raise ValueError(f"y must be [N]; got shape {y.shape}")
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length; got len(x)={len(x)}, "
+                         f"len(y)={len(y)}")
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if shuffle:
+        # A full-size buffer gives a uniform shuffle; the data is in memory anyway.
+        ds = ds.shuffle(max(len(x), 1), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(int(batch_size), drop_remainder=drop_remainder)
+    return ds.prefetch(tf.data.AUTOTUNE)

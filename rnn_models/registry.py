@@ -1,0 +1,88 @@
+"""One registry of recurrent cells: everything else (model, training, tests, benchmarks,
+baselines, plots) iterates it, so adding a cell is one entry here plus its tests."""
+
+import dataclasses
+from typing import Callable
+
+import keras
+
+from rnn_models import cells
+
+GENERIC_LOOP = "generic loop"
+FUSED_OR_CUDNN = "fused (cuDNN when a GPU is present)"
+
+
+@dataclasses.dataclass(frozen=True)
+class CellSpec:
+    """A registry entry.
+
+    ``make_cell(units, **kwargs)`` builds the Keras cell; ``make_layer`` (fused Keras
+    layers only) builds the whole recurrent layer, which may pick a fused/cuDNN kernel.
+    ``tf1_name`` is the ``tf.contrib.rnn`` class it reproduces (None for Keras' own).
+    ``tutorial`` marks the cells the tutorial compared (the accuracy matrix).
+    """
+
+    name: str
+    make_cell: Callable[..., keras.layers.Layer]
+    tf1_name: str | None
+    kernel_path: str = GENERIC_LOOP
+    make_layer: Callable[..., keras.layers.Layer] | None = None
+    tutorial: bool = False
+
+    @property
+    def faithful(self):
+        """True for the TF1 reproductions, which load TF1 checkpoints."""
+        return self.tf1_name is not None
+
+
+REGISTRY = {
+    spec.name: spec
+    for spec in (
+        CellSpec("basic_rnn", cells.BasicRNNCell, "BasicRNNCell", tutorial=True),
+        CellSpec("basic_lstm", cells.BasicLSTMCell, "BasicLSTMCell", tutorial=True),
+        CellSpec("lstm", cells.LSTMCell, "LSTMCell", tutorial=True),
+        CellSpec("gru", cells.GRUCell, "GRUCell", tutorial=True),
+        CellSpec("ln_basic_lstm", cells.LayerNormBasicLSTMCell, "LayerNormBasicLSTMCell",
+                 tutorial=True),
+        # Keras' own layers, for speed comparison only: a different parametrisation.
+        CellSpec("keras_lstm", keras.layers.LSTMCell, None, FUSED_OR_CUDNN,
+                 make_layer=keras.layers.LSTM),
+        CellSpec("keras_gru", lambda units, **kw: keras.layers.GRUCell(units, reset_after=True, **kw),
+                 None, FUSED_OR_CUDNN,
+                 make_layer=lambda units, **kw: keras.layers.GRU(units, reset_after=True, **kw)),
+        CellSpec("keras_simple_rnn", keras.layers.SimpleRNNCell, None, FUSED_OR_CUDNN,
+                 make_layer=keras.layers.SimpleRNN),
+    )
+}
+
+
+def cell_names(tutorial_only=False):
+    """Registered names, in registry order."""
+    return [name for name, spec in REGISTRY.items() if spec.tutorial or not tutorial_only]
+
+
+def get_spec(name):
+    """The registry entry for ``name``; an unknown name lists the valid ones."""
+    try:
+        return REGISTRY[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"Unknown cell {name!r}. Valid cells: {', '.join(REGISTRY)}."
+        ) from None
+
+
+def get_cell(name, units, **kwargs):
+    """Builds the cell registered as ``name`` with ``units`` and its TF1 keyword arguments."""
+    return get_spec(name).make_cell(units, **kwargs)
+
+
+def get_rnn_layer(name, units, layer_name="rnn", **kwargs):
+    """The recurrent layer over the whole sequence, returning the last valid step's output.
+
+    Fused entries use their own Keras layer (so cuDNN can be picked on a GPU); the
+    others wrap their cell in ``keras.layers.RNN``.
+    """
+    spec = get_spec(name)
+    if spec.make_layer is not None:
+        return spec.make_layer(units, name=layer_name, **kwargs)
+    return keras.layers.RNN(spec.make_cell(units, **kwargs), name=layer_name)
