@@ -3,6 +3,8 @@
 import dataclasses
 from typing import Any
 
+from rnn_models.registry import get_cell
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
@@ -44,6 +46,9 @@ class TrainConfig:
             raise ValueError(f"`learning_rate` must be positive, got {self.learning_rate!r}.")
         if self.clip_norm is not None and not self.clip_norm > 0:
             raise ValueError(f"`clip_norm` must be None or positive, got {self.clip_norm!r}.")
+        # Fail at configuration, not minutes later after loading data: an unknown cell or
+        # a bad cell argument is named here.
+        get_cell(self.cell, self.units, **self.cell_kwargs)
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)

@@ -1,0 +1,114 @@
+"""``python -m rnn_models``: train a cell as the tutorial did, list cells, redraw plots.
+
+The CLI only parses arguments; the work is ``rnn_models``' library calls. Exit codes:
+0 done; 1 a run stopped on a non-finite loss or gradient (its result is still written);
+2 an error, reported on one line of stderr.
+"""
+
+import argparse
+import ast
+import sys
+
+from rnn_models.config import TUTORIAL
+from rnn_models.data import SPLITS, TASKS
+from rnn_models.registry import REGISTRY
+
+
+def _cell_arg(text):
+    """``key=value`` with a Python literal value (``use_peepholes=True``, ``num_proj=16``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value  # a bare word, e.g. activation=relu
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m rnn_models", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train and test one cell on sequential MNIST")
+    train.add_argument("--cell", required=True, choices=list(REGISTRY), metavar="NAME",
+                       help=f"one of: {', '.join(REGISTRY)}")
+    train.add_argument("--epochs", type=int, default=TUTORIAL.epochs)
+    train.add_argument("--lr", type=float, default=TUTORIAL.learning_rate, help="Adam learning rate")
+    train.add_argument("--clip", type=float, default=TUTORIAL.clip_norm, help="global-norm clip")
+    train.add_argument("--check-numerics", action="store_true",
+                       help="stop at the first non-finite gradient and name the variable")
+    train.add_argument("--logdir", help="write TensorBoard scalars here")
+    train.add_argument("--out", help="write the RunResult JSON here")
+    train.add_argument("--data", help="MNIST file or folder (default: $RNN_MODELS_MNIST, Keras' cache, download)")
+    train.add_argument("--task", choices=TASKS, default=TUTORIAL.task)
+    train.add_argument("--split", choices=SPLITS, default=TUTORIAL.split)
+    train.add_argument("--standardize", action="store_true", help="standardised pixels instead of [0, 1]")
+    train.add_argument("--units", type=int, default=TUTORIAL.units)
+    train.add_argument("--batch", type=int, default=TUTORIAL.batch_size)
+    train.add_argument("--seed", type=int, default=TUTORIAL.seed)
+    train.add_argument("--steps-per-epoch", type=int, default=None, help="cap on train steps per epoch")
+    train.add_argument("--xla", action="store_true", help="XLA-compile the train and test steps")
+    train.add_argument("--cell-arg", type=_cell_arg, action="append", default=[], metavar="KEY=VALUE",
+                       help="a cell constructor argument, e.g. use_peepholes=True (repeatable)")
+    train.add_argument("--quiet", action="store_true", help="no log lines or progress bar")
+
+    commands.add_parser("cells", help="list the registered cells")
+
+    plot = commands.add_parser("plot", help="redraw the plots from stored results")
+    plot.add_argument("--baselines", default="baselines", help="baseline folder (default: baselines)")
+    plot.add_argument("--out", default=None, help="output folder (default: BASELINES/plots)")
+    plot.add_argument("--results", nargs="*", default=[], help="RunResult JSON files to draw too")
+    return parser
+
+
+def _train(args):
+    from rnn_models.progress import ConsoleProgress
+    from rnn_models.train import train_and_evaluate
+
+    config = TUTORIAL.replace(
+        cell=args.cell, cell_kwargs=dict(args.cell_arg), epochs=args.epochs,
+        learning_rate=args.lr, clip_norm=args.clip, check_numerics=args.check_numerics,
+        task=args.task, split=args.split, standardize=args.standardize, units=args.units,
+        batch_size=args.batch, seed=args.seed, steps_per_epoch=args.steps_per_epoch,
+        jit_compile=args.xla,
+    )
+    result = train_and_evaluate(config, data_path=args.data, logdir=args.logdir,
+                                progress=ConsoleProgress(enabled=not args.quiet))
+    if args.out:
+        result.save(args.out)
+    saved = f", result in {args.out}" if args.out else ""
+    if result.nonfinite is not None:
+        print(f"{config.cell}: stopped at step {result.nonfinite.step} on a non-finite "
+              f"loss/gradient{saved}", file=sys.stderr)
+        return 1
+    print(f"{config.cell}: test accuracy {result.final_test.accuracy_mean:.4f}, train "
+          f"{result.train_sec_per_iter * 1e3:.2f} ms/step, wall {result.wall_time_s:.1f} s{saved}")
+    return 0
+
+
+def _cells(_args):
+    for spec in REGISTRY.values():
+        origin = f"tf.contrib.rnn.{spec.tf1_name}" if spec.faithful else "Keras' own layer"
+        print(f"{spec.name:18} {origin:40} {spec.kernel_path}")
+
+
+def _plot(args):
+    from pathlib import Path
+
+    from rnn_models.plots import plot_all
+    from rnn_models.results import RunResult
+
+    results = {r.cell: r for r in map(RunResult.load, args.results)}
+    out = args.out or str(Path(args.baselines) / "plots")
+    for path in plot_all(args.baselines, out, results=results or None):
+        print(path)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return {"train": _train, "cells": _cells, "plot": _plot}[args.command](args) or 0
+    except (ValueError, FileNotFoundError, FloatingPointError, TypeError) as err:
+        message = " ".join(str(err).split())  # one line, however the library wrapped it
+        print(f"rnn_models {args.command}: error: {message}", file=sys.stderr)
+        return 2

@@ -1,0 +1,66 @@
+"""The compiled train and test steps: one ``tf.function`` each, optionally XLA-compiled.
+
+Both return tensors only; the caller reads the loss back, which also synchronises the
+device, so a step's wall time is the step's own.
+"""
+
+import keras
+import tensorflow as tf
+
+
+def _loss_and_accuracy(labels, logits):
+    """Mean sparse cross-entropy and batch accuracy; labels ``[B]`` int32, logits ``[B, 10]``."""
+    loss = tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    )
+    hits = tf.equal(tf.argmax(logits, axis=-1, output_type=labels.dtype), labels)
+    return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
+
+
+def make_optimizer(config):
+    # TF1's AdamOptimizer used epsilon 1e-8; Keras' default is 1e-7.
+    return keras.optimizers.Adam(learning_rate=config.learning_rate, epsilon=1e-8)
+
+
+def make_train_step(model, optimizer, config):
+    """``step(x [B,T,F] float32, y [B] int32) -> (loss, accuracy, grad_norm, finite [V] bool)``.
+
+    ``finite[k]`` says whether the gradient of ``model.trainable_variables[k]`` was finite.
+    With ``config.clip_norm`` the gradients are clipped by global norm (a non-finite norm
+    makes every clipped gradient NaN, as ``tf.clip_by_global_norm`` always did). With
+    ``config.check_numerics`` an update with any non-finite gradient is not applied, so the
+    caller can stop there and name the variables.
+    """
+    variables = model.trainable_variables
+    optimizer.build(variables)
+
+    def apply(grads):
+        optimizer.apply_gradients(zip(grads, variables))
+        return tf.constant(True)
+
+    @tf.function(jit_compile=config.jit_compile, reduce_retracing=True)
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            loss, accuracy = _loss_and_accuracy(y, model(x, training=True))
+        grads = tape.gradient(loss, variables)
+        grad_norm = tf.linalg.global_norm(grads)
+        finite = tf.stack([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
+        if config.clip_norm is not None:
+            grads, _ = tf.clip_by_global_norm(grads, config.clip_norm, use_norm=grad_norm)
+        if config.check_numerics:
+            tf.cond(tf.reduce_all(finite), lambda: apply(grads), lambda: tf.constant(False))
+        else:
+            apply(grads)
+        return loss, accuracy, grad_norm, finite
+
+    return train_step
+
+
+def make_test_step(model, config):
+    """``step(x, y) -> (loss, accuracy)`` in inference mode."""
+
+    @tf.function(jit_compile=config.jit_compile, reduce_retracing=True)
+    def test_step(x, y):
+        return _loss_and_accuracy(y, model(x, training=False))
+
+    return test_step
