@@ -47,12 +47,22 @@ def build_parser():
     train.add_argument("--batch", type=int, default=TUTORIAL.batch_size)
     train.add_argument("--seed", type=int, default=TUTORIAL.seed)
     train.add_argument("--steps-per-epoch", type=int, default=None, help="cap on train steps per epoch")
-    train.add_argument("--xla", action="store_true", help="XLA-compile the train and test steps")
+    train.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
+                       help="XLA-compile the train and test steps (default: the registry's choice)")
     train.add_argument("--cell-arg", type=_cell_arg, action="append", default=[], metavar="KEY=VALUE",
                        help="a cell constructor argument, e.g. use_peepholes=True (repeatable)")
     train.add_argument("--quiet", action="store_true", help="no log lines or progress bar")
 
     commands.add_parser("cells", help="list the registered cells")
+
+    margins = commands.add_parser(
+        "margins", help="measure the accuracy/loss margins from seeded runs of the suite matrix")
+    margins.add_argument("--cells", nargs="*", default=None, help="default: the tutorial's five")
+    margins.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    margins.add_argument("--epochs", type=int, default=TUTORIAL.epochs)
+    margins.add_argument("--data", help="MNIST file or folder")
+    margins.add_argument("--baselines", default="baselines", help="where margins.json goes")
+    margins.add_argument("--runs", default=None, help="also keep every RunResult JSON here")
 
     plot = commands.add_parser("plot", help="redraw the plots from stored results")
     plot.add_argument("--baselines", default="baselines", help="baseline folder (default: baselines)")
@@ -86,6 +96,29 @@ def _train(args):
     return 0
 
 
+def _margins(args):
+    from pathlib import Path
+
+    from rnn_models.data import load_mnist, prepare
+    from rnn_models.progress import ConsoleProgress
+    from rnn_models.suite import matrix_cells, matrix_config, measured_margins, save_margins
+    from rnn_models.train import train_and_evaluate
+
+    mnist = load_mnist(args.data)
+    for cell in args.cells or matrix_cells():
+        config = matrix_config(cell, args.epochs)
+        data = prepare(mnist, task=config.task, split=config.split, standardize=config.standardize)
+        runs = []
+        for seed in args.seeds:
+            run = train_and_evaluate(config.replace(seed=seed), data,
+                                     progress=ConsoleProgress(bar=False))
+            if args.runs:
+                run.save(Path(args.runs) / f"{cell}_seed{seed}.json")
+            runs.append(run)
+        path = save_margins(args.baselines, {cell: measured_margins(runs)})
+        print(f"{cell}: margins written to {path}")
+
+
 def _cells(_args):
     for spec in REGISTRY.values():
         origin = f"tf.contrib.rnn.{spec.tf1_name}" if spec.faithful else "Keras' own layer"
@@ -107,7 +140,7 @@ def _plot(args):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        return {"train": _train, "cells": _cells, "plot": _plot}[args.command](args) or 0
+        return {"train": _train, "cells": _cells, "margins": _margins, "plot": _plot}[args.command](args) or 0
     except (ValueError, FileNotFoundError, FloatingPointError, TypeError) as err:
         message = " ".join(str(err).split())  # one line, however the library wrapped it
         print(f"rnn_models {args.command}: error: {message}", file=sys.stderr)

@@ -3,7 +3,7 @@
 import dataclasses
 from typing import Any
 
-from rnn_models.registry import get_cell
+from rnn_models.registry import get_cell, get_spec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,7 +23,7 @@ class TrainConfig:
     split: str = "tf1"  # TF1's read_data_sets split: 55,000 / 5,000 / 10,000
     standardize: bool = False  # the tutorial scaled pixels to [0, 1]
     log_every: int = 250  # the tutorial printed every 250 steps
-    jit_compile: bool = False  # XLA for the train and test steps
+    jit_compile: bool | None = None  # XLA for the steps; None: the registry's choice
     steps_per_epoch: int | None = None  # None: every full batch (429 for the TF1 split)
     test_steps: int | None = None  # None: every full test batch (78)
 
@@ -49,6 +49,11 @@ class TrainConfig:
         # Fail at configuration, not minutes later after loading data: an unknown cell or
         # a bad cell argument is named here.
         get_cell(self.cell, self.units, **self.cell_kwargs)
+
+    @property
+    def use_xla(self):
+        """``jit_compile``, or the registry's measured choice for the cell when None."""
+        return get_spec(self.cell).prefers_xla if self.jit_compile is None else self.jit_compile
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)

@@ -184,14 +184,15 @@ def newest_benchmark_json(folder):
     return max(files, key=lambda p: (p.stat().st_mtime, str(p))) if files else None
 
 
-def plot_all(baseline_dir, out_dir, results=None, benchmark_json=None):
+def plot_all(baseline_dir, out_dir, results=None, benchmark_json=None, speed_rows=None):
     """Redraws every plot from stored files into ``out_dir``; returns the written paths.
 
     - ``learning_curves.png``: the curves of ``results`` ({cell: RunResult}) when given,
       else of the stored baselines ``baseline_dir/*.json``;
     - ``against_baseline.png``: ``results`` vs their baselines, when both exist;
-    - ``speed.png``: from ``benchmark_json``, else the newest pytest-benchmark JSON under
-      ``baseline_dir/benchmarks/``; skipped when there is none.
+    - ``speed.png``: from ``speed_rows`` (this session's), else ``benchmark_json``, else
+      the newest pytest-benchmark JSON under ``baseline_dir/benchmarks/``; skipped when
+      there is none.
     """
     baseline_dir, out_dir = Path(baseline_dir), Path(out_dir)
     baselines = load_all(baseline_dir) if baseline_dir.is_dir() else {}
@@ -204,12 +205,13 @@ def plot_all(baseline_dir, out_dir, results=None, benchmark_json=None):
         if matched:
             written.append(plot_against_baseline(
                 matched, {c: baselines[c] for c in matched}, out_dir / "against_baseline.png"))
-    if benchmark_json is None:
-        benchmark_json = newest_benchmark_json(baseline_dir / "benchmarks")
-    if benchmark_json is not None:
-        rows = speed_rows_from_benchmark_json(benchmark_json)
-        if rows:
-            written.append(plot_speed(rows, out_dir / "speed.png"))
+    if speed_rows is None:
+        if benchmark_json is None:
+            benchmark_json = newest_benchmark_json(baseline_dir / "benchmarks")
+        if benchmark_json is not None:
+            speed_rows = speed_rows_from_benchmark_json(benchmark_json)
+    if speed_rows:
+        written.append(plot_speed(speed_rows, out_dir / "speed.png"))
     return written
 
 

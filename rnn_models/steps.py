@@ -38,7 +38,7 @@ def make_train_step(model, optimizer, config):
         optimizer.apply_gradients(zip(grads, variables))
         return tf.constant(True)
 
-    @tf.function(jit_compile=config.jit_compile, reduce_retracing=True)
+    @tf.function(jit_compile=config.use_xla, reduce_retracing=True)
     def train_step(x, y):
         with tf.GradientTape() as tape:
             loss, accuracy = _loss_and_accuracy(y, model(x, training=True))
@@ -59,7 +59,7 @@ def make_train_step(model, optimizer, config):
 def make_test_step(model, config):
     """``step(x, y) -> (loss, accuracy)`` in inference mode."""
 
-    @tf.function(jit_compile=config.jit_compile, reduce_retracing=True)
+    @tf.function(jit_compile=config.use_xla, reduce_retracing=True)
     def test_step(x, y):
         return _loss_and_accuracy(y, model(x, training=False))
 

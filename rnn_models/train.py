@@ -167,7 +167,7 @@ class _Run:
             config=self.config,
             device=environment.describe_device(self.device),
             kernel_path=environment.kernel_path(self.config.cell, self.device,
-                                                self.config.jit_compile),
+                                                self.config.use_xla),
             versions=environment.versions(),
             train_curve=tuple(self.train_curve),
             test_curve=tuple(self.test_curve),

@@ -159,3 +159,14 @@ def test_real_mnist_smoke():
     config = TrainConfig(cell="lstm", epochs=1, steps_per_epoch=300, test_steps=20)
     result = train_and_evaluate(config, load_data(config))
     assert result.final_test.accuracy_mean >= 0.60
+
+
+def test_xla_gives_the_same_losses(small_data):
+    # XLA is the default for cells where it was measured faster; it must not change results.
+    config = SMALL.replace(cell="ln_basic_lstm", cell_kwargs={"epsilon": 1e-3}, epochs=1)
+    assert config.use_xla  # the registry's choice
+    xla = train_and_evaluate(config, small_data)
+    plain = train_and_evaluate(config.replace(jit_compile=False), small_data)
+    np.testing.assert_allclose([w.loss for w in xla.train_curve],
+                               [w.loss for w in plain.train_curve], rtol=1e-4)
+    assert xla.kernel_path == "generic loop (XLA)"

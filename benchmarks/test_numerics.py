@@ -1,0 +1,39 @@
+"""No NaN under clipping; the tutorial's layer-norm NaN and each remedy, as measured."""
+
+import math
+
+import pytest
+
+from rnn_models.baseline import load_numerics, numerics_outcome, save_numerics
+from rnn_models.suite import NUMERICS_CASES
+from rnn_models.train import NonFiniteGradientError, train_and_evaluate
+
+
+@pytest.mark.slow
+def test_no_nan_under_clipping(cell, matrix_run):
+    result = matrix_run(cell)
+    assert result.config.clip_norm == 5.0
+    assert result.finite, f"{cell}: non-finite under clipping: {result.nonfinite}"
+    assert math.isfinite(result.max_grad_norm)
+    assert all(math.isfinite(w.loss) for w in result.train_curve)
+    assert all(math.isfinite(e.loss) for e in result.test_curve)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(NUMERICS_CASES))
+def test_layer_norm_numerics_outcome(case, sequence_data, baseline_dir, update_baselines):
+    config = NUMERICS_CASES[case]
+    try:
+        result = train_and_evaluate(config, sequence_data(config))
+    except NonFiniteGradientError as err:
+        # check_numerics stopped the run and named the variables; that is the outcome.
+        assert err.nonfinite.variables and str(err).endswith(", ".join(err.nonfinite.variables))
+        result = err.result
+    outcome = numerics_outcome(result)
+    if update_baselines:
+        save_numerics(baseline_dir, {case: outcome})
+    stored = load_numerics(baseline_dir).get(case)
+    assert stored is not None, f"no stored outcome for {case!r}: run with --update-baselines"
+    assert stored["config"] == outcome["config"], f"{case}: stored outcome is of another config"
+    assert outcome == stored, (
+        f"layer-norm numerics case {case!r} changed:\n  stored: {stored}\n  now:    {outcome}")
