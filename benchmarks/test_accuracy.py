@@ -2,9 +2,8 @@
 
 import pytest
 
-from rnn_models.baseline import CellBaseline, compare, format_table
+from rnn_models.baseline import CellBaseline, compare, format_table, load_margins
 from rnn_models.registry import get_spec
-from rnn_models.suite import load_margins
 
 
 @pytest.mark.slow

@@ -15,11 +15,12 @@ from pathlib import Path
 
 from rnn_models._atomic import write_json_atomic
 from rnn_models.config import TrainConfig
-from rnn_models.results import TestEpoch, TrainWindow
+from rnn_models.results import TestEpoch, TrainWindow, nan_to_none, none_to_nan
 
 SCHEMA_VERSION = 1
 BASELINE_DIR = Path("baselines")  # relative to the CWD; every function takes the folder
 NUMERICS_FILE = "numerics.json"
+MARGINS_FILE = "margins.json"
 # Config fields that do not change a run's numbers, so a baseline ignores them.
 IGNORED_CONFIG_FIELDS = frozenset({"log_every"})
 # Absorbs float rounding of ``value - margin`` only; far below any accuracy step (1/128).
@@ -152,7 +153,7 @@ class CellBaseline:
         return Path(folder) / f"{cell}.json"
 
     def to_dict(self):
-        return _nan_to_none({
+        return nan_to_none({
             "schema_version": SCHEMA_VERSION,
             "cell": self.cell,
             "config": self.config.to_dict(),
@@ -188,8 +189,8 @@ class CellBaseline:
                 for name, m in data["metrics"].items()
             },
             tutorial_floor=data["tutorial_floor"],
-            train_curve=tuple(TrainWindow(**_none_to_nan(w)) for w in curves["train_curve"]),
-            test_curve=tuple(TestEpoch(**_none_to_nan(e)) for e in curves["test_curve"]),
+            train_curve=tuple(TrainWindow(**none_to_nan(w)) for w in curves["train_curve"]),
+            test_curve=tuple(TestEpoch(**none_to_nan(e)) for e in curves["test_curve"]),
         )
 
     def save(self, folder):
@@ -217,9 +218,10 @@ class CellBaseline:
 
 
 def load_all(folder):
-    """Every baseline in ``folder`` (each ``*.json`` but the numerics file), by cell name."""
+    """Every baseline in ``folder`` (each ``*.json`` but numerics and margins), by cell."""
     folder = Path(folder)
-    cells = sorted(p.stem for p in folder.glob("*.json") if p.name != NUMERICS_FILE)
+    cells = sorted(p.stem for p in folder.glob("*.json")
+                   if p.name not in (NUMERICS_FILE, MARGINS_FILE))
     return {cell: CellBaseline.load(folder, cell) for cell in cells}
 
 
@@ -367,15 +369,23 @@ def _float(value):
     return math.nan if value is None else float(value)
 
 
-def _nan_to_none(obj):
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _nan_to_none(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_nan_to_none(v) for v in obj]
-    return obj
+# --- margin measurements ------------------------------------------------------------
 
 
-def _none_to_nan(d):
-    return {k: math.nan if v is None else v for k, v in d.items()}
+def save_margins(folder, measured):
+    """Merges ``{cell: {metric: {"margin", "source", "values"}}}`` into
+    ``<folder>/margins.json`` atomically, keeping the cells not measured now."""
+    path = Path(folder) / MARGINS_FILE
+    merged = {**(load_margins(folder) if path.is_file() else {}), **measured}
+    write_json_atomic(path, merged)
+    return path
+
+
+def load_margins(folder):
+    """The stored margin measurements; a missing file says how to make it."""
+    path = Path(folder) / MARGINS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No margin measurements at {path}: run `python -m rnn_models margins` first."
+        )
+    return _read_json(path, "margins")

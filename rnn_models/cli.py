@@ -101,7 +101,8 @@ def _margins(args):
 
     from rnn_models.data import load_mnist, prepare
     from rnn_models.progress import ConsoleProgress
-    from rnn_models.suite import matrix_cells, matrix_config, measured_margins, save_margins
+    from rnn_models.baseline import save_margins
+    from rnn_models.suite import matrix_cells, matrix_config, measured_margins
     from rnn_models.train import train_and_evaluate
 
     mnist = load_mnist(args.data)

@@ -87,7 +87,7 @@ class RunResult:
         data = dataclasses.asdict(self)
         data["config"] = self.config.to_dict()
         data["schema_version"] = SCHEMA_VERSION
-        return _nan_to_none(data)
+        return nan_to_none(data)
 
     @classmethod
     def from_dict(cls, data):
@@ -96,8 +96,8 @@ class RunResult:
         if version != SCHEMA_VERSION:
             raise ValueError(f"RunResult schema_version {version!r} is not {SCHEMA_VERSION}.")
         data["config"] = TrainConfig.from_dict(data["config"])
-        data["train_curve"] = tuple(TrainWindow(**_none_to_nan(w)) for w in data["train_curve"])
-        data["test_curve"] = tuple(TestEpoch(**_none_to_nan(e)) for e in data["test_curve"])
+        data["train_curve"] = tuple(TrainWindow(**none_to_nan(w)) for w in data["train_curve"])
+        data["test_curve"] = tuple(TestEpoch(**none_to_nan(e)) for e in data["test_curve"])
         if data.get("nonfinite") is not None:
             nf = data["nonfinite"]
             data["nonfinite"] = NonFinite(**{**nf, "variables": tuple(nf["variables"])})
@@ -122,15 +122,17 @@ class RunResult:
             raise ValueError(f"{path} is not a valid run result: {err}") from err
 
 
-def _nan_to_none(obj):
+def nan_to_none(obj):
+    """``obj`` with every non-finite float replaced by None (JSON has no NaN)."""
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {k: _nan_to_none(v) for k, v in obj.items()}
+        return {k: nan_to_none(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_nan_to_none(v) for v in obj]
+        return [nan_to_none(v) for v in obj]
     return obj
 
 
-def _none_to_nan(d):
+def none_to_nan(d):
+    """The inverse of ``nan_to_none`` for one flat record."""
     return {k: math.nan if v is None else v for k, v in d.items()}

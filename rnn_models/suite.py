@@ -67,39 +67,6 @@ def margin_from_runs(metric, values):
     return margin, source
 
 
-MARGINS_FILE = "margins.json"
-
-
-def save_margins(folder, measured):
-    """Stores ``{cell: {metric: {"margin", "source", "values"}}}`` in ``folder/margins.json``
-    (merged with cells already there), atomically."""
-    from pathlib import Path
-
-    from rnn_models._atomic import write_json_atomic
-
-    path = Path(folder) / MARGINS_FILE
-    stored = load_margins(folder) if path.exists() else {}
-    stored.update(measured)
-    write_json_atomic(path, stored)
-    return path
-
-
-def load_margins(folder):
-    """The stored margin measurements; a missing file says how to make it."""
-    import json
-    from pathlib import Path
-
-    path = Path(folder) / MARGINS_FILE
-    if not path.exists():
-        raise FileNotFoundError(
-            f"No margin measurements at {path}: run `python -m rnn_models margins` first."
-        )
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON: {err}") from err
-
-
 def measured_margins(runs_by_seed):
     """``{metric: {"margin", "source", "values"}}`` from one cell's seeded RunResults."""
     from rnn_models.baseline import metric_values

@@ -12,17 +12,18 @@ class TensorBoardLog:
         self._test = tf.summary.create_file_writer(str(logdir / f"test_{cell}"))
 
     def train(self, window):
-        with self._train.as_default(step=window.step):
-            tf.summary.scalar("loss", window.loss)
-            tf.summary.scalar("accuracy", window.accuracy_mean)
-            tf.summary.scalar("accuracy_min", window.accuracy_min)
-            tf.summary.scalar("sec_per_iter", window.sec_per_iter)
-        self._train.flush()
+        """One ``TrainWindow``, at its global step."""
+        self._write(self._train, window)
 
     def test(self, epoch):
-        with self._test.as_default(step=epoch.step):
-            tf.summary.scalar("loss", epoch.loss)
-            tf.summary.scalar("accuracy", epoch.accuracy_mean)
-            tf.summary.scalar("accuracy_min", epoch.accuracy_min)
-            tf.summary.scalar("sec_per_iter", epoch.sec_per_iter)
-        self._test.flush()
+        """One ``TestEpoch``, at the global step it was taken after."""
+        self._write(self._test, epoch)
+
+    @staticmethod
+    def _write(writer, record):
+        with writer.as_default(step=record.step):
+            tf.summary.scalar("loss", record.loss)
+            tf.summary.scalar("accuracy", record.accuracy_mean)
+            tf.summary.scalar("accuracy_min", record.accuracy_min)
+            tf.summary.scalar("sec_per_iter", record.sec_per_iter)
+        writer.flush()
