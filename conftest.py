@@ -26,6 +26,7 @@ def pytest_addoption(parser):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
-    # Updating baselines saves the speed run into pytest-benchmark's storage (baselines/).
-    if config.getoption("--update-baselines", default=False) and hasattr(config.option, "benchmark_autosave"):
-        config.option.benchmark_autosave = True
+    # Updating baselines saves the speed run into pytest-benchmark's storage (baselines/),
+    # as NNNN_baseline.json, the newest of which --benchmark-compare compares against.
+    if config.getoption("--update-baselines", default=False) and hasattr(config.option, "benchmark_save"):
+        config.option.benchmark_save = config.option.benchmark_save or "baseline"

@@ -5,7 +5,8 @@ import math
 import pytest
 
 from rnn_models.baseline import load_numerics, numerics_outcome, save_numerics
-from rnn_models.suite import NUMERICS_CASES
+from rnn_models.numerics import first_step_sweep
+from rnn_models.suite import FIRST_STEP_SEEDS, NUMERICS_CASES
 from rnn_models.train import NonFiniteGradientError, train_and_evaluate
 
 
@@ -37,3 +38,22 @@ def test_layer_norm_numerics_outcome(case, sequence_data, baseline_dir, update_b
     assert stored["config"] == outcome["config"], f"{case}: stored outcome is of another config"
     assert outcome == stored, (
         f"layer-norm numerics case {case!r} changed:\n  stored: {stored}\n  now:    {outcome}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(NUMERICS_CASES))
+def test_layer_norm_first_step_over_seeds(case, sequence_data, baseline_dir, update_baselines):
+    """One run per case can be lucky; the first step over fresh initialisations shows how
+    often a setup breaks at once (stored beside the case, compared exactly)."""
+    config = NUMERICS_CASES[case].replace(check_numerics=False)
+    sweep = first_step_sweep(config, sequence_data(config), FIRST_STEP_SEEDS)
+    key = f"{case}: first step over seeds"
+    outcome = {"config": config.to_dict(), **sweep}
+    if update_baselines:
+        save_numerics(baseline_dir, {key: outcome})
+    stored = load_numerics(baseline_dir).get(key)
+    assert stored is not None, f"no stored outcome for {key!r}: run with --update-baselines"
+    assert stored["config"] == outcome["config"], f"{key}: stored outcome is of another config"
+    assert stored["nonfinite_seeds"] == outcome["nonfinite_seeds"], (
+        f"{key}: non-finite first steps for seeds {outcome['nonfinite_seeds']}, "
+        f"stored {stored['nonfinite_seeds']}")

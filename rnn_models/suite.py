@@ -49,6 +49,9 @@ NUMERICS_CASES = {
     "all_remedies": _combine(_REMEDIES.values()),
 }
 
+# Seeds of the first-step sweep over fresh initialisations (rnn_models.numerics).
+FIRST_STEP_SEEDS = tuple(range(10))
+
 # Margins: k sample standard deviations over seeded runs, never below a floor (one test
 # batch in 128 for accuracy; the loss's last-digit noise).
 MARGIN_STDS = 3.0

@@ -13,7 +13,7 @@ def test_matrix_is_the_tutorials_five_cells_clipped():
         config = matrix_config(cell)
         assert (config.epochs, config.batch_size, config.units, config.learning_rate) == (10, 128, 31, 1e-3)
         assert config.clip_norm == 5.0 and config.cell_kwargs == REGISTRY[cell].suite_kwargs
-    assert matrix_config("ln_basic_lstm").cell_kwargs == {"epsilon": 1e-3}
+    assert matrix_config("ln_basic_lstm").cell_kwargs == {"epsilon": 1e-3, "norm_gain": 0.85, "norm_shift": 0.15}
 
 
 def test_numerics_cases_are_the_tutorial_and_each_remedy_alone_and_combined():
