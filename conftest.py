@@ -22,6 +22,9 @@ def pytest_addoption(parser):
                     help="after the run, draw learning-curve, speed and baseline plots into DIR")
     group.addoption("--baselines", default="baselines", metavar="DIR",
                     help="baseline folder (default: baselines)")
+    parser.addini("rnnbench_compare_fail", type="linelist", default=[],
+                  help="the speed gate: --benchmark-compare-fail expressions applied by "
+                       "--benchmark-compare")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -30,3 +33,27 @@ def pytest_configure(config):
     # as NNNN_baseline.json, the newest of which --benchmark-compare compares against.
     if config.getoption("--update-baselines", default=False) and hasattr(config.option, "benchmark_save"):
         config.option.benchmark_save = config.option.benchmark_save or "baseline"
+    _install_speed_gate(config)
+
+
+def _install_speed_gate(config):
+    """``--benchmark-compare`` gets the project's ``--benchmark-compare-fail`` threshold.
+
+    Set here rather than in addopts because pytest-benchmark refuses a compare-fail
+    without a stored run to compare with; then the gate is off, with a warning naming the
+    folder, so that a new machine kind can still run the suite and record its baseline.
+    """
+    option = config.option
+    if not getattr(option, "benchmark_compare", None) or option.benchmark_compare_fail:
+        return
+    from pathlib import Path
+
+    from pytest_benchmark.utils import get_machine_id, parse_compare_fail
+
+    storage = Path(str(option.benchmark_storage).removeprefix("file://")) / get_machine_id()
+    if not any(storage.glob("*.json")):
+        config.issue_config_time_warning(pytest.PytestWarning(
+            f"speed gate off: no stored speed run in {storage} for this machine; record one "
+            "with --update-baselines"), stacklevel=2)
+        return
+    option.benchmark_compare_fail = [parse_compare_fail(e) for e in config.getini("rnnbench_compare_fail")]

@@ -6,6 +6,7 @@ torch is installed), as a median of per-round ratios over alternating rounds, an
 matmul-throughput limit of its step (its matmul FLOPs at the GEMM rate measured now).
 """
 
+import keras
 import pytest
 import tensorflow as tf
 
@@ -61,6 +62,7 @@ def make_step(model, config, phase):
 @pytest.mark.parametrize("phase", PHASES)
 def test_step_speed(benchmark, all_cells, cell, device, phase, real_batch, gemm_rate, session_results):
     config = speed_config(cell)
+    keras.utils.set_random_seed(config.seed)  # the same initial weights every run
     with tf.device(device):
         model = build_model(config)
         step, flops = make_step(model, config, phase)

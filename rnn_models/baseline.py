@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rnn_models._atomic import write_json_atomic
 from rnn_models.config import TrainConfig
+from rnn_models.registry import REGISTRY
 from rnn_models.results import TestEpoch, TrainWindow, nan_to_none, none_to_nan
 
 SCHEMA_VERSION = 1
@@ -218,10 +219,10 @@ class CellBaseline:
 
 
 def load_all(folder):
-    """Every baseline in ``folder`` (each ``*.json`` but numerics and margins), by cell."""
+    """Every baseline in ``folder``, by cell: the ``<cell>.json`` of each registered cell
+    (the folder also holds numerics, margins and speed files)."""
     folder = Path(folder)
-    cells = sorted(p.stem for p in folder.glob("*.json")
-                   if p.name not in (NUMERICS_FILE, MARGINS_FILE))
+    cells = [cell for cell in REGISTRY if CellBaseline.path(folder, cell).is_file()]
     return {cell: CellBaseline.load(folder, cell) for cell in cells}
 
 

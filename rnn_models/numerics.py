@@ -17,18 +17,24 @@ from rnn_models.steps import make_optimizer, make_train_step
 
 
 def first_step_sweep(config, data, seeds):
-    """For each seed: a fresh model, one train step on the first training batch.
+    """For each seed: a fresh model, two train steps on the first training batch.
 
-    Returns ``{"seeds": [...], "nonfinite_seeds": [...], "grad_norm_median": float|None,
-    "grad_norm_max": float|None}`` where a seed is non-finite when its global gradient
-    norm or any gradient is not finite (a norm that overflows makes
-    ``clip_by_global_norm`` return NaN). Norms are before clipping; None means inf/NaN.
-    XLA is turned off for the sweep: it gives the same numbers and traces faster.
+    Returns ``{"seeds", "nonfinite_gradient_seeds", "norm_overflow_seeds",
+    "nonfinite_after_update_seeds", "grad_norm_median", "grad_norm_max"}``:
+
+    - nonfinite_gradient: some element of the first gradient is inf/NaN;
+    - norm_overflow: every element is finite but the global norm overflows float32, which
+      makes ``clip_by_global_norm`` return NaN (fatal with clipping, harmless without);
+    - nonfinite_after_update: the second step's loss is not finite, i.e. the first update
+      already broke the weights under this config.
+
+    Norms are before clipping; None stands for inf/NaN. XLA is off for the sweep: it gives
+    the same numbers and traces faster.
     """
     config = config.replace(jit_compile=False)
     x = tf.constant(data.x_train[: config.batch_size])
     y = tf.constant(data.y_train[: config.batch_size])
-    norms, nonfinite = [], []
+    norms, bad_grads, overflows, broken = [], [], [], []
     for seed in seeds:
         keras.utils.set_random_seed(seed)
         model = build_model(config.replace(seed=seed))
@@ -36,14 +42,19 @@ def first_step_sweep(config, data, seeds):
         _, _, grad_norm, finite = step(x, y)
         grad_norm = float(grad_norm)
         norms.append(grad_norm)
-        if not (math.isfinite(grad_norm) and np.all(finite)):
-            nonfinite.append(seed)
-    finite_norms = [n for n in norms if math.isfinite(n)]
+        if not np.all(finite):
+            bad_grads.append(seed)
+        elif not math.isfinite(grad_norm):
+            overflows.append(seed)
+        if not math.isfinite(float(step(x, y)[0])):
+            broken.append(seed)
     return {
         "seeds": list(seeds),
-        "nonfinite_seeds": nonfinite,
+        "nonfinite_gradient_seeds": bad_grads,
+        "norm_overflow_seeds": overflows,
+        "nonfinite_after_update_seeds": broken,
         "grad_norm_median": _finite_or_none(statistics.median(norms)) if norms else None,
-        "grad_norm_max": _finite_or_none(max(norms)) if finite_norms == norms and norms else None,
+        "grad_norm_max": _finite_or_none(max(norms)) if norms else None,
     }
 
 
