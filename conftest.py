@@ -22,6 +22,8 @@ def pytest_addoption(parser):
                     help="after the run, draw learning-curve, speed and baseline plots into DIR")
     group.addoption("--baselines", default="baselines", metavar="DIR",
                     help="baseline folder (default: baselines)")
+    parser.addini("rnnbench_torch_ratio_gate", default="",
+                  help="the most a cell's ratio_to_torch may grow over the stored run's")
     parser.addini("rnnbench_compare_fail", type="linelist", default=[],
                   help="the speed gate: --benchmark-compare-fail expressions applied by "
                        "--benchmark-compare")

@@ -105,3 +105,26 @@ def matrix_run(pytestconfig, sequence_data, session_results):
         return session_results["runs"][cell]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def stored_speed_run(pytestconfig):
+    """``{test name: extra_info}`` of the newest stored speed run for this machine, the
+    one ``--benchmark-compare`` compares against ({} when there is none)."""
+    import json
+    from pathlib import Path
+
+    from pytest_benchmark.utils import get_machine_id
+
+    storage = Path(str(pytestconfig.option.benchmark_storage).removeprefix("file://"))
+    runs = sorted((storage / get_machine_id()).glob("[0-9][0-9][0-9][0-9]_*.json"))
+    if not runs:
+        return {}
+    return {b["name"]: b["extra_info"] for b in json.loads(runs[-1].read_text())["benchmarks"]}
+
+
+@pytest.fixture(scope="session")
+def torch_ratio_gate(pytestconfig):
+    """How much a cell's ratio_to_torch may grow over the stored run's (pyproject.toml)."""
+    value = pytestconfig.getini("rnnbench_torch_ratio_gate")
+    return float(value) if value else None

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from rnn_models import torch_reference
+from rnn_models.baseline import Row, format_table
 from rnn_models.config import TUTORIAL
 from rnn_models.environment import kernel_path
 from rnn_models.flops import inference_flops, train_flops
@@ -60,7 +61,8 @@ def make_step(model, config, phase):
 
 
 @pytest.mark.parametrize("phase", PHASES)
-def test_step_speed(benchmark, all_cells, cell, device, phase, real_batch, gemm_rate, session_results):
+def test_step_speed(benchmark, all_cells, cell, device, phase, real_batch, gemm_rate, session_results,
+                    stored_speed_run, torch_ratio_gate, update_baselines, request):
     config = speed_config(cell)
     keras.utils.set_random_seed(config.seed)  # the same initial weights every run
     with tf.device(device):
@@ -90,6 +92,12 @@ def test_step_speed(benchmark, all_cells, cell, device, phase, real_batch, gemm_
     session_results["speed"].append({"median_s": median, **{k: info[k] for k in (
         "cell", "device", "phase")}, **{k: info[k] for k in ("ratio_to_torch", "ratio_to_limit") if k in info}})
     assert loss == loss and loss > 0  # a finite loss: the timed step did real work
+    stored = stored_speed_run.get(request.node.name, {}).get("ratio_to_torch")
+    if "ratio_to_torch" in info and stored and torch_ratio_gate and not update_baselines:
+        allowed = stored * torch_ratio_gate
+        row = Row(cell, f"{phase} ratio_to_torch", stored, info["ratio_to_torch"], f"<= {allowed:.4f}",
+                  info["ratio_to_torch"] <= allowed)
+        assert row.ok, "speed regression against PyTorch, side by side:\n" + format_table([row])
 
 
 def torch_step_for(config, real_batch, phase):
