@@ -14,4 +14,5 @@ def test_accuracy_and_loss_within_baseline_margin(cell, matrix_run, baseline_dir
         CellBaseline.from_result(result, margins, get_spec(cell).tutorial_accuracy).save(baseline_dir)
     # A baseline of another config raises BaselineMismatchError naming the fields.
     rows = compare(result, CellBaseline.load(baseline_dir, cell))
-    assert all(row.ok for row in rows), "accuracy regression:\n" + format_table(rows)
+    named = f"\nnon-finite gradients: {', '.join(result.nonfinite.variables)}" if result.nonfinite else ""
+    assert all(row.ok for row in rows), "accuracy regression:\n" + format_table(rows) + named

@@ -227,7 +227,7 @@ def test_finite_row():
                                              variables=("rnn/kernel", "rnn/bias")))
     row = rows_by_metric(compare(broken, baseline))["finite"]
     assert not row.ok
-    assert row.now == "non-finite at step 7 (rnn/kernel, rnn/bias)"
+    assert row.now == "non-finite at step 7 (2 gradients)"
 
 
 def test_tutorial_floor_row():
