@@ -1,5 +1,6 @@
 """What a result records about where it ran: device, kernel path and library versions."""
 
+import os
 import platform
 
 import keras
@@ -20,8 +21,6 @@ def describe_device(device):
         gpus = tf.config.list_physical_devices("GPU")
         details = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
         return f"{device} ({details.get('device_name', 'GPU')})"
-    import os
-
     return f"{device} ({platform.machine()}, {os.cpu_count()} CPUs)"
 
 

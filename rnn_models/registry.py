@@ -102,9 +102,8 @@ def get_rnn_layer(name, units, layer_name="rnn", **kwargs):
     spec = get_spec(name)
     if spec.make_layer is not None:
         return spec.make_layer(units, name=layer_name, **kwargs)
-    cell = spec.make_cell(units, **kwargs)
     if spec.faithful:
         # Named as TF1 scoped it, so variable paths read ``rnn/lstm_cell/kernel`` (no
         # ``_1`` suffix from Keras' auto-naming) and match the checkpoint names.
-        cell = spec.make_cell(units, name=cell.tf1_scope.rsplit("/", 1)[-1], **kwargs)
-    return keras.layers.RNN(cell, name=layer_name)
+        kwargs = {"name": spec.make_cell.tf1_scope.rsplit("/", 1)[-1], **kwargs}
+    return keras.layers.RNN(spec.make_cell(units, **kwargs), name=layer_name)
