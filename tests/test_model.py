@@ -59,3 +59,15 @@ def test_config_dict_round_trip_and_unknown_field():
     assert TrainConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match="Unknown TrainConfig fields: hidden"):
         TrainConfig.from_dict({**config.to_dict(), "hidden": 3})
+
+
+def test_matmul_flops_of_the_tutorial_lstm():
+    from rnn_models.flops import inference_flops, train_flops
+
+    model = build_model(TUTORIAL)  # lstm, 28 x 28 input, 31 units
+    # Per step [128, 28 + 31] @ [59, 124]; 28 steps; then the [128, 31] @ [31, 10] head.
+    forward = 28 * 2 * 128 * 59 * 124 + 2 * 128 * 31 * 10
+    assert inference_flops(model, 128) == forward
+    assert train_flops(model, 128) == 3 * forward  # about 157 MFLOP, as the 165
+    with_lengths = build_model(TUTORIAL, with_sequence_length=True)
+    assert inference_flops(with_lengths, 128) == forward
