@@ -76,15 +76,14 @@ def session_results(pytestconfig):
 @pytest.fixture(scope="session")
 def sequence_data(mnist):
     """``sequence_data(config) -> SequenceData`` shaped for the config, made once each."""
-    from rnn_models.data import prepare
+    from rnn_models.train import prepare_for
 
     prepared = {}
 
     def get(config):
         key = (config.task, config.split, config.standardize)
         if key not in prepared:
-            prepared[key] = prepare(mnist, task=config.task, split=config.split,
-                                    standardize=config.standardize)
+            prepared[key] = prepare_for(config, mnist)
         return prepared[key]
 
     return get

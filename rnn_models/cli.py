@@ -99,16 +99,16 @@ def _train(args):
 def _margins(args):
     from pathlib import Path
 
-    from rnn_models.data import load_mnist, prepare
+    from rnn_models.data import load_mnist
     from rnn_models.progress import ConsoleProgress
     from rnn_models.baseline import save_margins
     from rnn_models.suite import matrix_cells, matrix_config, measured_margins
-    from rnn_models.train import train_and_evaluate
+    from rnn_models.train import prepare_for, train_and_evaluate
 
     mnist = load_mnist(args.data)
     for cell in args.cells or matrix_cells():
         config = matrix_config(cell, args.epochs)
-        data = prepare(mnist, task=config.task, split=config.split, standardize=config.standardize)
+        data = prepare_for(config, mnist)
         runs = []
         for seed in args.seeds:
             run = train_and_evaluate(config.replace(seed=seed), data,

@@ -30,11 +30,15 @@ class NonFiniteGradientError(FloatingPointError):
         )
 
 
+def prepare_for(config, arrays):
+    """``arrays`` (MnistArrays) shaped for ``config.task``, split as ``config.split``."""
+    return prepare(arrays, task=config.task, split=config.split, standardize=config.standardize)
+
+
 def load_data(config, data_path=None):
-    """The run's data: real MNIST (see ``load_mnist`` for where it looks), shaped for
-    ``config.task`` and split as ``config.split``."""
-    return prepare(load_mnist(data_path), task=config.task, split=config.split,
-                   standardize=config.standardize)
+    """The run's data: real MNIST (see ``load_mnist`` for where it looks), prepared for
+    ``config``."""
+    return prepare_for(config, load_mnist(data_path))
 
 
 def train_and_evaluate(config, data=None, *, data_path=None, device=None, logdir=None,
