@@ -9,6 +9,7 @@ from rnn_models.data import load_mnist
 from rnn_models.suite import matrix_cells
 
 GPUS = tf.config.list_logical_devices("GPU")
+RUNS = pytest.StashKey[dict]()  # this session's matrix runs, for the terminal summary
 
 
 def selected(config, names):
@@ -34,6 +35,21 @@ def pytest_generate_tests(metafunc):
             pytest.param("GPU:0", marks=[pytest.mark.gpu, pytest.mark.skipif(
                 not GPUS, reason="TensorFlow sees no GPU on this machine")]),
         ])
+
+
+@pytest.fixture(scope="session")
+def matrix_cells_selected(pytestconfig):
+    """The tutorial's cells this session runs (``--cells`` applied)."""
+    return selected(pytestconfig, matrix_cells())
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The matrix's wall time, input share and peak memory, whenever its runs happened."""
+    runs = config.stash.get(RUNS, None)
+    if runs:
+        from rnn_models.suite import format_budget, matrix_budget
+
+        terminalreporter.write_line(format_budget(matrix_budget(runs)))
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +80,7 @@ def mnist():
 def session_results(pytestconfig):
     """RunResults and speed rows of this session, for ``--plots``."""
     store = {"runs": {}, "speed": []}
+    pytestconfig.stash[RUNS] = store["runs"]
     yield store
     plots = pytestconfig.getoption("--plots")
     if plots:

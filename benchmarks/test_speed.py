@@ -16,19 +16,14 @@ from rnn_models.config import TUTORIAL
 from rnn_models.environment import kernel_path
 from rnn_models.flops import inference_flops, train_flops
 from rnn_models.model import build_model
-from rnn_models.registry import get_spec
 from rnn_models.steps import make_optimizer, make_test_step, make_train_step
-from rnn_models.suite import matrix_config
+from rnn_models.suite import speed_config
 from rnn_models.timing import alternating_ratio, matmul_rate
 
 WARMUP_STEPS = 5  # the first call traces and compiles; a few more settle the allocator
 ROUNDS = 60
 RATIO_ROUNDS = 40
 PHASES = ["train", "inference"]
-
-
-def speed_config(cell):
-    return matrix_config(cell) if get_spec(cell).tutorial else TUTORIAL.replace(cell=cell)
 
 
 @pytest.fixture(scope="session")
@@ -79,8 +74,9 @@ def test_step_speed(benchmark, all_cells, cell, device, phase, real_batch, gemm_
         loss = benchmark.pedantic(run_step, rounds=ROUNDS, iterations=1, warmup_rounds=0)
         median = benchmark.stats.stats.median
         limit = flops / gemm_rate(device)
+        path = kernel_path(cell, device, config.use_xla, model.get_layer("rnn").unroll)
         info = dict(cell=cell, device=device, phase=phase, batch=config.batch_size, units=config.units,
-                    kernel_path=kernel_path(cell, device, config.use_xla), flops_per_step=flops,
+                    kernel_path=path, flops_per_step=flops,
                     gflop_per_s=flops / median / 1e9, gemm_gflop_per_s=gemm_rate(device) / 1e9,
                     limit_s=limit, ratio_to_limit=median / limit)
         if torch_reference.available() and cell in torch_reference.TORCH_EQUIVALENTS and device.startswith("CPU"):

@@ -11,7 +11,7 @@ import sys
 
 from rnn_models.config import TUTORIAL
 from rnn_models.data import SPLITS, TASKS
-from rnn_models.registry import REGISTRY
+from rnn_models.registry import GENERIC_LOOP, MAX_UNROLLED_STEPS, REGISTRY, UNROLLED_LOOP
 
 
 def _cell_arg(text):
@@ -49,6 +49,8 @@ def build_parser():
     train.add_argument("--steps-per-epoch", type=int, default=None, help="cap on train steps per epoch")
     train.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
                        help="XLA-compile the train and test steps (default: the registry's choice)")
+    train.add_argument("--unroll", action=argparse.BooleanOptionalAction, default=None,
+                       help=f"unroll the time loop (default: for at most {MAX_UNROLLED_STEPS} steps)")
     train.add_argument("--cell-arg", type=_cell_arg, action="append", default=[], metavar="KEY=VALUE",
                        help="a cell constructor argument, e.g. use_peepholes=True (repeatable)")
     train.add_argument("--quiet", action="store_true", help="no log lines or progress bar")
@@ -63,6 +65,14 @@ def build_parser():
     margins.add_argument("--data", help="MNIST file or folder")
     margins.add_argument("--baselines", default="baselines", help="where margins.json goes")
     margins.add_argument("--runs", default=None, help="also keep every RunResult JSON here")
+
+    profile = commands.add_parser(
+        "profile", help="per-op time of one cell's compiled step, from a tf.profiler trace")
+    profile.add_argument("--cell", required=True, choices=list(REGISTRY), metavar="NAME")
+    profile.add_argument("--phase", choices=["train", "inference"], default="train")
+    profile.add_argument("--steps", type=int, default=20, help="profiled steps, after 5 warm-up")
+    profile.add_argument("--top", type=int, default=15, help="op types to list")
+    profile.add_argument("--logdir", default=None, help="keep the trace here (TensorBoard)")
 
     plot = commands.add_parser("plot", help="redraw the plots from stored results")
     plot.add_argument("--baselines", default="baselines", help="baseline folder (default: baselines)")
@@ -80,7 +90,7 @@ def _train(args):
         learning_rate=args.lr, clip_norm=args.clip, check_numerics=args.check_numerics,
         task=args.task, split=args.split, standardize=args.standardize, units=args.units,
         batch_size=args.batch, seed=args.seed, steps_per_epoch=args.steps_per_epoch,
-        jit_compile=args.xla,
+        jit_compile=args.xla, unroll=args.unroll,
     )
     result = train_and_evaluate(config, data_path=args.data, logdir=args.logdir,
                                 progress=ConsoleProgress(enabled=not args.quiet))
@@ -93,6 +103,34 @@ def _train(args):
         return 1
     print(f"{config.cell}: test accuracy {result.final_test.accuracy_mean:.4f}, train "
           f"{result.train_sec_per_iter * 1e3:.2f} ms/step, wall {result.wall_time_s:.1f} s{saved}")
+    return 0
+
+
+def _profile(args):
+    import keras
+    import numpy as np
+
+    from rnn_models.data import task_shape
+    from rnn_models.model import build_model
+    from rnn_models.profile import format_profile, profile_step
+    from rnn_models.steps import make_optimizer, make_test_step, make_train_step
+    from rnn_models.suite import speed_config
+
+    config = speed_config(args.cell)
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config)
+    if args.phase == "train":
+        step = make_train_step(model, make_optimizer(config), config)
+    else:
+        step = make_test_step(model, config)
+    rng = np.random.default_rng(config.seed)  # timing does not depend on the pixel values
+    x = rng.uniform(size=(config.batch_size, *task_shape(config.task))).astype(np.float32)
+    y = rng.integers(0, 10, config.batch_size).astype(np.int32)
+    for _ in range(5):  # the first call traces and compiles
+        float(step(x, y)[0])
+    profile = profile_step(lambda: float(step(x, y)[0]), args.steps, args.logdir)
+    print(f"{args.cell} {args.phase} step, {config.batch_size} x {task_shape(config.task)}")
+    print(format_profile(profile, args.top))
     return 0
 
 
@@ -123,7 +161,10 @@ def _margins(args):
 def _cells(_args):
     for spec in REGISTRY.values():
         origin = f"tf.contrib.rnn.{spec.tf1_name}" if spec.faithful else "Keras' own layer"
-        print(f"{spec.name:18} {origin:40} {spec.kernel_path}")
+        path = spec.kernel_path
+        if path == GENERIC_LOOP:
+            path = f"{UNROLLED_LOOP} up to {MAX_UNROLLED_STEPS} steps"
+        print(f"{spec.name:18} {origin:40} {path}")
 
 
 def _plot(args):
@@ -141,7 +182,8 @@ def _plot(args):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        return {"train": _train, "cells": _cells, "margins": _margins, "plot": _plot}[args.command](args) or 0
+        return {"train": _train, "cells": _cells, "margins": _margins, "plot": _plot,
+                "profile": _profile}[args.command](args) or 0
     except (ValueError, FileNotFoundError, FloatingPointError, TypeError) as err:
         message = " ".join(str(err).split())  # one line, however the library wrapped it
         print(f"rnn_models {args.command}: error: {message}", file=sys.stderr)

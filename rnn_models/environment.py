@@ -2,12 +2,14 @@
 
 import os
 import platform
+import resource
+import sys
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from rnn_models.registry import FUSED_OR_CUDNN, GENERIC_LOOP, get_spec
+from rnn_models.registry import FUSED_OR_CUDNN, GENERIC_LOOP, UNROLLED_LOOP, get_spec
 
 
 def default_device():
@@ -24,13 +26,20 @@ def describe_device(device):
     return f"{device} ({platform.machine()}, {os.cpu_count()} CPUs)"
 
 
-def kernel_path(cell, device, jit_compile):
+def kernel_path(cell, device, jit_compile, unrolled):
     """The kernel the recurrent layer really runs: cuDNN only for Keras' fused layers on a
-    GPU; otherwise the generic ``while`` loop over the cell, XLA-compiled or not."""
-    spec = get_spec(cell)
-    if spec.kernel_path == FUSED_OR_CUDNN and device.upper().startswith("GPU"):
+    GPU; otherwise the generic loop over the cell, ``unrolled`` or a ``while`` loop,
+    XLA-compiled or not."""
+    if get_spec(cell).kernel_path == FUSED_OR_CUDNN and device.upper().startswith("GPU"):
         return "cuDNN"
-    return GENERIC_LOOP + (" (XLA)" if jit_compile else "")
+    path = UNROLLED_LOOP if unrolled else GENERIC_LOOP
+    return path + (" (XLA)" if jit_compile else "")
+
+
+def peak_rss_bytes():
+    """This process's peak resident set size so far, in bytes."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
 
 
 def versions():

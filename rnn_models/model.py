@@ -41,7 +41,7 @@ def build_model(config, with_sequence_length=False):
     """
     timesteps, features = task_shape(config.task)
     inputs = keras.Input((timesteps, features), name="inputs")
-    rnn = get_rnn_layer(config.cell, config.units, **config.cell_kwargs)
+    rnn = get_rnn_layer(config.cell, config.units, config.use_unroll, **config.cell_kwargs)
     if with_sequence_length:
         lengths = keras.Input((), dtype="int32", name="sequence_length")
         last = rnn(inputs, mask=SequenceMask(timesteps)(lengths))

@@ -28,10 +28,11 @@ def first_step_sweep(config, data, seeds):
     - nonfinite_after_update: the second step's loss is not finite, i.e. the first update
       already broke the weights under this config.
 
-    Norms are before clipping; None stands for inf/NaN. XLA is off for the sweep: it gives
-    the same numbers and traces faster.
+    Norms are before clipping; None stands for inf/NaN. XLA and unrolling are off for the
+    sweep: the same ops and numbers, and each seed's new model traces in a fraction of
+    the time (2.2 s against 21.5 s for ln_basic_lstm unrolled with XLA).
     """
-    config = config.replace(jit_compile=False)
+    config = config.replace(jit_compile=False, unroll=False)
     x = tf.constant(data.x_train[: config.batch_size])
     y = tf.constant(data.y_train[: config.batch_size])
     norms, bad_grads, overflows, broken = [], [], [], []

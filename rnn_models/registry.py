@@ -8,7 +8,11 @@ import keras
 
 from rnn_models import cells
 
-GENERIC_LOOP = "generic loop"
+GENERIC_LOOP = "generic loop"  # keras.layers.RNN's while loop over the cell
+UNROLLED_LOOP = "generic loop, unrolled"  # the same cell ops, written once per time step
+# Longer sequences keep the while loop by default: unrolling the 784-step pixel tasks
+# would trace about 28x the tutorial's graph.
+MAX_UNROLLED_STEPS = 64
 FUSED_OR_CUDNN = "fused (cuDNN when a GPU is present)"
 
 
@@ -21,7 +25,8 @@ class CellSpec:
     ``tf1_name`` is the ``tf.contrib.rnn`` class it reproduces (None for Keras' own).
     ``tutorial_accuracy`` is the tutorial's printed last min-batch test accuracy, for the
     cells it compared (the suite's accuracy matrix); ``suite_kwargs`` are the cell
-    arguments the suite trains it with.
+    arguments the suite trains it with. ``prefers_xla`` and ``prefers_unroll`` are the
+    measured defaults of ``TrainConfig.jit_compile`` and ``TrainConfig.unroll``.
     """
 
     name: str
@@ -32,6 +37,7 @@ class CellSpec:
     tutorial_accuracy: float | None = None
     suite_kwargs: dict = dataclasses.field(default_factory=dict)
     prefers_xla: bool = False
+    prefers_unroll: bool = True
 
     @property
     def tutorial(self):
@@ -57,9 +63,13 @@ REGISTRY = {
         # gradient norm was median 7e18 and overflowed for 3 seeds with 1e-3 alone, but
         # median 3.7, max 18.7 with both (baselines/numerics.json keeps the sweep).
         # XLA: 16.4 vs 27.4 ms per train step, medians of 40 alternating rounds at the
-        # tutorial's shape on 2 CPU cores; the other cells were no faster under XLA.
+        # tutorial's shape on 2 CPU cores; the other cells were slower under XLA (lstm
+        # unrolled 11.6 vs 9.2 ms). Not unrolled: unrolled under XLA its step took 12.9
+        # against 15.4 ms, but its first step compiled for 21.5 s instead of 6.4 s and
+        # lifted the process's peak memory from 1.19 to 1.45 GB, which put the matrix
+        # over its 1.5 GB budget (1.61 GB measured).
         CellSpec("ln_basic_lstm", cells.LayerNormBasicLSTMCell, "LayerNormBasicLSTMCell",
-                 tutorial_accuracy=0.055, prefers_xla=True,
+                 tutorial_accuracy=0.055, prefers_xla=True, prefers_unroll=False,
                  suite_kwargs={"epsilon": 1e-3, "norm_gain": 0.85, "norm_shift": 0.15}),
         # Keras' own layers, for speed comparison only: a different parametrisation.
         CellSpec("keras_lstm", keras.layers.LSTMCell, None, FUSED_OR_CUDNN,
@@ -93,22 +103,19 @@ def get_cell(name, units, **kwargs):
     return get_spec(name).make_cell(units, **kwargs)
 
 
-def get_rnn_layer(name, units, layer_name="rnn", **kwargs):
+def get_rnn_layer(name, units, unroll=False, layer_name="rnn", **kwargs):
     """The recurrent layer over the whole sequence, returning the last valid step's output.
 
-    Fused entries use their own Keras layer (so cuDNN can be picked on a GPU); the
-    others wrap their cell in ``keras.layers.RNN``.
+    Fused entries use their own Keras layer (so cuDNN can be picked on a GPU; ``unroll``
+    does not apply). The others wrap their cell in ``keras.layers.RNN``, ``unroll``-ed
+    or as a ``while`` loop: the same ops either way (see ``TrainConfig.unroll``).
     """
     spec = get_spec(name)
     if spec.make_layer is not None:
         return spec.make_layer(units, name=layer_name, **kwargs)
-    cell = spec.make_cell(units, **kwargs)
     if spec.faithful:
         # Named as TF1 scoped it, so variable paths read ``rnn/lstm_cell/kernel`` (no
         # ``_1`` suffix from Keras' auto-naming) and match the checkpoint names.
-        # The first, unnamed construction stays on purpose, for now: the layer-norm cell's
-        # SeedGenerator draws from Keras' global RNG when it is built, so dropping it would
-        # change every later initial weight and so the stored baselines (measured: LN test
-        # accuracy 0.9751 -> 0.9697 at seed 0). Remove it together with new baselines.
-        cell = spec.make_cell(units, name=cell.tf1_scope.rsplit("/", 1)[-1], **kwargs)
-    return keras.layers.RNN(cell, name=layer_name)
+        kwargs = {"name": spec.make_cell.tf1_scope.rsplit("/", 1)[-1], **kwargs}
+    cell = spec.make_cell(units, **kwargs)
+    return keras.layers.RNN(cell, unroll=unroll, name=layer_name)

@@ -61,10 +61,13 @@ class RunResult:
     train_sec_per_iter: float  # median over every train step of the run
     test_sec_per_iter: float
     wall_time_s: float  # the whole run: data pipeline, tracing, training and tests
-    input_wait_s: float  # time spent waiting for the next batch
+    input_wait_s: float  # time spent getting the next batch, train and test
     steps: int
     max_grad_norm: float  # largest global gradient norm seen (before clipping)
     nonfinite: NonFinite | None = None
+    # The process's peak resident memory when the run ended (ru_maxrss): the run's own
+    # peak in a fresh process, a high-water mark over everything before it otherwise.
+    peak_rss_bytes: int | None = None
 
     @property
     def cell(self):

@@ -19,6 +19,12 @@ def matrix_config(cell, epochs=TUTORIAL.epochs):
                             clip_norm=MATRIX_CLIP_NORM, epochs=epochs)
 
 
+def speed_config(cell):
+    """The config a cell's step is timed and profiled with: the matrix's for the tutorial's
+    cells, the tutorial's for the others."""
+    return matrix_config(cell) if get_spec(cell).tutorial else TUTORIAL.replace(cell=cell)
+
+
 def matrix_cells():
     return cell_names(tutorial_only=True)
 
@@ -81,3 +87,27 @@ def measured_margins(runs_by_seed):
         margin, source = margin_from_runs(metric, series)
         out[metric] = {"margin": margin, "source": source, "values": series}
     return out
+
+
+# Issue 5's targets for the whole matrix run on 2 CPU cores. Each run's wall time includes
+# tracing, training and the test passes; input_wait_s, getting every batch.
+MATRIX_WALL_TARGET_S = 300.0
+MATRIX_INPUT_SHARE_LIMIT = 0.05
+MATRIX_PEAK_RSS_LIMIT_BYTES = 1.5e9
+
+
+def matrix_budget(results):
+    """Totals of the matrix's runs (``{cell: RunResult}``): wall seconds, input seconds and
+    share, and the process's peak resident memory after them."""
+    wall = sum(r.wall_time_s for r in results.values())
+    waited = sum(r.input_wait_s for r in results.values())
+    return {"cells": len(results), "wall_s": wall, "input_s": waited,
+            "input_share": waited / wall if wall else 0.0,
+            "peak_rss_bytes": max((r.peak_rss_bytes or 0) for r in results.values())}
+
+
+def format_budget(budget):
+    return (f"matrix of {budget['cells']} cells: wall {budget['wall_s']:.0f} s "
+            f"(target {MATRIX_WALL_TARGET_S:.0f} s for all five), input {budget['input_s']:.1f} s "
+            f"= {budget['input_share']:.1%} (limit {MATRIX_INPUT_SHARE_LIMIT:.0%}), peak memory "
+            f"{budget['peak_rss_bytes'] / 1e9:.2f} GB (limit {MATRIX_PEAK_RSS_LIMIT_BYTES / 1e9:.1f} GB)")

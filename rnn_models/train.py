@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnn_models import environment
-from rnn_models.data import load_mnist, make_dataset, prepare, task_shape
+from rnn_models.data import Batches, load_mnist, prepare, task_shape
 from rnn_models.model import build_model
 from rnn_models.progress import ConsoleProgress
 from rnn_models.results import NonFinite, RunResult, TestEpoch, TrainWindow
@@ -80,12 +80,11 @@ class _Run:
         self.train_step = make_train_step(self.model, make_optimizer(config), config)
         self.test_step = make_test_step(self.model, config)
         batch = config.batch_size
-        self.train_data = make_dataset(data.x_train, data.y_train, batch_size=batch,
-                                       shuffle=True, seed=config.seed, drop_remainder=True)
-        self.test_data = make_dataset(data.x_test, data.y_test, batch_size=batch,
-                                      shuffle=False, seed=config.seed, drop_remainder=True)
-        self.steps_per_epoch = _steps(len(data.x_train) // batch, config.steps_per_epoch)
-        self.test_steps = _steps(len(data.x_test) // batch, config.test_steps)
+        self.train_data = Batches(data.x_train, data.y_train, batch_size=batch, shuffle=True,
+                                  seed=config.seed)
+        self.test_data = Batches(data.x_test, data.y_test, batch_size=batch, shuffle=False)
+        self.steps_per_epoch = _steps(self.train_data.steps, config.steps_per_epoch)
+        self.test_steps = _steps(self.test_data.steps, config.test_steps)
         self.tensorboard = TensorBoardLog(logdir, config.cell) if logdir else None
         self.train_curve, self.test_curve = [], []
         self.train_times, self.test_times = [], []
@@ -98,7 +97,7 @@ class _Run:
         window = []
         for epoch in range(1, self.config.epochs + 1):
             self.progress.start_epoch(epoch, self.steps_per_epoch)
-            batches = iter(self.train_data.take(self.steps_per_epoch))
+            batches = self.train_data.epoch(epoch, self.steps_per_epoch)
             for _ in range(self.steps_per_epoch):
                 x, y = self._next(batches)
                 loss, accuracy, grad_norm, finite = self._timed(self.train_step, x, y,
@@ -152,7 +151,9 @@ class _Run:
 
     def _test(self, epoch):
         losses, accuracies, times = [], [], []
-        for x, y in self.test_data.take(self.test_steps):
+        batches = self.test_data.epoch(0, self.test_steps)
+        for _ in range(self.test_steps):
+            x, y = self._next(batches)
             loss, accuracy = self._timed(self.test_step, x, y, times)
             losses.append(loss)
             accuracies.append(accuracy)
@@ -170,8 +171,8 @@ class _Run:
         return RunResult(
             config=self.config,
             device=environment.describe_device(self.device),
-            kernel_path=environment.kernel_path(self.config.cell, self.device,
-                                                self.config.use_xla),
+            kernel_path=environment.kernel_path(self.config.cell, self.device, self.config.use_xla,
+                                                self.model.get_layer("rnn").unroll),
             versions=environment.versions(),
             train_curve=tuple(self.train_curve),
             test_curve=tuple(self.test_curve),
@@ -182,6 +183,7 @@ class _Run:
             steps=self.step,
             max_grad_norm=self.max_grad_norm,
             nonfinite=self.nonfinite,
+            peak_rss_bytes=environment.peak_rss_bytes(),
         )
 
 

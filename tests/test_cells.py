@@ -209,3 +209,17 @@ def test_layer_norm_gradients_finite_without_blank_rows():
     # The same cell at 1e-12 is fine when no row is blank: the zero variance is the cause.
     cell_finite, head_finite = layer_norm_gradients_finite(1e-12, blank_rows=0)
     assert all(cell_finite.values()) and head_finite, cell_finite
+
+
+def test_layer_norm_cell_without_dropout_leaves_keras_global_rng_alone():
+    # An unseeded SeedGenerator draws from the global RNG at construction: had the cell
+    # made one with dropout off, constructing it would shift every later initial weight.
+    def next_draw(**kwargs):
+        keras.utils.set_random_seed(0)
+        get_cell("ln_basic_lstm", 4, **kwargs)
+        return keras.random.uniform((3,)).numpy()
+
+    keras.utils.set_random_seed(0)
+    untouched = keras.random.uniform((3,)).numpy()
+    np.testing.assert_array_equal(next_draw(), untouched)
+    assert not np.array_equal(next_draw(dropout_keep_prob=0.5), untouched)  # the check can fail

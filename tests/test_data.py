@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from rnn_models.data import (
+    Batches,
     MNIST_ENV_VAR,
     PERMUTATION_SEED,
     SPLITS,
@@ -22,7 +23,6 @@ from rnn_models.data import (
     MnistFormatError,
     MnistNotFoundError,
     load_mnist,
-    make_dataset,
     permutation,
     prepare,
     task_shape,
@@ -334,51 +334,54 @@ def test_standardize_uses_train_stats(monkeypatch):
     np.testing.assert_allclose(d.x_test[0], expected, rtol=1e-5, atol=1e-5)
 
 
-# --------------------------------------------------------------- datasets
+# --------------------------------------------------------------- batches
 
 
-def _order(ds):
-    return np.concatenate([y.numpy() for _, y in ds]).tolist()
+def _order(batches, epoch):
+    return np.concatenate([y for _, y in batches.epoch(epoch)]).tolist()
 
 
-def test_make_dataset_shapes_and_dtypes():
-    import tensorflow as tf
-
+def test_batches_shapes_and_dtypes():
     x = np.random.default_rng(0).random((10, 28, 28), dtype=np.float32)
     y = np.arange(10, dtype=np.int32)
-    ds = make_dataset(x, y, batch_size=4, shuffle=False, seed=0, drop_remainder=False)
-    batches = list(ds)
-    assert [b[0].shape[0] for b in batches] == [4, 4, 2]
-    assert batches[0][0].dtype == tf.float32 and batches[0][1].dtype == tf.int32
-    assert tuple(batches[0][0].shape) == (4, 28, 28) and tuple(batches[0][1].shape) == (4,)
-    assert _order(ds) == list(range(10))
-    ds = make_dataset(x, y, batch_size=4, shuffle=True, seed=0, drop_remainder=True)
-    assert ds.element_spec[0].shape.as_list() == [4, 28, 28]
-    assert len(list(ds)) == 2
+    batches = Batches(x, y, batch_size=4, shuffle=False)
+    got = list(batches.epoch(0))
+    assert batches.steps == 2 and len(got) == 2  # full batches only
+    assert got[0][0].dtype == np.float32 and got[0][1].dtype == np.int32
+    assert tuple(got[0][0].shape) == (4, 28, 28) and tuple(got[0][1].shape) == (4,)
+    assert _order(batches, 0) == list(range(8))
+    np.testing.assert_array_equal(got[1][0], x[4:8])  # x and y stay paired
+    assert len(list(batches.epoch(0, steps=1))) == 1
 
 
-def test_make_dataset_shuffle_determinism():
+def test_batches_shuffle_determinism():
     x = np.zeros((64, 3, 1), np.float32)
     y = np.arange(64, dtype=np.int32)
-    a = make_dataset(x, y, batch_size=8, shuffle=True, seed=7, drop_remainder=False)
-    b = make_dataset(x, y, batch_size=8, shuffle=True, seed=7, drop_remainder=False)
-    a1, a2 = _order(a), _order(a)
-    assert a1 == _order(b)  # same seed, same first epoch
-    assert a2 == _order(b)  # ... and the same second epoch
+    a = Batches(x, y, batch_size=8, shuffle=True, seed=7)
+    b = Batches(x, y, batch_size=8, shuffle=True, seed=7)
+    a1, a2 = _order(a, 1), _order(a, 2)
+    assert a2 == _order(b, 2) and a1 == _order(b, 1)  # same seed: same orders, any sequence
     assert a1 != a2  # reshuffled every epoch
     assert sorted(a1) == list(range(64))
-    c = make_dataset(x, y, batch_size=8, shuffle=True, seed=8, drop_remainder=False)
-    assert _order(c) != a1
+    assert _order(Batches(x, y, batch_size=8, shuffle=True, seed=8), 1) != a1
+
+
+def test_batches_pair_x_with_y_after_shuffling():
+    x = np.arange(20, dtype=np.float32).reshape(20, 1, 1)
+    y = np.arange(20, dtype=np.int32)
+    for xb, yb in Batches(x, y, batch_size=5, shuffle=True, seed=0).epoch(3):
+        np.testing.assert_array_equal(xb[:, 0, 0], yb)
 
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(batch_size=0), "batch_size.*0"),
     (dict(batch_size=-3), "batch_size.*-3"),
     (dict(y=np.zeros(5, np.int32)), "len\\(x\\)=4.*len\\(y\\)=5"),
+    (dict(x=np.zeros((4, 2), np.float32)), "x must be \\[N, T, F\\]"),
 ])
-def test_make_dataset_validates(kwargs, match):
+def test_batches_validate(kwargs, match):
     args = dict(x=np.zeros((4, 2, 1), np.float32), y=np.zeros(4, np.int32),
-                batch_size=2, shuffle=False, seed=0, drop_remainder=False)
+                batch_size=2, shuffle=False)
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
-        make_dataset(**args)
+        Batches(**args)

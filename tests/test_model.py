@@ -12,9 +12,11 @@ from rnn_models.model import build_model
 def test_sequence_length_output_equals_running_the_shorter_sequence(cell):
     keras.utils.set_random_seed(0)
     model = build_model(TrainConfig(cell=cell, units=8), with_sequence_length=True)
-    # The same layers (so the same weights) over sequences of any length, unmasked.
-    any_length = keras.Input((None, 28))
-    alone = keras.Model(any_length, model.get_layer("logits")(model.get_layer("rnn")(any_length)))
+
+    def alone(n):
+        """The same layers (so the same weights) over n steps, unmasked."""
+        steps = keras.Input((n, 28))
+        return keras.Model(steps, model.get_layer("logits")(model.get_layer("rnn")(steps)))
 
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(3, 28, 28)).astype(np.float32)
@@ -22,7 +24,7 @@ def test_sequence_length_output_equals_running_the_shorter_sequence(cell):
     x[1, 17:] = x[2, 5:] = 1e3  # padding past the end must not matter
     logits = model.predict([x, lengths], verbose=0)
     for k, n in enumerate(lengths):
-        np.testing.assert_allclose(logits[k], alone.predict(x[k : k + 1, :n], verbose=0)[0], atol=1e-5)
+        np.testing.assert_allclose(logits[k], alone(n).predict(x[k : k + 1, :n], verbose=0)[0], atol=1e-5)
 
 
 def test_logits_shape_and_dtype():
@@ -34,6 +36,8 @@ def test_logits_shape_and_dtype():
 def test_pixel_task_model_reads_784_steps_of_one_pixel():
     model = build_model(TrainConfig(cell="gru", units=5, task="pixels"))
     assert tuple(model.input_shape) == (None, 784, 1)
+    assert not model.get_layer("rnn").unroll  # 784 steps keep the while loop
+    assert build_model(TrainConfig(cell="gru", units=5)).get_layer("rnn").unroll  # 28 rows
 
 
 def test_presets_derive_from_the_tutorial():

@@ -4,7 +4,8 @@ import pytest
 
 from rnn_models.baseline import load_margins, save_margins
 from rnn_models.registry import REGISTRY
-from rnn_models.suite import (NUMERICS_CASES, margin_from_runs, matrix_cells, matrix_config)
+from rnn_models.suite import (NUMERICS_CASES, format_budget, margin_from_runs, matrix_budget,
+                              matrix_cells, matrix_config)
 
 
 def test_matrix_is_the_tutorials_five_cells_clipped():
@@ -45,3 +46,16 @@ def test_margins_file_merges_and_missing_file_says_what_to_run(tmp_path):
     save_margins(tmp_path, {"gru": {"test_accuracy": {"margin": 0.01, "source": "s", "values": [1, 2]}}})
     save_margins(tmp_path, {"lstm": {"test_accuracy": {"margin": 0.02, "source": "s", "values": [1, 2]}}})
     assert sorted(load_margins(tmp_path)) == ["gru", "lstm"]
+
+
+def test_matrix_budget_sums_wall_and_input_and_takes_the_peak():
+    import dataclasses
+
+    from tests.test_baseline import make_result
+
+    one = dataclasses.replace(make_result(), wall_time_s=30.0, input_wait_s=0.3, peak_rss_bytes=8e8)
+    two = dataclasses.replace(one, wall_time_s=70.0, input_wait_s=0.7, peak_rss_bytes=9e8)
+    budget = matrix_budget({"lstm": one, "gru": two})
+    assert budget == {"cells": 2, "wall_s": 100.0, "input_s": pytest.approx(1.0),
+                      "input_share": pytest.approx(0.01), "peak_rss_bytes": 9e8}
+    assert "input 1.0 s = 1.0% (limit 5%)" in format_budget(budget)

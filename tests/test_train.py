@@ -45,7 +45,7 @@ def test_run_records_curves_and_context(small_data):
     assert [e.epoch for e in result.test_curve] == [1, 2]
     assert result.finite and result.max_grad_norm > 0
     assert result.train_sec_per_iter > 0 and result.test_sec_per_iter > 0
-    assert result.device.startswith("CPU") and result.kernel_path == "generic loop"
+    assert result.device.startswith("CPU") and result.kernel_path == "generic loop, unrolled"
     assert set(result.versions) >= {"tensorflow", "keras", "numpy", "python"}
     first, last = result.train_curve[0], result.train_curve[-1]
     assert last.loss < first.loss  # it learns
@@ -142,9 +142,10 @@ def test_cli_trains_writes_the_result_and_flags_a_non_finite_run(tmp_path, monke
 
     monkeypatch.setattr("rnn_models.train.load_mnist",
                         lambda path: synthetic_arrays(6000, 256, blank_rows=4))
-    assert main(args[:2] + ["ln_basic_lstm"] + args[3:]) == 1
+    ln_args = args[:2] + ["ln_basic_lstm"] + args[3:]
+    assert main(ln_args) == 1
     assert "non-finite" in capsys.readouterr().err
-    assert main(args[:2] + ["ln_basic_lstm"] + args[3:] + ["--check-numerics"]) == 2
+    assert main(ln_args + ["--check-numerics"]) == 2
     assert "layer_norm_basic_lstm_cell/kernel" in capsys.readouterr().err
 
 
@@ -161,12 +162,16 @@ def test_real_mnist_smoke():
     assert result.final_test.accuracy_mean >= 0.60
 
 
-def test_xla_gives_the_same_losses(small_data):
-    # XLA is the default for cells where it was measured faster; it must not change results.
-    config = SMALL.replace(cell="ln_basic_lstm", cell_kwargs={"epsilon": 1e-3}, epochs=1)
-    assert config.use_xla  # the registry's choice
-    xla = train_and_evaluate(config, small_data)
-    plain = train_and_evaluate(config.replace(jit_compile=False), small_data)
-    np.testing.assert_allclose([w.loss for w in xla.train_curve],
+@pytest.mark.parametrize("cell, cell_kwargs, fast_path", [
+    ("gru", {}, "generic loop, unrolled"),
+    ("ln_basic_lstm", {"epsilon": 1e-3}, "generic loop (XLA)"),
+])
+def test_unrolling_and_xla_give_the_same_losses(small_data, cell, cell_kwargs, fast_path):
+    # The defaults were chosen because they were measured faster (unrolled 28 rows; XLA
+    # for the layer-norm cell); they must not change results.
+    config = SMALL.replace(cell=cell, cell_kwargs=cell_kwargs, epochs=1)
+    fast = train_and_evaluate(config, small_data)
+    plain = train_and_evaluate(config.replace(jit_compile=False, unroll=False), small_data)
+    np.testing.assert_allclose([w.loss for w in fast.train_curve],
                                [w.loss for w in plain.train_curve], rtol=1e-4)
-    assert xla.kernel_path == "generic loop (XLA)"
+    assert (fast.kernel_path, plain.kernel_path) == (fast_path, "generic loop")

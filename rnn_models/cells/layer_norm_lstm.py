@@ -75,7 +75,10 @@ class LayerNormBasicLSTMCell(TF1Cell):
                 f"expected a positive number, got {epsilon!r}."
             )
         self.epsilon = float(epsilon)
-        self.seed_generator = keras.random.SeedGenerator(dropout_prob_seed)
+        # Only with dropout: an unseeded SeedGenerator draws from Keras' global RNG, which
+        # would shift every weight initialised after this cell is constructed.
+        self.seed_generator = (keras.random.SeedGenerator(dropout_prob_seed)
+                               if self.dropout_keep_prob < 1.0 else None)
         self.state_size = [self.units, self.units]
         self.output_size = self.units
 

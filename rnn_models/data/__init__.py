@@ -1,5 +1,6 @@
-"""MNIST loading (mnist_files) and sequence tasks / tf.data pipelines (sequences)."""
+"""MNIST loading (mnist_files), sequence tasks (sequences) and device batches (batches)."""
 
+from .batches import Batches
 from .mnist_files import (
     EXPECTED,
     MNIST_ENV_VAR,
@@ -17,13 +18,13 @@ from .sequences import (
     TASKS,
     TF1_VALIDATION_SIZE,
     SequenceData,
-    make_dataset,
     permutation,
     prepare,
     task_shape,
 )
 
 __all__ = [
+    "Batches",
     "EXPECTED",
     "MNIST_ENV_VAR",
     "PERMUTATION_SEED",
@@ -37,7 +38,6 @@ __all__ = [
     "array_sha256",
     "keras_cache_path",
     "load_mnist",
-    "make_dataset",
     "permutation",
     "prepare",
     "read_idx",

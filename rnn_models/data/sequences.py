@@ -1,4 +1,4 @@
-"""Turn MNIST images into sequence-classification data and tf.data pipelines.
+"""Turn MNIST images into sequence-classification data.
 
 Tasks (each image becomes one sequence of T time steps with F features):
   rows      28 x 28: one image row per step.
@@ -10,14 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .mnist_files import MnistArrays
-
-if TYPE_CHECKING:  # TensorFlow is imported lazily: loading data should not pay for it.
-    import tensorflow as tf
 
 __all__ = [
     "PERMUTATION_SEED",
@@ -25,7 +21,6 @@ __all__ = [
     "TASKS",
     "TF1_VALIDATION_SIZE",
     "SequenceData",
-    "make_dataset",
     "permutation",
     "prepare",
     "task_shape",
@@ -147,34 +142,3 @@ def prepare(arrays: MnistArrays, *, task: str = "rows", split: str = "tf1",
         x_val=seq(x_val), y_val=y_val.astype(np.int32),
         x_test=seq(arrays.x_test), y_test=arrays.y_test.astype(np.int32),
         task=task, timesteps=timesteps, features=features)
-
-
-def make_dataset(x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool,
-                 seed: int, drop_remainder: bool) -> "tf.data.Dataset":
-    """A batched tf.data pipeline over in-memory arrays.
-
-    Yields (x [B, T, F] float32, y [B] int32). With ``shuffle`` the whole set
-    is reshuffled every epoch from ``seed``: the same seed gives the same
-    sequence of epoch orders, and consecutive epochs differ.
-    """
-    import tensorflow as tf
-
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
-    x = np.asarray(x, dtype=np.float32)
-    y = np.asarray(y, dtype=np.int32)
-    if x.ndim != 3:
-        raise ValueError(f"x must be [N, T, F]; got shape {x.shape}")
-    if y.ndim != 1:
-        raise ValueError(f"y must be [N]; got shape {y.shape}")
-    if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length; got len(x)={len(x)}, "
-                         f"len(y)={len(y)}")
-
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-    if shuffle:
-        # A full-size buffer gives a uniform shuffle; the data is in memory anyway.
-        ds = ds.shuffle(max(len(x), 1), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(int(batch_size), drop_remainder=drop_remainder)
-    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,58 @@
+"""Batches of in-memory sequence data, one NumPy gather per step.
+
+Measured on 2 CPU cores beside a basic_rnn train step (medians of 20 alternating blocks
+of 20 steps, against the same step on one fixed batch): this adds 0.37 ms per step;
+an eager ``tf.gather`` from a tensor of the split added 0.86 ms, and the ``tf.data``
+pipeline it replaced (``from_tensor_slices().cache().shuffle().batch().prefetch()``,
+one Python ``next()`` per step) 1.04 ms. The step call turns the arrays into tensors,
+as TF1's ``feed_dict`` did, so that copy is part of a step's sec/iter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _check_arrays(x, y, batch_size):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    y = np.ascontiguousarray(y, dtype=np.int32)
+    if x.ndim != 3:
+        raise ValueError(f"x must be [N, T, F]; got shape {x.shape}")
+    if y.ndim != 1:
+        raise ValueError(f"y must be [N]; got shape {y.shape}")
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length; got len(x)={len(x)}, "
+                         f"len(y)={len(y)}")
+    return x, y
+
+
+class Batches:
+    """``epoch(k)`` yields ``(x [B, T, F] float32, y [B] int32)`` arrays, full batches only.
+
+    With ``shuffle`` the order of epoch ``k`` is a permutation drawn from ``(seed, k)``:
+    the same seed gives the same orders, epochs differ, and an epoch's order does not
+    depend on how many epochs ran before it. Without, the data's own order.
+    """
+
+    def __init__(self, x, y, *, batch_size, shuffle, seed=0):
+        self.x, self.y = _check_arrays(x, y, batch_size)
+        self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), int(seed)
+        self.steps = len(self.x) // self.batch_size  # full batches per epoch
+
+    def order(self, epoch):
+        """The example indices of epoch ``epoch``, ``[steps, B]`` int64."""
+        used = self.steps * self.batch_size
+        if self.shuffle:
+            indices = np.random.default_rng([self.seed, epoch]).permutation(len(self.x))[:used]
+        else:
+            indices = np.arange(used)
+        return indices.reshape(self.steps, self.batch_size)
+
+    def epoch(self, epoch, steps=None):
+        """The first ``steps`` (default: all) batches of epoch ``epoch``."""
+        order = self.order(epoch)[:steps]
+        for index in order:
+            yield self.x.take(index, axis=0), self.y.take(index, axis=0)
