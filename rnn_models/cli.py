@@ -162,8 +162,10 @@ def _cells(_args):
     for spec in REGISTRY.values():
         origin = f"tf.contrib.rnn.{spec.tf1_name}" if spec.faithful else "Keras' own layer"
         path = spec.kernel_path
-        if path == GENERIC_LOOP:
+        if path == GENERIC_LOOP and spec.prefers_unroll:
             path = f"{UNROLLED_LOOP} up to {MAX_UNROLLED_STEPS} steps"
+        if spec.prefers_xla:
+            path += " (XLA)"
         print(f"{spec.name:18} {origin:40} {path}")
 
 

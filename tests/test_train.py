@@ -115,7 +115,9 @@ def test_data_of_another_task_is_refused(small_data):
 
 def test_cli_exit_codes(tmp_path, capsys):
     assert main(["cells"]) == 0
-    assert "ln_basic_lstm" in capsys.readouterr().out
+    listed = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert listed["lstm"].endswith("generic loop, unrolled up to 64 steps")
+    assert listed["ln_basic_lstm"].endswith("generic loop (XLA)")
 
     missing = tmp_path / "nowhere"
     assert main(["train", "--cell", "gru", "--data", str(missing)]) == 2
