@@ -16,14 +16,13 @@ from rnn_models.config import TUTORIAL
 from rnn_models.environment import kernel_path
 from rnn_models.flops import inference_flops, train_flops
 from rnn_models.model import build_model
-from rnn_models.steps import make_optimizer, make_test_step, make_train_step
+from rnn_models.steps import PHASES, make_step
 from rnn_models.suite import speed_config
 from rnn_models.timing import alternating_ratio, matmul_rate
 
 WARMUP_STEPS = 5  # the first call traces and compiles; a few more settle the allocator
 ROUNDS = 60
 RATIO_ROUNDS = 40
-PHASES = ["train", "inference"]
 
 
 @pytest.fixture(scope="session")
@@ -49,10 +48,8 @@ def gemm_rate():
     return get
 
 
-def make_step(model, config, phase):
-    if phase == "train":
-        return make_train_step(model, make_optimizer(config), config), train_flops(model, config.batch_size)
-    return make_test_step(model, config), inference_flops(model, config.batch_size)
+def step_flops(model, config, phase):
+    return (train_flops if phase == "train" else inference_flops)(model, config.batch_size)
 
 
 @pytest.mark.parametrize("phase", PHASES)
@@ -62,7 +59,7 @@ def test_step_speed(benchmark, all_cells, cell, device, phase, real_batch, gemm_
     keras.utils.set_random_seed(config.seed)  # the same initial weights every run
     with tf.device(device):
         model = build_model(config)
-        step, flops = make_step(model, config, phase)
+        step, flops = make_step(model, config, phase), step_flops(model, config, phase)
         x, y = tf.constant(real_batch[0]), tf.constant(real_batch[1])
 
         def run_step():

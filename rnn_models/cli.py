@@ -12,6 +12,7 @@ import sys
 from rnn_models.config import TUTORIAL
 from rnn_models.data import SPLITS, TASKS
 from rnn_models.registry import GENERIC_LOOP, MAX_UNROLLED_STEPS, REGISTRY, UNROLLED_LOOP
+from rnn_models.steps import PHASES
 
 
 def _cell_arg(text):
@@ -69,7 +70,7 @@ def build_parser():
     profile = commands.add_parser(
         "profile", help="per-op time of one cell's compiled step, from a tf.profiler trace")
     profile.add_argument("--cell", required=True, choices=list(REGISTRY), metavar="NAME")
-    profile.add_argument("--phase", choices=["train", "inference"], default="train")
+    profile.add_argument("--phase", choices=PHASES, default="train")
     profile.add_argument("--steps", type=int, default=20, help="profiled steps, after 5 warm-up")
     profile.add_argument("--top", type=int, default=15, help="op types to list")
     profile.add_argument("--logdir", default=None, help="keep the trace here (TensorBoard)")
@@ -113,16 +114,12 @@ def _profile(args):
     from rnn_models.data import task_shape
     from rnn_models.model import build_model
     from rnn_models.profile import format_profile, profile_step
-    from rnn_models.steps import make_optimizer, make_test_step, make_train_step
+    from rnn_models.steps import make_step
     from rnn_models.suite import speed_config
 
     config = speed_config(args.cell)
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config)
-    if args.phase == "train":
-        step = make_train_step(model, make_optimizer(config), config)
-    else:
-        step = make_test_step(model, config)
+    step = make_step(build_model(config), config, args.phase)
     rng = np.random.default_rng(config.seed)  # timing does not depend on the pixel values
     x = rng.uniform(size=(config.batch_size, *task_shape(config.task))).astype(np.float32)
     y = rng.integers(0, 10, config.batch_size).astype(np.int32)

@@ -53,10 +53,10 @@ def _xspace(logdir):
 
 
 def _part(op_name):
-    scope = op_name.split("/", 1)[0]
-    if scope.rstrip("_0123456789").endswith("_classifier"):
+    scope = op_name.split("/", 1)[0].rstrip("_0123456789")  # "adam_1" -> "adam"
+    if scope.endswith("_classifier"):
         return FORWARD
-    return PARTS.get(scope.rstrip("_0123456789"), "other (loss, clipping, feeding)")
+    return PARTS.get(scope, "other (loss, clipping, feeding)")
 
 
 def _op(event_name):

@@ -64,3 +64,16 @@ def make_test_step(model, config):
         return _loss_and_accuracy(y, model(x, training=False))
 
     return test_step
+
+
+PHASES = ("train", "inference")
+
+
+def make_step(model, config, phase):
+    """The compiled step of ``phase`` (one of PHASES): the train step with a fresh
+    optimizer, or the test step. Both take ``(x, y)`` and return the loss first."""
+    if phase == "train":
+        return make_train_step(model, make_optimizer(config), config)
+    if phase == "inference":
+        return make_test_step(model, config)
+    raise ValueError(f"Unknown phase {phase!r}; valid: {', '.join(PHASES)}.")

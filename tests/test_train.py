@@ -177,3 +177,12 @@ def test_unrolling_and_xla_give_the_same_losses(small_data, cell, cell_kwargs, f
     np.testing.assert_allclose([w.loss for w in fast.train_curve],
                                [w.loss for w in plain.train_curve], rtol=1e-4)
     assert (fast.kernel_path, plain.kernel_path) == (fast_path, "generic loop")
+
+
+def test_make_step_names_an_unknown_phase():
+    from rnn_models.model import build_model
+    from rnn_models.steps import make_step
+
+    config = SMALL.replace(units=4)
+    with pytest.raises(ValueError, match="Unknown phase 'eval'; valid: train, inference"):
+        make_step(build_model(config), config, "eval")
