@@ -30,7 +30,7 @@ def real_batch(sequence_data):
     """One batch of real MNIST rows: x [128, 28, 28] float32, y [128] int32."""
     data = sequence_data(TUTORIAL)
     n = TUTORIAL.batch_size
-    return data.x_train[:n], data.y_train[:n]
+    return data.inputs(data.pixels_train[:n]), data.y_train[:n]
 
 
 @pytest.fixture(scope="session")

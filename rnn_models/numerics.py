@@ -33,7 +33,7 @@ def first_step_sweep(config, data, seeds):
     the time (2.2 s against 21.5 s for ln_basic_lstm unrolled with XLA).
     """
     config = config.replace(jit_compile=False, unroll=False)
-    x = tf.constant(data.x_train[: config.batch_size])
+    x = tf.constant(data.inputs(data.pixels_train[: config.batch_size]))
     y = tf.constant(data.y_train[: config.batch_size])
     norms, bad_grads, overflows, broken = [], [], [], []
     for seed in seeds:

@@ -80,9 +80,10 @@ class _Run:
         self.train_step = make_train_step(self.model, make_optimizer(config), config)
         self.test_step = make_test_step(self.model, config)
         batch = config.batch_size
-        self.train_data = Batches(data.x_train, data.y_train, batch_size=batch, shuffle=True,
-                                  seed=config.seed)
-        self.test_data = Batches(data.x_test, data.y_test, batch_size=batch, shuffle=False)
+        self.train_data = Batches(data.pixels_train, data.y_train, batch_size=batch, shuffle=True,
+                                  seed=config.seed, transform=data.inputs)
+        self.test_data = Batches(data.pixels_test, data.y_test, batch_size=batch, shuffle=False,
+                                 transform=data.inputs)
         self.steps_per_epoch = _steps(self.train_data.steps, config.steps_per_epoch)
         self.test_steps = _steps(self.test_data.steps, config.test_steps)
         self.tensorboard = TensorBoardLog(logdir, config.cell) if logdir else None

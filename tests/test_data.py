@@ -279,10 +279,10 @@ def test_splits_full_size():
         x_test=np.zeros((10, 28, 28), np.uint8), y_test=np.zeros(10, np.uint8),
         source="zeros")
     tf1 = prepare(zeros, split="tf1")
-    assert (len(tf1.x_train), len(tf1.x_val), len(tf1.x_test)) == (55000, 5000, 10)
+    assert (len(tf1.pixels_train), len(tf1.pixels_val), len(tf1.pixels_test)) == (55000, 5000, 10)
     keras = prepare(zeros, split="keras")
-    assert (len(keras.x_train), len(keras.x_val), len(keras.x_test)) == (60000, 0, 10)
-    assert keras.x_val.shape == (0, 28, 28) and not keras.has_validation
+    assert (len(keras.pixels_train), len(keras.pixels_val), len(keras.pixels_test)) == (60000, 0, 10)
+    assert keras.pixels_val.shape == (0, 28, 28) and not keras.has_validation
 
 
 def test_tf1_split_order(monkeypatch):
@@ -292,7 +292,7 @@ def test_tf1_split_order(monkeypatch):
     # As TF1 read_data_sets: validation is the leading block, train the rest.
     np.testing.assert_array_equal(d.y_val, arrays.y_train[:5])
     np.testing.assert_array_equal(d.y_train, arrays.y_train[5:])
-    np.testing.assert_allclose(d.x_val[0], arrays.x_train[0] / 255.0, rtol=1e-6)
+    np.testing.assert_allclose(d.inputs(d.pixels_val[0]), arrays.x_train[0] / 255.0, rtol=1e-6)
 
 
 def test_prepare_validates_names():
@@ -309,29 +309,35 @@ def test_task_layouts():
     rows = prepare(arrays, task="rows", split="keras")
     pixels = prepare(arrays, task="pixels", split="keras")
     perm = prepare(arrays, task="permuted", split="keras")
-    assert rows.x_train.shape == (20, 28, 28) and (rows.timesteps, rows.features) == (28, 28)
-    assert pixels.x_test.shape == (4, 784, 1) and perm.x_train.shape == (20, 784, 1)
+    assert rows.pixels_train.shape == (20, 28, 28) and (rows.timesteps, rows.features) == (28, 28)
+    assert pixels.pixels_test.shape == (4, 784, 1) and perm.pixels_train.shape == (20, 784, 1)
     for d in (rows, pixels, perm):
-        assert d.x_train.dtype == np.float32 and d.y_train.dtype == np.int32
-        assert 0.0 <= d.x_train.min() and d.x_train.max() <= 1.0
-    np.testing.assert_array_equal(rows.x_train.reshape(20, 784), pixels.x_train[..., 0])
+        assert d.pixels_train.dtype == np.uint8 and d.y_train.dtype == np.int32
+        x = d.inputs(d.pixels_train)
+        assert x.dtype == np.float32 and 0.0 <= x.min() and x.max() <= 1.0
+        np.testing.assert_array_equal(x * 255.0, d.pixels_train)
+    np.testing.assert_array_equal(rows.pixels_train.reshape(20, 784), pixels.pixels_train[..., 0])
+    # Rows and pixels keep views of the loaded images: no second copy of the split.
+    assert np.shares_memory(rows.pixels_train, arrays.x_train)
+    assert np.shares_memory(pixels.pixels_test, arrays.x_test)
     p = permutation()
     np.testing.assert_array_equal(p, np.random.default_rng(PERMUTATION_SEED).permutation(784))
     assert not np.array_equal(p, np.arange(784))
-    np.testing.assert_array_equal(perm.x_train[..., 0], pixels.x_train[..., 0][:, p])
+    np.testing.assert_array_equal(perm.pixels_train[..., 0], pixels.pixels_train[..., 0][:, p])
     again = prepare(arrays, task="permuted", split="keras")
-    np.testing.assert_array_equal(again.x_train, perm.x_train)
+    np.testing.assert_array_equal(again.pixels_train, perm.pixels_train)
 
 
 def test_standardize_uses_train_stats(monkeypatch):
     monkeypatch.setattr("rnn_models.data.sequences.TF1_VALIDATION_SIZE", 5)
     arrays = _small_mnist(n_train=30)
     d = prepare(arrays, split="tf1", standardize=True)
-    assert abs(float(d.x_train.mean())) < 1e-4
-    assert abs(float(d.x_train.std()) - 1.0) < 1e-4
+    x_train = d.inputs(d.pixels_train)
+    assert abs(float(x_train.mean())) < 1e-4
+    assert abs(float(x_train.std()) - 1.0) < 1e-4
     raw = arrays.x_train[5:].astype(np.float64)
     expected = (arrays.x_test[0] - raw.mean()) / raw.std()
-    np.testing.assert_allclose(d.x_test[0], expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(d.inputs(d.pixels_test[0]), expected, rtol=1e-5, atol=1e-5)
 
 
 # --------------------------------------------------------------- batches
@@ -352,6 +358,18 @@ def test_batches_shapes_and_dtypes():
     assert _order(batches, 0) == list(range(8))
     np.testing.assert_array_equal(got[1][0], x[4:8])  # x and y stay paired
     assert len(list(batches.epoch(0, steps=1))) == 1
+
+
+def test_batches_transform_each_batch_and_keep_the_stored_dtype():
+    d = prepare(_small_mnist(), split="keras")
+    batches = Batches(d.pixels_train, d.y_train, batch_size=4, shuffle=True, seed=3,
+                      transform=d.inputs)
+    assert batches.x.dtype == np.uint8  # not converted up front
+    plain = Batches(d.inputs(d.pixels_train), d.y_train, batch_size=4, shuffle=True, seed=3)
+    for (x, y), (x_ref, y_ref) in zip(batches.epoch(1), plain.epoch(1), strict=True):
+        assert x.dtype == np.float32
+        np.testing.assert_array_equal(x, x_ref)  # the same numbers as converting up front
+        np.testing.assert_array_equal(y, y_ref)
 
 
 def test_batches_shuffle_determinism():
