@@ -1,4 +1,4 @@
-"""MNIST loading (mnist_files), sequence tasks (sequences) and device batches (batches)."""
+"""MNIST loading (mnist_files), sequence tasks (sequences) and in-memory batches (batches)."""
 
 from .batches import Batches
 from .mnist_files import (
