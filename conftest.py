@@ -1,61 +1,61 @@
-"""Root pytest configuration: the suite's command-line options (see benchmarks/)."""
+"""Root pytest configuration: the suite's command-line options (see benchmarks/), the
+checks made before any test runs, and what must happen before TensorFlow loads."""
 
 import os
 
 # Quieter TensorFlow start-up in test logs; must be set before TensorFlow is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from rnn_models.suite import pin_xdist_worker  # noqa: E402  (TF-free)
+
+# A pytest-xdist worker takes its share of the cores, with TensorFlow's thread pools sized
+# to it; this module is imported before any test module imports TensorFlow.
+pin_xdist_worker()
+
 import pytest  # noqa: E402
+
+from rnn_models.baseline import BASELINE_DIR  # noqa: E402
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("rnnbench", "rnnbench regression suite")
-    group.addoption("--cells", default=None,
-                    help="comma-separated registry names to run (default: every cell)")
+    group.addoption("--cells", nargs="+", default=None, metavar="CELL",
+                    help="registry names to run, as a,b or a b (default: every cell)")
     group.addoption("--epochs", type=int, default=None,
                     help="epochs of the accuracy runs (default: the tutorial's 10; a baseline "
                          "made with other epochs is refused)")
     group.addoption("--update-baselines", action="store_true",
-                    help="rewrite baselines/ from this run (accuracy JSON, numerics outcomes "
-                         "and, with pytest-benchmark's autosave, the speed baseline)")
+                    help="record baselines/ from this run: each tutorial cell's seed "
+                         "distribution, the numerics outcomes and the speed run; written "
+                         "together, only if every test passes")
     group.addoption("--plots", default=None, metavar="DIR",
                     help="after the run, draw learning-curve, speed and baseline plots into DIR")
-    group.addoption("--baselines", default="baselines", metavar="DIR",
-                    help="baseline folder (default: baselines)")
-    parser.addini("rnnbench_torch_ratio_gate", default="",
-                  help="the most a cell's ratio_to_torch may grow over the stored run's")
-    parser.addini("rnnbench_compare_fail", type="linelist", default=[],
-                  help="the speed gate: --benchmark-compare-fail expressions applied by "
-                       "--benchmark-compare")
+    group.addoption("--baselines", default=str(BASELINE_DIR), metavar="DIR",
+                    help=f"baseline folder (default: {BASELINE_DIR})")
+    group.addoption("--ab-ref", default=None, metavar="REF",
+                    help="the git ref the speed A/B times against (default: the commit that "
+                         "recorded the stored speed run)")
+    group.addoption("--no-ab", action="store_true",
+                    help="gate speed on the stored run alone (the fallback rules), no A/B")
+    group.addoption("--speed-summary", default=None, metavar="FILE",
+                    help="write the speed gate's verdicts as Markdown to FILE (a CI job summary)")
+    parser.addini("rnnbench_fallback_rules", type="linelist", default=[],
+                  help="speed rules against the stored run when the A/B cannot run, "
+                       "e.g. median:150%")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    # Under -n, tests marked xdist_group(cell) share a worker, so a cell's runs train once.
+    # Set here, not in addopts: pytest-benchmark turns itself off whenever --dist is set.
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") == "no":
+        config.option.dist = "loadgroup"
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
-    # Updating baselines saves the speed run into pytest-benchmark's storage (baselines/),
-    # as NNNN_baseline.json, the newest of which --benchmark-compare compares against.
-    if config.getoption("--update-baselines", default=False) and hasattr(config.option, "benchmark_save"):
+    # The options' values, output paths and stored inputs are checked in benchmarks/conftest.py.
+    if config.getoption("--update-baselines") and hasattr(config.option, "benchmark_save"):
+        # The speed run is saved into pytest-benchmark's storage (baselines/benchmarks/) as
+        # NNNN_baseline.json, staged with the rest of the update (benchmarks/conftest.py).
         config.option.benchmark_save = config.option.benchmark_save or "baseline"
-    _install_speed_gate(config)
-
-
-def _install_speed_gate(config):
-    """``--benchmark-compare`` gets the project's ``--benchmark-compare-fail`` threshold.
-
-    Set here rather than in addopts because pytest-benchmark refuses a compare-fail
-    without a stored run to compare with; then the gate is off, with a warning naming the
-    folder, so that a new machine kind can still run the suite and record its baseline.
-    """
-    option = config.option
-    if not getattr(option, "benchmark_compare", None) or option.benchmark_compare_fail:
-        return
-    from pathlib import Path
-
-    from pytest_benchmark.utils import get_machine_id, parse_compare_fail
-
-    storage = Path(str(option.benchmark_storage).removeprefix("file://")) / get_machine_id()
-    if not any(storage.glob("*.json")):
-        config.issue_config_time_warning(pytest.PytestWarning(
-            f"speed gate off: no stored speed run in {storage} for this machine; record one "
-            "with --update-baselines"), stacklevel=2)
-        return
-    option.benchmark_compare_fail = [parse_compare_fail(e) for e in config.getini("rnnbench_compare_fail")]

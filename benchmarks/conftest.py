@@ -1,55 +1,236 @@
-"""Fixtures of the regression suite. They only wire ``rnn_models`` together: which cells
-and devices, the real MNIST once per session, each cell's training run once per session."""
+"""Fixtures and wiring of the regression suite, over ``rnn_models``: which cells, seeds and
+devices; the real MNIST once per session; each training run once per process; the speed
+gate; and, with ``--update-baselines``, one transaction that writes baselines/ at the end.
+
+Under pytest-xdist the training runs spread over the workers (one ``xdist_group`` per
+cell, so a cell's runs share a worker and its cache); each test reports its results
+through ``user_properties``, so the controller sees every run, whichever host ran it.
+"""
+
+import time
+from pathlib import Path
 
 import pytest
-import tensorflow as tf
 
-from rnn_models import REGISTRY
-from rnn_models.data import load_mnist
-from rnn_models.suite import matrix_cells
+from rnn_models.registry import REGISTRY
+from rnn_models.suite import baseline_seeds, matrix_cells
 
-GPUS = tf.config.list_logical_devices("GPU")
-RUNS = pytest.StashKey[dict]()  # this session's matrix runs, for the terminal summary
+RUNS = pytest.StashKey[list]()  # every run's RunResult dict, as the controller received it
+NUMERICS = pytest.StashKey[dict]()  # numerics outcomes reported by this session's tests
+FAILED = pytest.StashKey[list]()  # the tests that failed (an update then writes nothing)
+NOTES = pytest.StashKey[list]()  # one-line notes for the terminal summary
+SPEED_GATE = pytest.StashKey[object]()
+TRANSACTION = pytest.StashKey[object]()
+STARTED = pytest.StashKey[float]()
+SELECTED = pytest.StashKey[list]()  # --cells, parsed (None: every cell)
+GATED = pytest.StashKey[int]()  # the speed steps this session gates, for the A/B's correction
+RUN_PROPERTY, NUMERICS_PROPERTY = "rnnbench_run", "rnnbench_numerics"
 
 
-def selected(config, names):
-    """``names`` filtered by ``--cells``; an unknown name there is an error."""
-    option = config.getoption("--cells")
-    if not option:
-        return list(names)
-    wanted = [n.strip() for n in option.split(",") if n.strip()]
-    unknown = [n for n in wanted if n not in REGISTRY]
-    if unknown:
-        raise pytest.UsageError(f"--cells: unknown {', '.join(unknown)}; valid: {', '.join(REGISTRY)}")
-    return [n for n in names if n in wanted]
+def _xdist(config):
+    """True in a pytest-xdist session: its controller or one of its workers."""
+    return hasattr(config, "workerinput") or bool(getattr(config.option, "tx", None)) and \
+        getattr(config.option, "dist", "no") != "no"
+
+
+def _update(config):
+    return config.getoption("--update-baselines")
+
+
+def _selected(config, names):
+    wanted = config.stash.get(SELECTED, None)
+    return [n for n in names if wanted is None or n in wanted]
+
+
+
+def pytest_configure(config):
+    from rnn_models._atomic import Transaction, recover
+    from rnn_models.baseline import check_stored_inputs
+    from rnn_models.suite import check_suite_options
+
+    for key, value in ((RUNS, []), (NUMERICS, {}), (FAILED, []), (NOTES, [])):
+        config.stash[key] = value
+    config.stash[STARTED] = time.perf_counter()
+    baselines = config.getoption("--baselines")
+    try:
+        config.stash[SELECTED] = check_suite_options(
+            cells=config.getoption("--cells"), epochs=config.getoption("--epochs"),
+            update=_update(config), baselines=baselines, plots=config.getoption("--plots"),
+            speed_summary=config.getoption("--speed-summary"))
+        if not hasattr(config, "workerinput"):
+            recover(baselines)  # complete an update a kill interrupted, drop stale temp files
+        if not _update(config):
+            check_stored_inputs(baselines, _selected(config, matrix_cells()), config.getoption("--epochs"))
+    except ValueError as err:
+        raise pytest.UsageError(" ".join(str(err).split())) from None
+    if _xdist(config) and getattr(config.option, "benchmark_compare", None):
+        raise pytest.UsageError(
+            "the speed gate (--benchmark-compare) does not run under pytest-xdist: timing beside "
+            "training would measure the other worker. Run `pytest benchmarks -n 2 -m \"not speed\"`, "
+            "then `pytest benchmarks -m speed --benchmark-compare`.")
+    if not hasattr(config, "workerinput"):
+        if _update(config):
+            config.stash[TRANSACTION] = Transaction(baselines)
+        config.pluginmanager.register(_Session(config), "rnnbench-session")
+
+
+# --- parametrisation ----------------------------------------------------------------
 
 
 def pytest_generate_tests(metafunc):
     # One parametrisation over the registry: no list of names written twice.
+    config = metafunc.config
     if "cell" in metafunc.fixturenames:
-        names = REGISTRY if "all_cells" in metafunc.fixturenames else matrix_cells()
-        metafunc.parametrize("cell", selected(metafunc.config, names))
+        timed = "all_cells" in metafunc.fixturenames  # the speed steps: every registry entry
+        cells = _selected(config, REGISTRY if timed else matrix_cells())
+
+        def marks(cell):  # a cell's training runs share one xdist worker and its cache
+            return [] if timed else [pytest.mark.xdist_group(cell)]
+
+        if "seed" in metafunc.fixturenames:
+            metafunc.parametrize(("cell", "seed"), [
+                pytest.param(c, s, marks=marks(c), id=f"{c}-seed{s}") for c in cells
+                for s in (baseline_seeds(c) if _update(config) else (0,))])
+        else:
+            metafunc.parametrize("cell", [pytest.param(c, marks=marks(c)) for c in cells])
     if "device" in metafunc.fixturenames:
         metafunc.parametrize("device", [
             "CPU:0",
             pytest.param("GPU:0", marks=[pytest.mark.gpu, pytest.mark.skipif(
-                not GPUS, reason="TensorFlow sees no GPU on this machine")]),
+                not _gpus(), reason="TensorFlow sees no GPU on this machine")]),
         ])
 
 
-@pytest.fixture(scope="session")
-def matrix_cells_selected(pytestconfig):
-    """The tutorial's cells this session runs (``--cells`` applied)."""
-    return selected(pytestconfig, matrix_cells())
+def _gpus():
+    import tensorflow as tf
+
+    return tf.config.list_logical_devices("GPU")
 
 
-def pytest_terminal_summary(terminalreporter, config):
-    """The matrix's wall time, input share and peak memory, whenever its runs happened."""
-    runs = config.stash.get(RUNS, None)
-    if runs:
-        from rnn_models.suite import format_budget, matrix_budget
+def pytest_collection_modifyitems(config, items):
+    # Recording and gating run different accuracy tests; xdist runs no speed test.
+    keep, drop = [], []
+    for item in items:
+        recording = item.get_closest_marker("records_baseline") is not None
+        gating = item.get_closest_marker("gates_accuracy") is not None
+        timed = item.get_closest_marker("speed") is not None
+        if (recording and not _update(config)) or (gating and _update(config)) or (timed and _xdist(config)):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if _xdist(config) and any(i.get_closest_marker("speed") for i in drop):
+        config.stash[NOTES].append(
+            "speed benchmarks not run under pytest-xdist (they must not share the machine with "
+            "training): run `pytest benchmarks -m speed` without -n"
+            + (" --update-baselines to record the speed baseline" if _update(config) else ""))
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    steps = [i for i in items if i.originalname == "test_step_speed"]
+    gpus = bool(steps) and any(i.callspec.params["device"] != "CPU:0" for i in steps) and _gpus()
+    config.stash[GATED] = sum(1 for i in steps if i.callspec.params["device"] == "CPU:0" or gpus)
 
-        terminalreporter.write_line(format_budget(matrix_budget(runs)))
+
+class _Session:
+    """This session's collected results, the update's commit and the summary (a plugin
+    object, registered in ``pytest_configure``)."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def pytest_runtest_logreport(self, report):
+        """The controller (or a plain session) collects what each test reported."""
+        stash = self.config.stash
+        if report.failed:
+            stash[FAILED].append(report.nodeid)
+        for name, value in report.user_properties:
+            if name == RUN_PROPERTY:
+                stash[RUNS].append(value)
+            elif name == NUMERICS_PROPERTY:
+                stash[NUMERICS].update(value)
+
+    def pytest_sessionstart(self, session):
+        bs = getattr(self.config, "_benchmarksession", None)
+        if bs is not None:
+            bs.storage = _AtomicStorage(bs.storage, self.config.stash.get(TRANSACTION, None))
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        """After pytest-benchmark staged its save: the update's commit, the summary file."""
+        config = self.config
+        gate = config.stash.get(SPEED_GATE, None)
+        summary = config.getoption("--speed-summary")
+        if gate is not None and summary:
+            from rnn_models._atomic import write_bytes_atomic
+
+            write_bytes_atomic(summary, gate.table(markdown=True).encode())
+        transaction = config.stash.get(TRANSACTION, None)
+        if transaction is not None:
+            if not self._commit_update(transaction, exitstatus) and session.exitstatus == 0:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _commit_update(self, transaction, exitstatus):
+        from rnn_models.baseline import stage_update
+
+        config, notes = self.config, self.config.stash[NOTES]
+        failed = config.stash[FAILED]
+        if exitstatus != 0 or failed:
+            transaction.discard()
+            notes.append(f"baselines not updated: {len(failed) or 'some'} test(s) failed or the "
+                         f"run stopped; {config.getoption('--baselines')} is exactly as it was")
+            return True
+        try:
+            staged = stage_update(transaction, config.stash[RUNS], config.stash[NUMERICS])
+            written = transaction.commit()
+        except ValueError as err:
+            transaction.discard()
+            notes.append(f"baselines not updated: {' '.join(str(err).split())}")
+            return False
+        notes.append(f"baselines updated: {len(written)} files ({', '.join(staged)})")
+        return True
+
+    def pytest_terminal_summary(self, terminalreporter):
+        config = self.config
+        runs = config.stash.get(RUNS, [])
+        if runs:
+            from rnn_models.suite import format_budget, matrix_budget
+
+            workers = getattr(config.option, "numprocesses", None) or 1
+            elapsed = time.perf_counter() - config.stash[STARTED]
+            terminalreporter.write_line(format_budget(matrix_budget(runs), elapsed, workers))
+        gate = config.stash.get(SPEED_GATE, None)
+        if gate is not None and gate.outcomes:
+            terminalreporter.section("rnnbench speed gate")
+            terminalreporter.write_line(gate.table())
+        for note in config.stash.get(NOTES, []) + (gate.notes if gate is not None else []):
+            terminalreporter.write_line(f"rnnbench: {note}")
+
+
+class _AtomicStorage:
+    """pytest-benchmark's file storage, with its ``save`` made atomic; under
+    ``--update-baselines`` the file is staged into the update's transaction instead."""
+
+    def __init__(self, storage, transaction):
+        self._storage, self._transaction = storage, transaction
+
+    def __getattr__(self, name):
+        return getattr(self._storage, name)
+
+    def save(self, output_json, save):
+        from pytest_benchmark.utils import safe_dumps
+
+        from rnn_models._atomic import write_bytes_atomic
+
+        target = Path(self._storage.get(f"{self._storage._next_num}_{save}.json")).resolve()
+        data = safe_dumps(output_json, ensure_ascii=True, indent=4).encode()
+        folder = self._transaction.folder.resolve() if self._transaction else None
+        if folder is not None and folder in target.parents:
+            self._transaction.stage(target.relative_to(folder), data)
+        else:
+            write_bytes_atomic(target, data)
+        self._storage.logger.info(f"Saved benchmark data in: {target}")
+
+
+# --- fixtures -----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -60,34 +241,34 @@ def all_cells():
 
 @pytest.fixture(scope="session")
 def baseline_dir(pytestconfig):
-    from pathlib import Path
-
     return Path(pytestconfig.getoption("--baselines"))
 
 
 @pytest.fixture(scope="session")
 def update_baselines(pytestconfig):
-    return pytestconfig.getoption("--update-baselines")
+    return _update(pytestconfig)
 
 
 @pytest.fixture(scope="session")
 def mnist():
     """The real MNIST, verified (``$RNN_MODELS_MNIST``, Keras' cache, or a download)."""
+    from rnn_models.data import load_mnist
+
     return load_mnist()
 
 
 @pytest.fixture(scope="session")
 def session_results(pytestconfig):
-    """RunResults and speed rows of this session, for ``--plots``."""
+    """This process's RunResults and SpeedResults, for ``--plots``."""
     store = {"runs": {}, "speed": []}
-    pytestconfig.stash[RUNS] = store["runs"]
     yield store
     plots = pytestconfig.getoption("--plots")
     if plots:
         from rnn_models.plots import plot_all
 
-        plot_all(pytestconfig.getoption("--baselines"), plots, results=store["runs"] or None,
-                 speed_rows=store["speed"] or None)
+        runs = {cell: run for (cell, seed), run in store["runs"].items() if seed == 0}
+        plot_all(pytestconfig.getoption("--baselines"), plots, results=runs or None,
+                 speed_rows=[row for r in store["speed"] for row in r.plot_rows()] or None)
 
 
 @pytest.fixture(scope="session")
@@ -108,39 +289,85 @@ def sequence_data(mnist):
 
 @pytest.fixture(scope="session")
 def matrix_run(pytestconfig, sequence_data, session_results):
-    """``matrix_run(cell) -> RunResult``: the cell's suite run, trained once per session."""
+    """``matrix_run(cell, seed=0) -> RunResult``: the cell's suite run, trained once per process."""
     from rnn_models.suite import matrix_config
     from rnn_models.train import train_and_evaluate
 
     epochs = pytestconfig.getoption("--epochs")
 
-    def run(cell):
-        if cell not in session_results["runs"]:
+    def run(cell, seed=0):
+        key = (cell, seed)
+        if key not in session_results["runs"]:
             config = matrix_config(cell) if epochs is None else matrix_config(cell, epochs)
-            session_results["runs"][cell] = train_and_evaluate(config, sequence_data(config))
-        return session_results["runs"][cell]
+            config = config.replace(seed=seed)
+            session_results["runs"][key] = train_and_evaluate(config, sequence_data(config))
+        return session_results["runs"][key]
 
     return run
 
 
+@pytest.fixture
+def report_run(record_property):
+    """``report_run(result)``: sends a RunResult to the controller (summary, update)."""
+    reported = set()
+
+    def report(result):
+        key = (result.cell, result.config.seed)
+        if key not in reported:
+            reported.add(key)
+            record_property(RUN_PROPERTY, result.to_dict())
+
+    return report
+
+
+@pytest.fixture
+def report_numerics(record_property):
+    return lambda case, outcome: record_property(NUMERICS_PROPERTY, {case: outcome})
+
+
 @pytest.fixture(scope="session")
-def stored_speed_run(pytestconfig):
-    """``{test name: extra_info}`` of the newest stored speed run for this machine, the
-    one ``--benchmark-compare`` compares against ({} when there is none)."""
-    import json
-    from pathlib import Path
+def real_batch(sequence_data):
+    """One batch of real MNIST rows: x [128, 28, 28] float32, y [128] int32."""
+    from rnn_models.config import TUTORIAL
 
-    from pytest_benchmark.utils import get_machine_id
-
-    storage = Path(str(pytestconfig.option.benchmark_storage).removeprefix("file://"))
-    runs = sorted((storage / get_machine_id()).glob("[0-9][0-9][0-9][0-9]_*.json"))
-    if not runs:
-        return {}
-    return {b["name"]: b["extra_info"] for b in json.loads(runs[-1].read_text())["benchmarks"]}
+    data = sequence_data(TUTORIAL)
+    n = TUTORIAL.batch_size
+    return data.inputs(data.pixels_train[:n]), data.y_train[:n]
 
 
 @pytest.fixture(scope="session")
-def torch_ratio_gate(pytestconfig):
-    """How much a cell's ratio_to_torch may grow over the stored run's (pyproject.toml)."""
-    value = pytestconfig.getini("rnnbench_torch_ratio_gate")
-    return float(value) if value else None
+def gemm_rate():
+    """FLOP/s of the tutorial's gate matmul for all 28 steps at once, [128*28, 59] @ [59, 124]:
+    the throughput this machine reaches at these sizes, measured once per session."""
+    from rnn_models.config import TUTORIAL
+    from rnn_models.speed.timing import matmul_rate
+
+    rates = {}
+
+    def get(device):
+        if device not in rates:
+            c = TUTORIAL
+            rates[device] = matmul_rate(c.batch_size * 28, 28 + c.units, 4 * c.units, device)
+        return rates[device]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def speed_gate(pytestconfig):
+    """The speed gate under ``--benchmark-compare`` (A/B, or the fallback rules), else None."""
+    option = pytestconfig.option
+    if _update(pytestconfig) or not (getattr(option, "benchmark_compare", None) or option.ab_ref):
+        yield None
+        return
+    from rnn_models.regression.rules import parse_rule
+    from rnn_models.speed.gate import SpeedGate
+
+    rules = [parse_rule(text) for text in pytestconfig.getini("rnnbench_fallback_rules")]
+    storage = str(option.benchmark_storage).removeprefix("file://")
+    gate = SpeedGate(storage, pytestconfig.getoption("--baselines"), rules,
+                     family_size=pytestconfig.stash.get(GATED, 1), ref=option.ab_ref,
+                     ab=not option.no_ab)
+    pytestconfig.stash[SPEED_GATE] = gate
+    yield gate
+    gate.close()

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from rnn_models.baseline import load_numerics, numerics_outcome, save_numerics
+from rnn_models.baseline import load_numerics, numerics_outcome
 from rnn_models.numerics import first_step_sweep
 from rnn_models.suite import FIRST_STEP_SEEDS, NUMERICS_CASES
 from rnn_models.train import NonFiniteGradientError, train_and_evaluate
@@ -22,7 +22,7 @@ def test_no_nan_under_clipping(cell, matrix_run):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(NUMERICS_CASES))
-def test_layer_norm_numerics_outcome(case, sequence_data, baseline_dir, update_baselines):
+def test_layer_norm_numerics_outcome(case, sequence_data, baseline_dir, update_baselines, report_numerics):
     config = NUMERICS_CASES[case]
     try:
         result = train_and_evaluate(config, sequence_data(config))
@@ -32,7 +32,8 @@ def test_layer_norm_numerics_outcome(case, sequence_data, baseline_dir, update_b
         result = err.result
     outcome = numerics_outcome(result)
     if update_baselines:
-        save_numerics(baseline_dir, {case: outcome})
+        report_numerics(case, outcome)  # written with the other baselines, if all pass
+        return
     stored = load_numerics(baseline_dir).get(case)
     assert stored is not None, f"no stored outcome for {case!r}: run with --update-baselines"
     assert stored["config"] == outcome["config"], f"{case}: stored outcome is of another config"
@@ -42,7 +43,8 @@ def test_layer_norm_numerics_outcome(case, sequence_data, baseline_dir, update_b
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(NUMERICS_CASES))
-def test_layer_norm_first_step_over_seeds(case, sequence_data, baseline_dir, update_baselines):
+def test_layer_norm_first_step_over_seeds(case, sequence_data, baseline_dir, update_baselines,
+                                          report_numerics):
     """One run per case can be lucky; the first step over fresh initialisations shows how
     often a setup breaks at once (stored beside the case, compared exactly)."""
     config = NUMERICS_CASES[case].replace(check_numerics=False)
@@ -50,7 +52,8 @@ def test_layer_norm_first_step_over_seeds(case, sequence_data, baseline_dir, upd
     key = f"{case}: first step over seeds"
     outcome = {"config": config.to_dict(), **sweep}
     if update_baselines:
-        save_numerics(baseline_dir, {key: outcome})
+        report_numerics(key, outcome)
+        return
     stored = load_numerics(baseline_dir).get(key)
     assert stored is not None, f"no stored outcome for {key!r}: run with --update-baselines"
     assert stored["config"] == outcome["config"], f"{key}: stored outcome is of another config"

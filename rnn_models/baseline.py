@@ -1,11 +1,11 @@
-"""Stored per-cell accuracy baselines, numerics outcomes, and the comparison against them.
+"""Stored per-cell accuracy baselines (seed distributions) and numerics outcomes.
 
-A baseline ``<folder>/<cell>.json`` records what produced it (config, versions, device)
-beside its metrics; each metric carries its margin, how the margin was measured, and its
-rule ("min": the run must reach at least value - margin; "max": at most value + margin).
-A baseline made with another config is refused rather than compared.
-
-Plain library code: no pytest, no TensorFlow. Every write is atomic.
+A baseline ``<folder>/<cell>.json`` is one cell's suite run over several seeds: each seed's
+test accuracy per epoch, loss curve, versions and machine fingerprint, plus the seed-0
+run's full curves, the reference an unchanged run reproduces bit for bit. It records what
+produced it (config, versions, device), so a run of another config is refused rather than
+compared. Plain library code: no pytest, no TensorFlow. Every write is atomic, and an
+update of several files is one ``rnn_models._atomic.Transaction``.
 """
 
 import dataclasses
@@ -13,72 +13,17 @@ import json
 import math
 from pathlib import Path
 
-from rnn_models._atomic import write_json_atomic
 from rnn_models.config import TrainConfig
 from rnn_models.registry import REGISTRY
-from rnn_models.results import TestEpoch, TrainWindow, nan_to_none, none_to_nan
+from rnn_models.results import RunResult, TestEpoch, TrainWindow, nan_to_none, none_to_nan
 
-SCHEMA_VERSION = 1
-BASELINE_DIR = Path("baselines")  # relative to the CWD; every function takes the folder
+SCHEMA_VERSION = 2
+BASELINE_DIR = Path("baselines")  # the default folder, relative to the working directory
 NUMERICS_FILE = "numerics.json"
-MARGINS_FILE = "margins.json"
-# Config fields that do not change a run's numbers, so a baseline ignores them.
-IGNORED_CONFIG_FIELDS = frozenset({"log_every"})
-# Absorbs float rounding of ``value - margin`` only; far below any accuracy step (1/128).
-_ROUNDING = 1e-12
-
-
-# --- metric rules -------------------------------------------------------------------
-
-
-class AtLeast:
-    """Passes when ``now >= value - margin``; NaN fails."""
-
-    name = "min"
-
-    def fails(self, now, baseline_value, margin):
-        return not now >= baseline_value - margin - _ROUNDING
-
-    def allowed(self, baseline_value, margin):
-        return f">= {baseline_value - margin:.4f}"
-
-
-class AtMost:
-    """Passes when ``now <= value + margin``; NaN fails."""
-
-    name = "max"
-
-    def fails(self, now, baseline_value, margin):
-        return not now <= baseline_value + margin + _ROUNDING
-
-    def allowed(self, baseline_value, margin):
-        return f"<= {baseline_value + margin:.4f}"
-
-
-RULES = {"min": AtLeast(), "max": AtMost()}
-
-# The stored metrics and their rules, in table order.
-METRIC_RULES = {"test_accuracy": "min", "final_train_loss": "max"}
-
-
-def get_rule(name):
-    """The rule object for ``"min"`` or ``"max"``; another string lists the valid ones."""
-    try:
-        return RULES[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"Unknown metric rule {name!r}. Valid rules: {', '.join(RULES)}.") from None
-
-
-def metric_values(result):
-    """How a RunResult maps to the baseline's metrics (NaN where the run has no value)."""
-    final_test = result.final_test
-    return {
-        "test_accuracy": final_test.accuracy_mean if final_test is not None else math.nan,
-        "final_train_loss": result.final_train_loss,
-    }
-
-
-# --- the baseline file ----------------------------------------------------------------
+REFERENCE_SEED = 0
+MIN_SEEDS = 3  # the fewest seeds a distribution can have; the suite records BASELINE_SEEDS
+# Config fields that do not change a run's numbers, or that a distribution varies.
+IGNORED_CONFIG_FIELDS = frozenset({"log_every", "seed"})
 
 
 class BaselineMismatchError(ValueError):
@@ -90,64 +35,99 @@ class MissingBaselineError(FileNotFoundError):
 
 
 @dataclasses.dataclass(frozen=True)
-class Metric:
-    value: float
-    margin: float
-    rule: str  # "min" or "max"
-    margin_source: str  # how the margin was measured, e.g. "3 seeded runs, 3 x std"
+class SeedRecord:
+    """One seed's run in a distribution: its curves, where and with what it ran."""
 
-    def fails(self, now):
-        return get_rule(self.rule).fails(now, self.value, self.margin)
+    seed: int
+    test_accuracy: tuple[float, ...]  # mean test accuracy after each epoch
+    test_loss: tuple[float, ...]
+    train_loss: tuple[float, ...]  # mean per logging window
+    max_grad_norm: float
+    wall_time_s: float
+    versions: dict
+    fingerprint: dict | None
 
-    def allowed(self):
-        return get_rule(self.rule).allowed(self.value, self.margin)
+    @property
+    def final_test_accuracy(self):
+        return self.test_accuracy[-1]
+
+    @property
+    def final_train_loss(self):
+        return self.train_loss[-1]
+
+    @classmethod
+    def from_result(cls, result):
+        return cls(result.config.seed, tuple(e.accuracy_mean for e in result.test_curve),
+                   tuple(e.loss for e in result.test_curve), tuple(w.loss for w in result.train_curve),
+                   result.max_grad_norm, result.wall_time_s, dict(result.versions),
+                   result.fingerprint)
+
+    def problems(self, epochs):
+        """Why this record cannot be part of a baseline (``[]`` when it can)."""
+        out = []
+        if len(self.test_accuracy) != epochs:
+            out.append(f"seed {self.seed} has {len(self.test_accuracy)} test epochs, not {epochs}")
+        values = self.test_accuracy + self.test_loss + self.train_loss
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values) or not self.train_loss:
+            out.append(f"seed {self.seed} has a non-finite or missing curve value")
+        elif not all(0.0 <= a <= 1.0 for a in self.test_accuracy):
+            out.append(f"seed {self.seed} has a test accuracy outside [0, 1]")
+        return out
 
 
 @dataclasses.dataclass(frozen=True)
 class CellBaseline:
     cell: str
-    config: TrainConfig
+    config: TrainConfig  # the reference (seed 0) run's
     versions: dict
     device: str
     kernel_path: str
-    metrics: dict[str, Metric]
     tutorial_floor: float | None  # the tutorial's printed min-batch test accuracy
-    train_curve: tuple[TrainWindow, ...]
+    train_curve: tuple[TrainWindow, ...]  # the reference run's full curves
     test_curve: tuple[TestEpoch, ...]
+    seeds: tuple[SeedRecord, ...]
+
+    @property
+    def fingerprint(self):
+        return self.seed_record(REFERENCE_SEED).fingerprint
+
+    def seed_record(self, seed):
+        return next(r for r in self.seeds if r.seed == seed)
 
     @classmethod
-    def from_result(cls, result, margins, tutorial_floor=None):
-        """A baseline from ``result``; ``margins`` maps each metric to ``(margin, source)``."""
-        missing = sorted(set(METRIC_RULES) - set(margins))
-        unknown = sorted(set(margins) - set(METRIC_RULES))
-        if missing or unknown:
-            raise ValueError(
-                f"`margins` must give exactly the metrics {', '.join(METRIC_RULES)}; "
-                f"missing: {missing}, unknown: {unknown}."
-            )
-        values = metric_values(result)
-        metrics = {}
-        for name, rule in METRIC_RULES.items():
-            margin, source = margins[name]
-            if not (isinstance(margin, (int, float)) and math.isfinite(margin) and margin >= 0):
-                raise ValueError(f"Margin for {name!r} must be a finite number >= 0, got {margin!r}.")
-            if not math.isfinite(values[name]):
-                raise ValueError(
-                    f"Cannot make a {result.cell!r} baseline: its {name} is {values[name]!r}. "
-                    "Record non-finite runs as numerics outcomes instead."
-                )
-            metrics[name] = Metric(float(values[name]), float(margin), rule, str(source))
-        return cls(
-            cell=result.cell,
-            config=result.config,
-            versions=dict(result.versions),
-            device=result.device,
-            kernel_path=result.kernel_path,
-            metrics=metrics,
-            tutorial_floor=None if tutorial_floor is None else float(tutorial_floor),
-            train_curve=tuple(result.train_curve),
-            test_curve=tuple(result.test_curve),
-        )
+    def from_results(cls, results, tutorial_floor=None):
+        """A baseline from one cell's runs over seeds (seed 0 among them); every run must
+        be of the same config but the seed, finite, whole, and above the tutorial floor."""
+        results = sorted(results, key=lambda r: r.config.seed)
+        if len(results) < MIN_SEEDS:
+            raise ValueError(f"a baseline needs at least {MIN_SEEDS} seeded runs, got {len(results)}")
+        cells = {r.cell for r in results}
+        if len(cells) != 1:
+            raise ValueError(f"a baseline is one cell's runs, got {sorted(cells)}")
+        reference = next((r for r in results if r.config.seed == REFERENCE_SEED), None)
+        if reference is None:
+            raise ValueError(f"{results[0].cell}: a baseline needs the seed-{REFERENCE_SEED} run")
+        seeds = [r.config.seed for r in results]
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"{reference.cell}: seeds repeat: {seeds}")
+        problems = []
+        for run in results:
+            diffs = config_differences(reference.config, run.config)
+            if diffs:
+                problems.append(f"seed {run.config.seed} differs in {', '.join(d[0] for d in diffs)}")
+            if not run.finite or run.interrupted:
+                problems.append(f"seed {run.config.seed} did not finish "
+                                f"({'interrupted' if run.interrupted else 'non-finite'})")
+            problems += SeedRecord.from_result(run).problems(reference.config.epochs)
+            if tutorial_floor is not None and run.final_test and run.final_test.accuracy_mean < tutorial_floor:
+                problems.append(f"seed {run.config.seed} is below the tutorial's {tutorial_floor:.3f} "
+                                f"({run.final_test.accuracy_mean:.4f})")
+        if problems:
+            raise ValueError(f"cannot make a {reference.cell!r} baseline: {'; '.join(problems)}")
+        return cls(reference.cell, reference.config, dict(reference.versions), reference.device,
+                   reference.kernel_path, None if tutorial_floor is None else float(tutorial_floor),
+                   tuple(reference.train_curve), tuple(reference.test_curve),
+                   tuple(SeedRecord.from_result(r) for r in results))
 
     @staticmethod
     def path(folder, cell):
@@ -161,41 +141,51 @@ class CellBaseline:
             "versions": self.versions,
             "device": self.device,
             "kernel_path": self.kernel_path,
-            "metrics": {name: dataclasses.asdict(m) for name, m in self.metrics.items()},
             "tutorial_floor": self.tutorial_floor,
+            "reference_seed": REFERENCE_SEED,
             "curves": {
                 "train_curve": [dataclasses.asdict(w) for w in self.train_curve],
                 "test_curve": [dataclasses.asdict(e) for e in self.test_curve],
             },
+            "seeds": [dataclasses.asdict(r) for r in self.seeds],
         })
 
     @classmethod
     def from_dict(cls, data):
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
-            raise ValueError(f"schema_version {version!r} is not {SCHEMA_VERSION}")
-        unknown = sorted(set(data["metrics"]) - set(METRIC_RULES))
-        if unknown:
-            raise ValueError(f"unknown metrics {unknown}; known: {', '.join(METRIC_RULES)}")
+            raise ValueError(f"schema_version {version!r} is not {SCHEMA_VERSION} (record the "
+                             "baselines again with pytest benchmarks --update-baselines)")
         curves = data["curves"]
-        return cls(
+        records = tuple(SeedRecord(**{**r, **{k: tuple(r[k]) for k in ("test_accuracy", "test_loss",
+                                                                         "train_loss")}})
+                        for r in data["seeds"])
+        baseline = cls(
             cell=data["cell"],
             config=TrainConfig.from_dict(data["config"]),
             versions=dict(data["versions"]),
             device=data["device"],
-            kernel_path=data.get("kernel_path", ""),
-            metrics={
-                name: Metric(_float(m["value"]), _float(m["margin"]), get_rule(m["rule"]).name,
-                             m["margin_source"])
-                for name, m in data["metrics"].items()
-            },
+            kernel_path=data["kernel_path"],
             tutorial_floor=data["tutorial_floor"],
             train_curve=tuple(TrainWindow(**none_to_nan(w)) for w in curves["train_curve"]),
             test_curve=tuple(TestEpoch(**none_to_nan(e)) for e in curves["test_curve"]),
+            seeds=records,
         )
+        problems = [p for r in records for p in r.problems(baseline.config.epochs)]
+        seeds = [r.seed for r in records]
+        if REFERENCE_SEED not in seeds or len(set(seeds)) != len(seeds) or len(seeds) < MIN_SEEDS:
+            problems.append(f"seeds {seeds} must be at least {MIN_SEEDS} distinct ones including "
+                            f"{REFERENCE_SEED}")
+        elif tuple(e.accuracy_mean for e in baseline.test_curve) != baseline.seed_record(REFERENCE_SEED).test_accuracy:
+            problems.append("the reference curves are not the seed-0 record's")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return baseline
 
     def save(self, folder):
         """Writes ``<folder>/<cell>.json`` atomically; returns its path."""
+        from rnn_models._atomic import write_json_atomic
+
         path = self.path(folder, self.cell)
         write_json_atomic(path, self.to_dict())
         return path
@@ -206,7 +196,8 @@ class CellBaseline:
         path = cls.path(folder, cell)
         if not path.is_file():
             raise MissingBaselineError(
-                f"No baseline for cell {cell!r}: {path} does not exist. Record one first."
+                f"No baseline for cell {cell!r}: {path} does not exist. Record one with "
+                "`pytest benchmarks --update-baselines`."
             )
         data = _read_json(path, "baseline")
         try:
@@ -220,7 +211,7 @@ class CellBaseline:
 
 def load_all(folder):
     """Every baseline in ``folder``, by cell: the ``<cell>.json`` of each registered cell
-    (the folder also holds numerics, margins and speed files)."""
+    (the folder also holds numerics, calibration and speed files)."""
     folder = Path(folder)
     cells = [cell for cell in REGISTRY if CellBaseline.path(folder, cell).is_file()]
     return {cell: CellBaseline.load(folder, cell) for cell in cells}
@@ -242,71 +233,31 @@ def config_differences(baseline_config, config):
     ]
 
 
-def check_config(baseline, config):
+def check_config(baseline, config, path=None):
     """Raises BaselineMismatchError when ``config`` differs from the baseline's config."""
     diffs = config_differences(baseline.config, config)
     if diffs:
-        lines = "\n".join(f"  {name}: baseline {_show(b)}, now {_show(n)}" for name, b, n in diffs)
+        fields = "; ".join(f"{name}: baseline {_show(b)}, now {_show(n)}" for name, b, n in diffs)
+        where = path or f"the {baseline.cell!r} baseline"
         raise BaselineMismatchError(
-            f"The {baseline.cell!r} baseline was made with a different config; refusing to "
-            f"compare. Differing fields:\n{lines}\n"
-            "Run with the baseline's config, or record a new baseline."
+            f"{where} was made with a different config ({fields}); refusing to compare. Run "
+            "with the baseline's config, or record a new baseline with --update-baselines."
         )
 
 
-# --- comparison ---------------------------------------------------------------------
+def check_stored_inputs(folder, cells, epochs=None):
+    """Reads and checks every stored input the accuracy gate of ``cells`` compares against,
+    before any training: each existing baseline (schema, values, config against the suite's
+    run) and the numerics file. A ValueError names the file."""
+    from rnn_models.suite import matrix_config
 
-
-@dataclasses.dataclass(frozen=True)
-class Row:
-    cell: str
-    metric: str
-    baseline: float | str
-    now: float | str
-    allowed: str
-    ok: bool
-
-    @property
-    def status(self):
-        return "ok" if self.ok else "FAIL"
-
-
-def compare(result, baseline):
-    """One Row per check of ``result`` against ``baseline`` (whose config must match)."""
-    if result.cell != baseline.cell:
-        raise ValueError(f"Cannot compare a {result.cell!r} run with a {baseline.cell!r} baseline.")
-    check_config(baseline, result.config)
-    values = metric_values(result)
-    rows = [
-        Row(result.cell, name, metric.value, values[name], metric.allowed(),
-            not metric.fails(values[name]))
-        for name, metric in baseline.metrics.items()
-    ]
-    if baseline.tutorial_floor is not None:
-        floor = AtLeast()
-        rows.append(Row(result.cell, "tutorial_floor", baseline.tutorial_floor,
-                        values["test_accuracy"], floor.allowed(baseline.tutorial_floor, 0.0),
-                        not floor.fails(values["test_accuracy"], baseline.tutorial_floor, 0.0)))
-    nf = result.nonfinite
-    now = "finite" if nf is None else (
-        # Counted, not listed: the table must stay readable; the caller lists the names.
-        f"non-finite at step {nf.step}" + (f" ({len(nf.variables)} gradients)" if nf.variables else "")
-    )
-    rows.append(Row(result.cell, "finite", "finite", now, "finite", nf is None))
-    return rows
-
-
-def format_table(rows):
-    """An aligned text table of ``rows``: the failure message a CI log shows."""
-    header = ("cell", "metric", "baseline", "now", "allowed", "status")
-    lines = [header] + [
-        (r.cell, r.metric, _cell_text(r.baseline), _cell_text(r.now), r.allowed, r.status)
-        for r in rows
-    ]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    text = [" | ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip() for line in lines]
-    text.insert(1, "-+-".join("-" * w for w in widths))
-    return "\n".join(text)
+    for cell in cells:
+        path = CellBaseline.path(folder, cell)
+        if path.is_file():
+            baseline = CellBaseline.load(folder, cell)
+            config = matrix_config(cell) if epochs is None else matrix_config(cell, epochs)
+            check_config(baseline, config, path)
+    load_numerics(folder)
 
 
 # --- numerics outcomes --------------------------------------------------------------
@@ -334,12 +285,33 @@ def load_numerics(folder):
     return data
 
 
-def save_numerics(folder, outcomes):
-    """Merges ``outcomes`` into ``<folder>/numerics.json`` atomically, keeping other cases."""
-    merged = {**load_numerics(folder), **outcomes}
-    path = Path(folder) / NUMERICS_FILE
-    write_json_atomic(path, merged)
-    return path
+# --- an update of the whole folder --------------------------------------------------
+
+
+def stage_update(transaction, runs, numerics, expected_seeds=None):
+    """Stages the baselines made from ``runs`` (RunResult dicts, any cells and seeds) and
+    ``numerics`` (merged into the stored outcomes) into ``transaction``; returns the staged
+    file names. Raises a ValueError, staging nothing usable, when a cell's runs cannot make
+    a baseline (another config, a missing seed, a NaN, below the tutorial floor)."""
+    from rnn_models.suite import baseline_seeds
+
+    by_cell = {}
+    for data in runs:
+        result = RunResult.from_dict(data)
+        by_cell.setdefault(result.cell, []).append(result)
+    staged = []
+    for cell, results in by_cell.items():
+        seeds = tuple(sorted(r.config.seed for r in results))
+        expected = tuple(baseline_seeds(cell) if expected_seeds is None else expected_seeds)
+        if seeds != expected:
+            raise ValueError(f"{cell}: recorded seeds {list(seeds)}, expected {list(expected)}")
+        baseline = CellBaseline.from_results(results, REGISTRY[cell].tutorial_accuracy)
+        transaction.stage(f"{cell}.json", baseline.to_dict())
+        staged.append(f"{cell}.json")
+    if numerics:
+        transaction.stage(NUMERICS_FILE, {**load_numerics(transaction.folder), **numerics})
+        staged.append(NUMERICS_FILE)
+    return staged + [Path(p).name for p in transaction.moves if Path(p).name not in staged]
 
 
 # --- helpers ------------------------------------------------------------------------
@@ -351,7 +323,7 @@ def _as_config_dict(config):
 
 def _read_json(path, what):
     try:
-        return json.loads(Path(path).read_text())
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"Cannot read {what} file {path}: {err}") from err
 
@@ -359,35 +331,3 @@ def _read_json(path, what):
 def _show(value):
     return "(absent)" if not isinstance(value, (str, int, float, bool, list, dict, type(None))) \
         else json.dumps(value)
-
-
-def _cell_text(value):
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else f"{value:.4f}"
-    return str(value)
-
-
-def _float(value):
-    return math.nan if value is None else float(value)
-
-
-# --- margin measurements ------------------------------------------------------------
-
-
-def save_margins(folder, measured):
-    """Merges ``{cell: {metric: {"margin", "source", "values"}}}`` into
-    ``<folder>/margins.json`` atomically, keeping the cells not measured now."""
-    path = Path(folder) / MARGINS_FILE
-    merged = {**(load_margins(folder) if path.is_file() else {}), **measured}
-    write_json_atomic(path, merged)
-    return path
-
-
-def load_margins(folder):
-    """The stored margin measurements; a missing file says how to make it."""
-    path = Path(folder) / MARGINS_FILE
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"No margin measurements at {path}: run `python -m rnn_models margins` first."
-        )
-    return _read_json(path, "margins")

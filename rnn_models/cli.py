@@ -1,18 +1,27 @@
-"""``python -m rnn_models``: train a cell as the tutorial did, list cells, redraw plots.
+"""``python -m rnn_models``: train a cell as the tutorial did, list cells, redraw plots,
+profile a step, and calibrate the speed gate.
 
-The CLI only parses arguments; the work is ``rnn_models``' library calls. Exit codes:
-0 done; 1 a run stopped on a non-finite loss or gradient (its result is still written);
-2 an error, reported on one line of stderr.
+The CLI only parses and checks arguments; the work is ``rnn_models``' library calls.
+Every argument, path and stored file is checked before any training. Exit codes: 0 done;
+1 a run stopped on a non-finite loss or gradient (its result is still written); 2 an
+error, reported on one line of stderr; 130 interrupted (Ctrl-C), the partial result
+written when ``--out`` was given.
 """
 
 import argparse
 import ast
+import math
+import statistics
 import sys
+from pathlib import Path
 
-from rnn_models.config import TUTORIAL
+from rnn_models.baseline import BASELINE_DIR
+from rnn_models.config import PHASES, TUTORIAL, TrainConfig
 from rnn_models.data import SPLITS, TASKS
-from rnn_models.registry import GENERIC_LOOP, MAX_UNROLLED_STEPS, REGISTRY, UNROLLED_LOOP
-from rnn_models.steps import PHASES
+from rnn_models.registry import (GENERIC_LOOP, MAX_UNROLLED_STEPS, REGISTRY, UNROLLED_LOOP,
+                                 parse_cell_list)
+
+EXIT_NONFINITE, EXIT_ERROR, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def _cell_arg(text):
@@ -26,6 +35,50 @@ def _cell_arg(text):
         return key, value  # a bare word, e.g. activation=relu
 
 
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _finite_positive(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite positive number, got {text}")
+    return value
+
+
+def _fraction(text):
+    value = _finite_positive(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1), got {text}")
+    return value
+
+
+def _cells(text):
+    try:
+        return parse_cell_list(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m rnn_models", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -33,21 +86,25 @@ def build_parser():
     train = commands.add_parser("train", help="train and test one cell on sequential MNIST")
     train.add_argument("--cell", required=True, choices=list(REGISTRY), metavar="NAME",
                        help=f"one of: {', '.join(REGISTRY)}")
-    train.add_argument("--epochs", type=int, default=TUTORIAL.epochs)
-    train.add_argument("--lr", type=float, default=TUTORIAL.learning_rate, help="Adam learning rate")
-    train.add_argument("--clip", type=float, default=TUTORIAL.clip_norm, help="global-norm clip")
+    train.add_argument("--epochs", type=_positive_int, default=TUTORIAL.epochs)
+    train.add_argument("--lr", type=_finite_positive, default=TUTORIAL.learning_rate,
+                       help="Adam learning rate")
+    train.add_argument("--clip", type=_finite_positive, default=TUTORIAL.clip_norm,
+                       help="global-norm clip (default: none)")
     train.add_argument("--check-numerics", action="store_true",
                        help="stop at the first non-finite gradient and name the variable")
     train.add_argument("--logdir", help="write TensorBoard scalars here")
-    train.add_argument("--out", help="write the RunResult JSON here")
+    train.add_argument("--out", help="write the RunResult JSON here (a folder with several --seeds)")
     train.add_argument("--data", help="MNIST file or folder (default: $RNN_MODELS_MNIST, Keras' cache, download)")
     train.add_argument("--task", choices=TASKS, default=TUTORIAL.task)
     train.add_argument("--split", choices=SPLITS, default=TUTORIAL.split)
     train.add_argument("--standardize", action="store_true", help="standardised pixels instead of [0, 1]")
-    train.add_argument("--units", type=int, default=TUTORIAL.units)
-    train.add_argument("--batch", type=int, default=TUTORIAL.batch_size)
-    train.add_argument("--seed", type=int, default=TUTORIAL.seed)
-    train.add_argument("--steps-per-epoch", type=int, default=None, help="cap on train steps per epoch")
+    train.add_argument("--units", type=_positive_int, default=TUTORIAL.units)
+    train.add_argument("--batch", type=_positive_int, default=TUTORIAL.batch_size)
+    train.add_argument("--seeds", "--seed", type=_seed, nargs="+", default=[TUTORIAL.seed],
+                       metavar="SEED", help="one run per seed; several report their mean and spread")
+    train.add_argument("--steps-per-epoch", type=_positive_int, default=None,
+                       help="cap on train steps per epoch")
     train.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
                        help="XLA-compile the train and test steps (default: the registry's choice)")
     train.add_argument("--unroll", action=argparse.BooleanOptionalAction, default=None,
@@ -58,101 +115,159 @@ def build_parser():
 
     commands.add_parser("cells", help="list the registered cells")
 
-    margins = commands.add_parser(
-        "margins", help="measure the accuracy/loss margins from seeded runs of the suite matrix")
-    margins.add_argument("--cells", nargs="*", default=None, help="default: the tutorial's five")
-    margins.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    margins.add_argument("--epochs", type=int, default=TUTORIAL.epochs)
-    margins.add_argument("--data", help="MNIST file or folder")
-    margins.add_argument("--baselines", default="baselines", help="where margins.json goes")
-    margins.add_argument("--runs", default=None, help="also keep every RunResult JSON here")
-
     profile = commands.add_parser(
         "profile", help="per-op time of one cell's compiled step, from a tf.profiler trace")
     profile.add_argument("--cell", required=True, choices=list(REGISTRY), metavar="NAME")
     profile.add_argument("--phase", choices=PHASES, default="train")
-    profile.add_argument("--steps", type=int, default=20, help="profiled steps, after 5 warm-up")
-    profile.add_argument("--top", type=int, default=15, help="op types to list")
+    profile.add_argument("--steps", type=_positive_int, default=20, help="profiled steps, after the warm-up")
+    profile.add_argument("--top", type=_positive_int, default=15, help="op types to list")
     profile.add_argument("--logdir", default=None, help="keep the trace here (TensorBoard)")
 
     plot = commands.add_parser("plot", help="redraw the plots from stored results")
-    plot.add_argument("--baselines", default="baselines", help="baseline folder (default: baselines)")
+    plot.add_argument("--baselines", default=str(BASELINE_DIR), help=f"baseline folder (default: {BASELINE_DIR})")
     plot.add_argument("--out", default=None, help="output folder (default: BASELINES/plots)")
     plot.add_argument("--results", nargs="*", default=[], help="RunResult JSON files to draw too")
+
+    gate = commands.add_parser(
+        "gate-check", help="measure the speed gate's false-alarm rate and power on this machine")
+    gate.add_argument("--runs", type=_positive_int, default=20,
+                      help="clean A/A runs of the whole gate, and runs per injected slowdown")
+    gate.add_argument("--slowdown", type=_fraction, action="append", default=None,
+                      help="a slowdown to inject, as a fraction (repeatable; default: 0.10 and 0.05)")
+    gate.add_argument("--inject-cell", choices=list(REGISTRY), default="basic_lstm", metavar="NAME")
+    gate.add_argument("--inject-phase", choices=PHASES, default="train")
+    gate.add_argument("--cells", type=_cells, default=None, metavar="A,B",
+                      help="the gated cells (default: every registry entry)")
+    gate.add_argument("--looks", type=_positive_int, nargs="+", default=None,
+                      help="block pairs at each sequential look")
+    gate.add_argument("--block-ms", type=_finite_positive, default=None, help="target ms per block")
+    gate.add_argument("--alpha", type=_fraction, default=None, help="false-alarm level of the whole gate")
+    gate.add_argument("--data", help="MNIST file or folder")
+    gate.add_argument("--out", default=None,
+                      help=f"the calibration file (default: {BASELINE_DIR}/speed_gate.json)")
+
+    accuracy = commands.add_parser(
+        "accuracy-check", help="measure the accuracy gate's false-fail rate and power on this machine")
+    accuracy.add_argument("--cells", type=_cells, default=None, metavar="A,B",
+                          help="default: the tutorial's five")
+    accuracy.add_argument("--aa-variant", default="rounding",
+                          help="the A/A change: same model, other float rounding (default: rounding)")
+    accuracy.add_argument("--perturb", action="append", default=[], metavar="CELL:VARIANT",
+                          help="a change that lowers accuracy, e.g. lstm:adam_eps=5e-3 (repeatable)")
+    accuracy.add_argument("--perturb-seeds", type=_positive_int, default=10,
+                          help="seeds of each perturbation (default 10)")
+    accuracy.add_argument("--tries", type=_positive_int, default=1000, help="resampled tries per rate")
+    accuracy.add_argument("--runs-dir", default="runs", help="where the variants' runs are kept and reused")
+    accuracy.add_argument("--baselines", default=str(BASELINE_DIR))
+    accuracy.add_argument("--data", help="MNIST file or folder")
+    accuracy.add_argument("--out", default=None,
+                          help=f"the result file (default: {BASELINE_DIR}/accuracy_gate.json)")
     return parser
 
 
-def _train(args):
-    from rnn_models.progress import ConsoleProgress
-    from rnn_models.train import train_and_evaluate
+# --- train --------------------------------------------------------------------------
 
-    config = TUTORIAL.replace(
-        cell=args.cell, cell_kwargs=dict(args.cell_arg), epochs=args.epochs,
-        learning_rate=args.lr, clip_norm=args.clip, check_numerics=args.check_numerics,
-        task=args.task, split=args.split, standardize=args.standardize, units=args.units,
-        batch_size=args.batch, seed=args.seed, steps_per_epoch=args.steps_per_epoch,
-        jit_compile=args.xla, unroll=args.unroll,
-    )
-    result = train_and_evaluate(config, data_path=args.data, logdir=args.logdir,
-                                progress=ConsoleProgress(enabled=not args.quiet))
-    if args.out:
-        result.save(args.out)
-    saved = f", result in {args.out}" if args.out else ""
-    if result.nonfinite is not None:
-        print(f"{config.cell}: stopped at step {result.nonfinite.step} on a non-finite "
-              f"loss/gradient{saved}", file=sys.stderr)
-        return 1
-    print(f"{config.cell}: test accuracy {result.final_test.accuracy_mean:.4f}, train "
-          f"{result.train_sec_per_iter * 1e3:.2f} ms/step, wall {result.wall_time_s:.1f} s{saved}")
-    return 0
+
+def _train_configs(args):
+    base = dict(cell=args.cell, cell_kwargs=dict(args.cell_arg), epochs=args.epochs,
+                learning_rate=args.lr, clip_norm=args.clip, check_numerics=args.check_numerics,
+                task=args.task, split=args.split, standardize=args.standardize, units=args.units,
+                batch_size=args.batch, steps_per_epoch=args.steps_per_epoch,
+                jit_compile=args.xla, unroll=args.unroll)
+    return [TrainConfig(**base, seed=seed) for seed in dict.fromkeys(args.seeds)]
+
+
+def _out_paths(args, configs):
+    from rnn_models.paths import check_output_dir, check_output_file
+
+    if not args.out:
+        return [None] * len(configs)
+    if len(configs) == 1:
+        return [check_output_file(args.out, "--out")]
+    folder = check_output_dir(args.out, "--out (a folder, with several seeds)")
+    return [folder / f"{c.cell}_seed{c.seed}.json" for c in configs]
+
+
+def _train(args):
+    from rnn_models.data import load_mnist
+    from rnn_models.paths import check_output_dir
+    from rnn_models.progress import ConsoleProgress
+    from rnn_models.train import NonFiniteGradientError, RunInterrupted, prepare_for, train_and_evaluate
+
+    configs = _train_configs(args)
+    outs = _out_paths(args, configs)
+    if args.logdir:
+        check_output_dir(args.logdir, "--logdir")
+    get_cell_check(configs[0])
+    data = prepare_for(configs[0], load_mnist(args.data))
+    progress = ConsoleProgress(enabled=not args.quiet)
+    results, status = [], 0
+    for config, out in zip(configs, outs):
+        logdir = args.logdir if len(configs) == 1 or not args.logdir else str(Path(args.logdir) / f"seed{config.seed}")
+        saved = f", result in {out}" if out else ""
+        try:
+            result = train_and_evaluate(config, data, logdir=logdir, progress=progress)
+        except NonFiniteGradientError as err:
+            result = err.result
+        except RunInterrupted as interrupt:
+            if out:
+                interrupt.result.save(out)
+            print(f"rnn_models train: {config.cell} seed {config.seed} {interrupt}{saved} "
+                  "(marked interrupted)", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if out:
+            result.save(out)
+        if result.nonfinite is not None:
+            print(f"{config.cell} seed {config.seed}: stopped at step {result.nonfinite.step} on a "
+                  f"non-finite loss/gradient{saved}", file=sys.stderr)
+            status = EXIT_NONFINITE
+            continue
+        results.append(result)
+        print(f"{config.cell} seed {config.seed}: test accuracy {result.final_test.accuracy_mean:.4f}, "
+              f"train {result.train_sec_per_iter * 1e3:.2f} ms/step, wall {result.wall_time_s:.1f} s{saved}")
+    if len(configs) > 1 and results:
+        accuracies = [r.final_test.accuracy_mean for r in results]
+        spread = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
+        print(f"{args.cell} over {len(results)} seeds: test accuracy mean {statistics.mean(accuracies):.4f}, "
+              f"sd {spread:.4f}, min {min(accuracies):.4f}, max {max(accuracies):.4f}")
+    return status
+
+
+def get_cell_check(config):
+    """Builds the cell once, unattached, so a bad argument value (a range the declared
+    argument kinds cannot see) is reported before any training."""
+    from rnn_models.registry import get_cell
+
+    try:
+        get_cell(config.cell, config.units, **config.cell_kwargs)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"--cell-arg: {' '.join(str(err).split())}") from None
+
+
+# --- the other commands -------------------------------------------------------------
 
 
 def _profile(args):
-    import keras
     import numpy as np
 
     from rnn_models.data import task_shape
-    from rnn_models.model import build_model
-    from rnn_models.profile import format_profile, profile_step
-    from rnn_models.steps import make_step
+    from rnn_models.environment import default_device
+    from rnn_models.paths import check_output_dir
+    from rnn_models.speed.measure import build_step
+    from rnn_models.speed.profile import format_profile, profile_step
     from rnn_models.suite import speed_config
 
+    if args.logdir:
+        check_output_dir(args.logdir, "--logdir")
     config = speed_config(args.cell)
-    keras.utils.set_random_seed(config.seed)
-    step = make_step(build_model(config), config, args.phase)
     rng = np.random.default_rng(config.seed)  # timing does not depend on the pixel values
     x = rng.uniform(size=(config.batch_size, *task_shape(config.task))).astype(np.float32)
     y = rng.integers(0, 10, config.batch_size).astype(np.int32)
-    for _ in range(5):  # the first call traces and compiles
-        float(step(x, y)[0])
-    profile = profile_step(lambda: float(step(x, y)[0]), args.steps, args.logdir)
+    step = build_step(args.cell, args.phase, default_device(), x, y)
+    profile = profile_step(step.run, args.steps, args.logdir)
     print(f"{args.cell} {args.phase} step, {config.batch_size} x {task_shape(config.task)}")
     print(format_profile(profile, args.top))
     return 0
-
-
-def _margins(args):
-    from pathlib import Path
-
-    from rnn_models.data import load_mnist
-    from rnn_models.progress import ConsoleProgress
-    from rnn_models.baseline import save_margins
-    from rnn_models.suite import matrix_cells, matrix_config, measured_margins
-    from rnn_models.train import prepare_for, train_and_evaluate
-
-    mnist = load_mnist(args.data)
-    for cell in args.cells or matrix_cells():
-        config = matrix_config(cell, args.epochs)
-        data = prepare_for(config, mnist)
-        runs = []
-        for seed in args.seeds:
-            run = train_and_evaluate(config.replace(seed=seed), data,
-                                     progress=ConsoleProgress(bar=False))
-            if args.runs:
-                run.save(Path(args.runs) / f"{cell}_seed{seed}.json")
-            runs.append(run)
-        path = save_margins(args.baselines, {cell: measured_margins(runs)})
-        print(f"{cell}: margins written to {path}")
 
 
 def _cells(_args):
@@ -167,23 +282,46 @@ def _cells(_args):
 
 
 def _plot(args):
-    from pathlib import Path
-
+    from rnn_models._atomic import recover
+    from rnn_models.paths import check_input_dir, check_output_dir
     from rnn_models.plots import plot_all
     from rnn_models.results import RunResult
 
+    baselines = check_input_dir(args.baselines, "--baselines")
+    out = check_output_dir(args.out or baselines / "plots", "--out")
     results = {r.cell: r for r in map(RunResult.load, args.results)}
-    out = args.out or str(Path(args.baselines) / "plots")
-    for path in plot_all(args.baselines, out, results=results or None):
+    recover(baselines)
+    written = plot_all(baselines, out, results=results or None)
+    if not written:
+        raise ValueError(f"--baselines {baselines}: no baseline, speed run or result to draw")
+    for path in written:
         print(path)
+
+
+def _gate_check(args):
+    from rnn_models.speed.calibration import calibrate_cli
+
+    return calibrate_cli(args)
+
+
+def _accuracy_check(args):
+    from rnn_models.regression.accuracy_check import check_cli
+
+    return check_cli(args)
+
+
+COMMANDS = {"train": _train, "cells": _cells, "plot": _plot, "profile": _profile,
+            "gate-check": _gate_check, "accuracy-check": _accuracy_check}
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        return {"train": _train, "cells": _cells, "margins": _margins, "plot": _plot,
-                "profile": _profile}[args.command](args) or 0
-    except (ValueError, FileNotFoundError, FloatingPointError, TypeError) as err:
+        return COMMANDS[args.command](args) or 0
+    except KeyboardInterrupt:
+        print(f"rnn_models {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ValueError, OSError, FloatingPointError, TypeError) as err:
         message = " ".join(str(err).split())  # one line, however the library wrapped it
         print(f"rnn_models {args.command}: error: {message}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR

@@ -1,10 +1,15 @@
 """One frozen config for a training run, with presets derived from the tutorial's."""
 
 import dataclasses
+import math
 from typing import Any
 
-from rnn_models.data.sequences import task_shape
-from rnn_models.registry import MAX_UNROLLED_STEPS, get_cell, get_spec
+from rnn_models.data.sequences import SPLITS, TASKS, task_shape
+from rnn_models.registry import MAX_UNROLLED_STEPS, get_spec
+
+# The two compiled steps a config yields (rnn_models.steps): the train step and the test
+# step, timed as "inference".
+PHASES = ("train", "inference")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,27 +35,18 @@ class TrainConfig:
     test_steps: int | None = None  # None: every full test batch (78)
 
     def __post_init__(self):
-        for name in ("units", "batch_size", "epochs", "log_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        # Every field is checked here, before any data is loaded or layer built, and
+        # without TensorFlow: a stored result's config is validated the same way.
+        for name, check in _FIELD_CHECKS.items():
+            problem = check(getattr(self, name))
+            if problem:
                 raise ValueError(
-                    f"Received an invalid value for `{name}`, expected a positive integer, "
-                    f"got {value!r}."
-                )
-        for name in ("steps_per_epoch", "test_steps"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value <= 0):
-                raise ValueError(
-                    f"Received an invalid value for `{name}`, expected None or a positive "
-                    f"integer, got {value!r}."
-                )
-        if not self.learning_rate > 0:
-            raise ValueError(f"`learning_rate` must be positive, got {self.learning_rate!r}.")
-        if self.clip_norm is not None and not self.clip_norm > 0:
-            raise ValueError(f"`clip_norm` must be None or positive, got {self.clip_norm!r}.")
-        # Fail at configuration, not minutes later after loading data: an unknown cell or
-        # a bad cell argument is named here.
-        get_cell(self.cell, self.units, **self.cell_kwargs)
+                    f"Received an invalid value for `{name}`, expected {problem}, "
+                    f"got {getattr(self, name)!r}.")
+        spec = get_spec(self.cell)
+        if not isinstance(self.cell_kwargs, dict) or not all(isinstance(k, str) for k in self.cell_kwargs):
+            raise ValueError(f"`cell_kwargs` must be a dict of argument names, got {self.cell_kwargs!r}.")
+        spec.check_arguments(self.cell_kwargs)
 
     @property
     def use_xla(self):
@@ -60,13 +56,9 @@ class TrainConfig:
     @property
     def use_unroll(self):
         """``unroll``, or, when None, the registry's choice for tasks of at most
-        MAX_UNROLLED_STEPS steps.
-
-        Unrolling writes the same cell ops once per step instead of a ``while`` loop.
-        Measured at the tutorial's shape, train step medians over 40 alternating rounds in
-        one process: lstm 10.6 -> 9.0 ms, gru 9.9 -> 8.7, basic_rnn 5.0 -> 4.7. It costs
-        tracing time and memory (the registry's note on ln_basic_lstm).
-        """
+        MAX_UNROLLED_STEPS steps: the same cell ops written once per step instead of a
+        ``while`` loop, faster per step at the cost of tracing time and memory
+        (docs/decisions.md)."""
         if self.unroll is not None:
             return self.unroll
         return get_spec(self.cell).prefers_unroll and task_shape(self.task)[0] <= MAX_UNROLLED_STEPS
@@ -85,6 +77,67 @@ class TrainConfig:
             raise ValueError(f"Unknown TrainConfig fields: {', '.join(unknown)}.")
         return cls(**data)
 
+
+def _positive_int(value):
+    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return None if ok else "a positive integer"
+
+
+def _optional_positive_int(value):
+    return None if value is None or _positive_int(value) is None else "None or a positive integer"
+
+
+def _positive_number(value):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+        and value > 0
+    return None if ok else "a finite positive number"
+
+
+def _optional_positive_number(value):
+    if value is None or _positive_number(value) is None:
+        return None
+    return "None or a finite positive number (None: no clipping)"
+
+
+def _seed(value):
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return None if ok else "an integer >= 0"
+
+
+def _flag(value):
+    return None if isinstance(value, bool) else "True or False"
+
+
+def _optional_flag(value):
+    return None if value is None or isinstance(value, bool) else "None, True or False"
+
+
+def _one_of(choices):
+    return lambda value: None if value in choices else f"one of {', '.join(choices)}"
+
+
+def _cell_name(value):
+    return None if isinstance(value, str) else "a registered cell name"
+
+
+_FIELD_CHECKS = {
+    "cell": _cell_name,
+    "units": _positive_int,
+    "batch_size": _positive_int,
+    "learning_rate": _positive_number,
+    "epochs": _positive_int,
+    "clip_norm": _optional_positive_number,
+    "check_numerics": _flag,
+    "seed": _seed,
+    "task": _one_of(TASKS),
+    "split": _one_of(SPLITS),
+    "standardize": _flag,
+    "log_every": _positive_int,
+    "jit_compile": _optional_flag,
+    "unroll": _optional_flag,
+    "steps_per_epoch": _optional_positive_int,
+    "test_steps": _optional_positive_int,
+}
 
 TUTORIAL = TrainConfig()
 

@@ -1,25 +1,37 @@
-"""What a result records about where it ran: device, kernel path and library versions."""
+"""What a result records about where it ran: device, kernel path, library versions and the
+machine's fingerprint.
+
+TensorFlow is imported only by the functions that ask it about devices; versions and the
+fingerprint are read from package metadata and the OS, so reading results stays TF-free.
+"""
 
 import os
 import platform
 import resource
 import sys
-
-import keras
-import numpy as np
-import tensorflow as tf
+from importlib import metadata
 
 from rnn_models.registry import FUSED_OR_CUDNN, GENERIC_LOOP, UNROLLED_LOOP, get_spec
+
+# The CPU features that decide which kernels oneDNN and Eigen pick.
+ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni",
+             "avx512_bf16", "amx_bf16", "amx_int8", "neon", "sve")
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
+                    "TF_ENABLE_ONEDNN_OPTS")
 
 
 def default_device():
     """``"GPU:0"`` when TensorFlow sees a GPU, else ``"CPU:0"``."""
+    import tensorflow as tf
+
     return "GPU:0" if tf.config.list_logical_devices("GPU") else "CPU:0"
 
 
 def describe_device(device):
-    """A readable name, e.g. ``"CPU:0 (x86_64, 2 threads)"`` or the GPU's model."""
+    """A readable name, e.g. ``"CPU:0 (x86_64, 2 CPUs)"`` or the GPU's model."""
     if device.upper().startswith("GPU"):
+        import tensorflow as tf
+
         gpus = tf.config.list_physical_devices("GPU")
         details = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
         return f"{device} ({details.get('device_name', 'GPU')})"
@@ -42,17 +54,67 @@ def peak_rss_bytes():
     return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
 
 
-def versions():
-    from importlib import metadata
+def _version(module, *distributions):
+    """The imported module's own version if it is loaded, else its installed metadata."""
+    loaded = sys.modules.get(module)
+    if loaded is not None and getattr(loaded, "__version__", None):
+        return loaded.__version__
+    for name in distributions:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
 
-    try:
-        own = metadata.version("rnn_models")
-    except metadata.PackageNotFoundError:
-        own = "source"
+
+def versions():
+    """Python and the libraries that decide a run's numbers and speed."""
     return {
         "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "rnn_models": own,
+        "tensorflow": _version("tensorflow", "tensorflow", "tensorflow-cpu", "tf-nightly"),
+        "keras": _version("keras", "keras"),
+        "numpy": _version("numpy", "numpy"),
+        "rnn_models": _version("rnn_models", "rnn_models") or "source",
     }
+
+
+def _cpuinfo():
+    """The first processor's fields of /proc/cpuinfo ({} where there is none)."""
+    try:
+        text = open("/proc/cpuinfo", encoding="utf-8", errors="replace").read()
+    except OSError:
+        return {}
+    fields = {}
+    for line in text.split("\n\n", 1)[0].splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def fingerprint():
+    """What identifies this machine for timing: CPU model, cores, ISA flags, library
+    versions and thread settings. pytest-benchmark's machine id (``Linux-CPython-3.11-64bit``)
+    names none of these."""
+    info = _cpuinfo()
+    flags = set((info.get("flags") or info.get("Features") or "").split())
+    model = info.get("model name") or platform.processor() or platform.machine()
+    family = "/".join(info.get(k, "?") for k in ("cpu family", "model", "stepping"))
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        usable = os.cpu_count()
+    return {
+        "cpu": f"{model} (family/model/stepping {family})" if info else model,
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "isa": sorted(flags.intersection(ISA_FLAGS)),
+        "versions": {k: v for k, v in versions().items() if k != "rnn_models"},
+        "threads": {k: os.environ.get(k, "default") for k in THREAD_VARIABLES},
+    }
+
+
+def fingerprint_differences(stored, current):
+    """The top-level fingerprint keys whose values differ (``[]`` when they agree)."""
+    keys = sorted(set(stored or {}) | set(current or {}))
+    return [k for k in keys if (stored or {}).get(k) != (current or {}).get(k)]

@@ -2,8 +2,6 @@
 
 import sys
 
-import keras
-
 
 class ConsoleProgress:
     """Prints log lines to ``stream``; draws a Keras ``Progbar`` per epoch when ``stream``
@@ -19,6 +17,8 @@ class ConsoleProgress:
     def start_epoch(self, epoch, steps):
         if self.enabled and self.bar_wanted:
             self.line(f"epoch {epoch}")
+            import keras  # only for the bar on a terminal
+
             self._bar = keras.utils.Progbar(steps, stateful_metrics=["loss"])
             self._first_step = None
 

@@ -68,6 +68,8 @@ class RunResult:
     # The process's peak resident memory when the run ended (ru_maxrss): the run's own
     # peak in a fresh process, a high-water mark over everything before it otherwise.
     peak_rss_bytes: int | None = None
+    interrupted: bool = False  # stopped by Ctrl-C: the curves are those up to that step
+    fingerprint: dict | None = None  # the machine it ran on (rnn_models.environment)
 
     @property
     def cell(self):
@@ -94,6 +96,8 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, data):
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, got {type(data).__name__}")
         data = dict(data)
         version = data.pop("schema_version", None)
         if version != SCHEMA_VERSION:
@@ -116,12 +120,15 @@ class RunResult:
     def load(cls, path):
         path = Path(path)
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise ValueError(f"Cannot read run result {path}: not a JSON text file "
+                             "(compressed or binary?)") from None
         except (OSError, json.JSONDecodeError) as err:
             raise ValueError(f"Cannot read run result {path}: {err}") from err
         try:
             return cls.from_dict(data)
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise ValueError(f"{path} is not a valid run result: {err}") from err
 
 

@@ -7,6 +7,8 @@ device, so a step's wall time is the step's own.
 import keras
 import tensorflow as tf
 
+from rnn_models.config import PHASES
+
 
 def _loss_and_accuracy(labels, logits):
     """Mean sparse cross-entropy and batch accuracy; labels ``[B]`` int32, logits ``[B, 10]``."""
@@ -17,9 +19,13 @@ def _loss_and_accuracy(labels, logits):
     return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
 
 
+# TF1's AdamOptimizer used epsilon 1e-8; Keras' default is 1e-7. A module constant, so the
+# accuracy gate's calibration can perturb it (rnn_models.regression.accuracy_check).
+ADAM_EPSILON = 1e-8
+
+
 def make_optimizer(config):
-    # TF1's AdamOptimizer used epsilon 1e-8; Keras' default is 1e-7.
-    return keras.optimizers.Adam(learning_rate=config.learning_rate, epsilon=1e-8)
+    return keras.optimizers.Adam(learning_rate=config.learning_rate, epsilon=ADAM_EPSILON)
 
 
 def make_train_step(model, optimizer, config):
@@ -64,9 +70,6 @@ def make_test_step(model, config):
         return _loss_and_accuracy(y, model(x, training=False))
 
     return test_step
-
-
-PHASES = ("train", "inference")
 
 
 def make_step(model, config, phase):

@@ -1,7 +1,7 @@
 """What the regression suite runs, defined once and pytest-free: the accuracy matrix's
 config per cell, the layer-norm numerics cases, and how margins are measured."""
 
-import statistics
+import os
 
 from rnn_models.config import TUTORIAL
 from rnn_models.registry import cell_names, get_spec
@@ -58,61 +58,112 @@ NUMERICS_CASES = {
 # Seeds of the first-step sweep over fresh initialisations (rnn_models.numerics).
 FIRST_STEP_SEEDS = tuple(range(10))
 
-# Margins: k sample standard deviations over seeded runs, never below a floor (one test
-# batch in 128 for accuracy; the loss's last-digit noise).
-MARGIN_STDS = 3.0
-MARGIN_FLOORS = {"test_accuracy": 0.005, "final_train_loss": 0.01}
+# The seeds a tutorial cell's baseline distribution is recorded over
+# (``pytest benchmarks --update-baselines``); seed 0 is also the reference run that an
+# unchanged run reproduces bit for bit. basic_rnn's seeds spread about five times wider
+# than the gated LSTMs', so it needs more of them to see its 2-point target (docs/decisions.md).
+BASELINE_SEEDS = tuple(range(10))
+WIDE_SPREAD_SEEDS = tuple(range(30))
 
 
-def margin_from_runs(metric, values):
-    """``(margin, source)`` for ``metric`` from its values over seeded runs."""
-    if len(values) < 2:
-        raise ValueError(f"A margin needs at least 2 seeded runs, got {len(values)}.")
-    std = statistics.stdev(values)
-    margin = max(MARGIN_STDS * std, MARGIN_FLOORS[metric])
-    shown = ", ".join(f"{v:.4f}" for v in values)
-    source = (f"{len(values)} seeded runs [{shown}]: std {std:.4f}; margin = "
-              f"max({MARGIN_STDS:g} x std, {MARGIN_FLOORS[metric]:g})")
-    return margin, source
+def baseline_seeds(cell):
+    return WIDE_SPREAD_SEEDS if cell == "basic_rnn" else BASELINE_SEEDS
 
 
-def measured_margins(runs_by_seed):
-    """``{metric: {"margin", "source", "values"}}`` from one cell's seeded RunResults."""
-    from rnn_models.baseline import metric_values
+def accuracy_policy(cell):
+    """The accuracy gate's policy for ``cell`` (rnn_models.regression.accuracy): catch a
+    1-point drop, 2 points for basic_rnn, whose last-epoch accuracy is its steadiest statistic."""
+    from rnn_models.regression.accuracy import Policy
 
-    values = [metric_values(run) for run in runs_by_seed]
-    out = {}
-    for metric in MARGIN_FLOORS:
-        series = [v[metric] for v in values]
-        margin, source = margin_from_runs(metric, series)
-        out[metric] = {"margin": margin, "source": source, "values": series}
-    return out
+    if cell == "basic_rnn":
+        return Policy(target_drop=0.02, last_epochs=1, looks=(5, 10, 20))
+    return Policy()
 
-
-# Issue 5's targets for the whole matrix run on 2 CPU cores. Each run's wall time includes
-# tracing, training and the test passes; input_wait_s, getting every batch.
-# Measured by `pytest benchmarks --update-baselines` (its terminal summary; that run stored 0002):
-# wall 257 s, input 1.5%, peak 1.29 GB; in CI runs 261-268 s, 1.3-1.5%, 1.36-1.41 GB. With the
-# splits kept as uint8 (SequenceData), CI (`bash .ci/run` on a fresh clone) measured 153 s,
-# 2.6%, 1.19 GB. So the input share has about 2x headroom and the memory about 25%: an
-# unrolled layer-norm graph under XLA (+0.26 GB) would still fail it.
-MATRIX_WALL_TARGET_S = 300.0  # reported, not gated: step times vary up to 2x (speed_noise.json)
+# Issue 5's targets on 2 CPU cores: each run's share of wall time spent getting batches,
+# and the process's peak memory (their measured headroom: docs/decisions.md). The
+# matrix's wall time is reported, not gated: step times move up to 2x between processes.
+MATRIX_WALL_TARGET_S = 300.0
 MATRIX_INPUT_SHARE_LIMIT = 0.05
 MATRIX_PEAK_RSS_LIMIT_BYTES = 1.5e9
 
 
 def matrix_budget(results):
-    """Totals of the matrix's runs (``{cell: RunResult}``): wall seconds, input seconds and
-    share, and the process's peak resident memory after them."""
-    wall = sum(r.wall_time_s for r in results.values())
-    waited = sum(r.input_wait_s for r in results.values())
-    return {"cells": len(results), "wall_s": wall, "input_s": waited,
-            "input_share": waited / wall if wall else 0.0,
-            "peak_rss_bytes": max((r.peak_rss_bytes or 0) for r in results.values())}
+    """Totals of the matrix's runs (RunResults, or their dicts): run wall seconds summed,
+    input seconds and share, and the largest process peak resident memory after a run."""
+    runs = [r.to_dict() if hasattr(r, "to_dict") else r for r in results]
+    wall = sum(r["wall_time_s"] for r in runs)
+    waited = sum(r["input_wait_s"] for r in runs)
+    return {"runs": len(runs), "cells": len({r["config"]["cell"] for r in runs}), "wall_s": wall,
+            "input_s": waited, "input_share": waited / wall if wall else 0.0,
+            "peak_rss_bytes": max((r.get("peak_rss_bytes") or 0) for r in runs) if runs else 0}
 
 
-def format_budget(budget):
-    return (f"matrix of {budget['cells']} cells: wall {budget['wall_s']:.0f} s "
+def format_budget(budget, session_wall_s=None, workers=1):
+    runs = f"{budget['runs']} runs of " if budget["runs"] != budget["cells"] else ""
+    wall = f"wall {budget['wall_s']:.0f} s"
+    if workers > 1 and session_wall_s is not None:
+        wall = f"run time {budget['wall_s']:.0f} s summed, {session_wall_s:.0f} s of session on {workers} workers"
+    return (f"matrix of {runs}{budget['cells']} cells: {wall} "
             f"(target {MATRIX_WALL_TARGET_S:.0f} s for all five), input {budget['input_s']:.1f} s "
             f"= {budget['input_share']:.1%} (limit {MATRIX_INPUT_SHARE_LIMIT:.0%}), peak memory "
             f"{budget['peak_rss_bytes'] / 1e9:.2f} GB (limit {MATRIX_PEAK_RSS_LIMIT_BYTES / 1e9:.1f} GB)")
+
+
+# --- pytest-xdist workers -----------------------------------------------------------
+
+
+def pin_process(index, count, env=os.environ):
+    """Takes process ``index`` of ``count``'s share of the cores and sizes TensorFlow's
+    thread pools to it, so that parallel training processes do not fight over every core.
+    Must run before TensorFlow is imported. Training is bit-identical for any thread count
+    here (docs/decisions.md), so the metrics are a serial run's. Returns the cores."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    share = max(1, len(cores) // count)
+    first = (index * share) % len(cores)
+    mine = cores[first:first + share]
+    os.sched_setaffinity(0, mine)
+    for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        env[variable] = str(len(mine))
+    return mine
+
+
+def pin_xdist_worker(env=os.environ):
+    """In a pytest-xdist worker (``PYTEST_XDIST_WORKER=gwK``), ``pin_process`` for its share;
+    does nothing elsewhere."""
+    worker, count = env.get("PYTEST_XDIST_WORKER", ""), env.get("PYTEST_XDIST_WORKER_COUNT")
+    if not worker.startswith("gw") or not count:
+        return None
+    return pin_process(int(worker[2:]), int(count), env)
+
+
+# --- the suite's options, checked before anything runs ------------------------------
+
+
+def check_suite_options(*, cells, epochs, update, baselines, plots, speed_summary):
+    """The pytest options' values, each checked; returns the selected cells (None: all).
+    A ValueError names the option and what is wrong, in one line."""
+    from rnn_models.paths import check_input_dir, check_output_dir, check_output_file
+    from rnn_models.registry import parse_cell_list
+
+    selected = None
+    if cells:
+        try:
+            selected = parse_cell_list(cells)
+        except ValueError as err:
+            raise ValueError(f"--cells: {err}") from None
+    if epochs is not None and (isinstance(epochs, bool) or epochs <= 0):
+        raise ValueError(f"--epochs: expected a positive integer, got {epochs}")
+    if update and epochs not in (None, TUTORIAL.epochs):
+        raise ValueError(f"--update-baselines records the suite's config ({TUTORIAL.epochs} epochs); "
+                         f"--epochs {epochs} would store baselines of another config")
+    if update:
+        check_output_dir(baselines, "--baselines")
+    else:
+        check_input_dir(baselines, "--baselines")
+    if plots:
+        check_output_dir(plots, "--plots")
+    if speed_summary:
+        check_output_file(speed_summary, "--speed-summary")
+    return selected

@@ -30,6 +30,14 @@ class NonFiniteGradientError(FloatingPointError):
         )
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; ``result`` is the run up to there, marked ``interrupted``."""
+
+    def __init__(self, result):
+        self.result = result
+        super().__init__(f"interrupted after step {result.steps}")
+
+
 def prepare_for(config, arrays):
     """``arrays`` (MnistArrays) shaped for ``config.task``, split as ``config.split``."""
     return prepare(arrays, task=config.task, split=config.split, standardize=config.standardize)
@@ -50,6 +58,7 @@ def train_and_evaluate(config, data=None, *, data_path=None, device=None, logdir
     TensorBoard scalars; ``progress`` receives log lines and step updates (default: quiet).
     A non-finite loss or gradient ends the run there and is recorded in the result; with
     ``config.check_numerics`` it raises ``NonFiniteGradientError`` naming the variables.
+    Ctrl-C raises ``RunInterrupted`` (a KeyboardInterrupt) carrying the partial result.
     """
     data = data if data is not None else load_data(config, data_path)
     if (data.timesteps, data.features) != task_shape(config.task):
@@ -65,6 +74,8 @@ def train_and_evaluate(config, data=None, *, data_path=None, device=None, logdir
         run = _Run(config, data, device, logdir, progress)
         run.fit()
     result = run.result(time.perf_counter() - started)
+    if result.interrupted:
+        raise RunInterrupted(result)
     if config.check_numerics and result.nonfinite is not None:
         raise NonFiniteGradientError(result.nonfinite, result)
     return result
@@ -93,10 +104,21 @@ class _Run:
         self.step = 0
         self.max_grad_norm = 0.0
         self.nonfinite = None
+        self.interrupted = False
 
     def fit(self):
-        window = []
+        self.window, self.epoch = [], 1
+        try:
+            self._fit()
+        except KeyboardInterrupt:
+            self.interrupted = True  # the partial result is kept; the caller re-raises
+            if self.window:
+                self._log_window(self.epoch, self.window)
+
+    def _fit(self):
+        window = self.window
         for epoch in range(1, self.config.epochs + 1):
+            self.epoch = epoch
             self.progress.start_epoch(epoch, self.steps_per_epoch)
             batches = self.train_data.epoch(epoch, self.steps_per_epoch)
             for _ in range(self.steps_per_epoch):
@@ -114,7 +136,7 @@ class _Run:
                     )
                 if len(window) == self.config.log_every or self.nonfinite:
                     self._log_window(epoch, window)
-                    window = []
+                    window.clear()
                 if self.nonfinite:
                     named = ", ".join(self.nonfinite.variables) or "no variable"
                     self.progress.line(f"[nan] ep {epoch}, step {self.step}: loss {loss}, "
@@ -122,7 +144,7 @@ class _Run:
                     return
             if window and epoch == self.config.epochs:
                 self._log_window(epoch, window)
-                window = []
+                window.clear()
             self._test(epoch)
 
     def _next(self, batches):
@@ -185,6 +207,8 @@ class _Run:
             max_grad_norm=self.max_grad_norm,
             nonfinite=self.nonfinite,
             peak_rss_bytes=environment.peak_rss_bytes(),
+            interrupted=self.interrupted,
+            fingerprint=environment.fingerprint(),
         )
 
 

@@ -66,7 +66,7 @@ def test_config_dict_round_trip_and_unknown_field():
 
 
 def test_matmul_flops_of_the_tutorial_lstm():
-    from rnn_models.flops import inference_flops, train_flops
+    from rnn_models.speed.flops import inference_flops, train_flops
 
     model = build_model(TUTORIAL)  # lstm, 28 x 28 input, 31 units
     # Per step [128, 28 + 31] @ [59, 124]; 28 steps; then the [128, 31] @ [31, 10] head.

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from rnn_models.cli import main
-from rnn_models.profile import _op, _part, format_profile, profile_step
+from rnn_models.speed.profile import _op, _part, format_profile, profile_step
 
 
 def test_profile_counts_each_op_type_per_step():

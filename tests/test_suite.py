@@ -1,11 +1,13 @@
-"""The suite's definitions: matrix configs, numerics cases, margins."""
+"""The suite's definitions: matrix configs, numerics cases, the budget, option checks and
+the pinning of pytest-xdist workers."""
+
+import os
 
 import pytest
 
-from rnn_models.baseline import load_margins, save_margins
 from rnn_models.registry import REGISTRY
-from rnn_models.suite import (NUMERICS_CASES, format_budget, margin_from_runs, matrix_budget,
-                              matrix_cells, matrix_config)
+from rnn_models.suite import (BASELINE_SEEDS, NUMERICS_CASES, baseline_seeds, check_suite_options, format_budget,
+                              matrix_budget, matrix_cells, matrix_config, pin_xdist_worker)
 
 
 def test_matrix_is_the_tutorials_five_cells_clipped():
@@ -31,31 +33,55 @@ def test_numerics_cases_are_the_tutorial_and_each_remedy_alone_and_combined():
     assert not any(NUMERICS_CASES[c].check_numerics for c in NUMERICS_CASES if c != "tutorial")
 
 
-def test_margin_is_three_stds_with_a_floor():
-    margin, source = margin_from_runs("test_accuracy", [0.95, 0.96, 0.97])
-    assert margin == pytest.approx(0.03)  # std 0.01
-    assert "3 seeded runs" in source and "0.9500" in source
-    assert margin_from_runs("test_accuracy", [0.97, 0.97])[0] == 0.005
-    with pytest.raises(ValueError, match="at least 2 seeded runs"):
-        margin_from_runs("test_accuracy", [0.97])
-
-
-def test_margins_file_merges_and_missing_file_says_what_to_run(tmp_path):
-    with pytest.raises(FileNotFoundError, match="python -m rnn_models margins"):
-        load_margins(tmp_path)
-    save_margins(tmp_path, {"gru": {"test_accuracy": {"margin": 0.01, "source": "s", "values": [1, 2]}}})
-    save_margins(tmp_path, {"lstm": {"test_accuracy": {"margin": 0.02, "source": "s", "values": [1, 2]}}})
-    assert sorted(load_margins(tmp_path)) == ["gru", "lstm"]
-
-
 def test_matrix_budget_sums_wall_and_input_and_takes_the_peak():
     import dataclasses
 
     from tests.test_baseline import make_result
 
     one = dataclasses.replace(make_result(), wall_time_s=30.0, input_wait_s=0.3, peak_rss_bytes=8e8)
-    two = dataclasses.replace(one, wall_time_s=70.0, input_wait_s=0.7, peak_rss_bytes=9e8)
-    budget = matrix_budget({"lstm": one, "gru": two})
-    assert budget == {"cells": 2, "wall_s": 100.0, "input_s": pytest.approx(1.0),
+    two = dataclasses.replace(make_result("gru"), wall_time_s=70.0, input_wait_s=0.7, peak_rss_bytes=9e8)
+    budget = matrix_budget([one, two.to_dict()])  # RunResults or the dicts workers report
+    assert budget == {"runs": 2, "cells": 2, "wall_s": 100.0, "input_s": pytest.approx(1.0),
                       "input_share": pytest.approx(0.01), "peak_rss_bytes": 9e8}
     assert "input 1.0 s = 1.0% (limit 5%)" in format_budget(budget)
+    assert "100 s summed, 60 s of session on 2 workers" in format_budget(budget, 60.0, 2)
+    three = matrix_budget([one, dataclasses.replace(one, config=one.config.replace(seed=1))])
+    assert format_budget(three).startswith("matrix of 2 runs of 1 cells")
+
+
+def test_baselines_are_at_least_ten_seeds_from_zero():
+    assert BASELINE_SEEDS == tuple(range(10))
+    assert all(baseline_seeds(c)[:10] == BASELINE_SEEDS for c in matrix_cells())
+    assert len(baseline_seeds("basic_rnn")) == 30
+
+
+def test_an_xdist_worker_is_pinned_to_its_share_of_the_cores(monkeypatch):
+    cores = sorted(os.sched_getaffinity(0))
+    monkeypatch.setattr(os, "sched_setaffinity", lambda pid, mine: pinned.append(list(mine)))
+    pinned, env = [], {"PYTEST_XDIST_WORKER": "gw1", "PYTEST_XDIST_WORKER_COUNT": "2"}
+    mine = pin_xdist_worker(env)
+    share = max(1, len(cores) // 2)
+    assert pinned == [mine] and len(mine) == share
+    assert mine == cores[share % len(cores):share % len(cores) + share]
+    assert env["TF_NUM_INTRAOP_THREADS"] == env["TF_NUM_INTEROP_THREADS"] == str(share)
+    assert pin_xdist_worker({}) is None and pinned == [mine]  # not a worker: nothing changes
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"cells": ["foo"]}, r"--cells: Unknown cell\(s\) foo"),
+    ({"epochs": 0}, "--epochs: expected a positive integer"),
+    ({"update": True, "epochs": 1}, r"--update-baselines records the suite's config \(10 epochs\)"),
+    ({"baselines": "/nonexistent/baselines"}, "--baselines /nonexistent/baselines: does not exist"),
+])
+def test_suite_options_are_checked_before_anything_runs(tmp_path, options, message):
+    values = dict(cells=None, epochs=None, update=False, baselines=str(tmp_path), plots=None,
+                  speed_summary=None)
+    with pytest.raises(ValueError, match=message):
+        check_suite_options(**{**values, **options})
+
+
+def test_suite_options_accept_both_cell_list_forms(tmp_path):
+    values = dict(epochs=None, update=False, baselines=str(tmp_path), plots=None, speed_summary=None)
+    assert check_suite_options(cells=["lstm,gru"], **values) == ["lstm", "gru"]
+    assert check_suite_options(cells=["lstm", "gru"], **values) == ["lstm", "gru"]
+    assert check_suite_options(cells=None, **values) is None

@@ -134,7 +134,7 @@ def test_cli_exit_codes(tmp_path, capsys):
 
 
 def test_cli_trains_writes_the_result_and_flags_a_non_finite_run(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("rnn_models.train.load_mnist", lambda path: synthetic_arrays(6000, 256))
+    monkeypatch.setattr("rnn_models.data.load_mnist", lambda path: synthetic_arrays(6000, 256))
     out = tmp_path / "gru.json"
     args = ["train", "--cell", "gru", "--epochs", "1", "--steps-per-epoch", "5", "--units", "4",
             "--out", str(out), "--quiet"]
@@ -142,13 +142,28 @@ def test_cli_trains_writes_the_result_and_flags_a_non_finite_run(tmp_path, monke
     assert RunResult.load(out).config.units == 4
     assert "test accuracy" in capsys.readouterr().out
 
-    monkeypatch.setattr("rnn_models.train.load_mnist",
+    monkeypatch.setattr("rnn_models.data.load_mnist",
                         lambda path: synthetic_arrays(6000, 256, blank_rows=4))
     ln_args = args[:2] + ["ln_basic_lstm"] + args[3:]
+    out.unlink()
     assert main(ln_args) == 1
     assert "non-finite" in capsys.readouterr().err
-    assert main(ln_args + ["--check-numerics"]) == 2
-    assert "layer_norm_basic_lstm_cell/kernel" in capsys.readouterr().err
+    assert not RunResult.load(out).finite  # exit 1: the run stopped, and its result is written
+    out.unlink()
+    assert main(ln_args + ["--check-numerics"]) == 1
+    assert "non-finite" in capsys.readouterr().err
+    assert RunResult.load(out).nonfinite.variables  # the named gradients are in the result
+
+
+def test_cli_several_seeds_report_mean_and_spread(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("rnn_models.data.load_mnist", lambda path: synthetic_arrays(6000, 256))
+    args = ["train", "--cell", "basic_rnn", "--epochs", "1", "--steps-per-epoch", "5", "--units", "4",
+            "--seeds", "0", "1", "2", "--out", str(tmp_path / "runs"), "--quiet"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "basic_rnn over 3 seeds: test accuracy mean" in out and " sd " in out
+    seeds = sorted(RunResult.load(p).config.seed for p in (tmp_path / "runs").iterdir())
+    assert seeds == [0, 1, 2]
 
 
 REAL_MNIST = os.environ.get("RNN_MODELS_MNIST")

@@ -1,15 +1,9 @@
 """Batches of in-memory sequence data, one NumPy gather per step.
 
-Measured on 2 CPU cores beside a basic_rnn train step (medians of 20 alternating blocks
-of 20 steps, against the same step on one fixed batch): this adds 0.37 ms per step;
-an eager ``tf.gather`` from a tensor of the split added 0.86 ms, and the ``tf.data``
-pipeline it replaced (``from_tensor_slices().cache().shuffle().batch().prefetch()``,
-one Python ``next()`` per step) 1.04 ms. The step call turns the arrays into tensors,
-as TF1's ``feed_dict`` did, so that copy is part of a step's sec/iter.
-Gathering a batch of uint8 pixels and converting it (``SequenceData.inputs``) costs what
-gathering from the float32 split did, within 5 us: 55 against 55 us per batch of 128 rows in
-one run, 48 against 43 us in another (medians of 30 alternating blocks of 200 gathers),
-while the split takes a quarter of the memory.
+A NumPy gather costs a step less than an eager ``tf.gather`` or the ``tf.data`` pipeline
+it replaced, and gathering uint8 pixels then converting them costs what gathering a float32
+split did, at a quarter of the memory (docs/decisions.md). The step call turns the arrays
+into tensors, as TF1's ``feed_dict`` did, so that copy is part of a step's sec/iter.
 """
 
 from __future__ import annotations

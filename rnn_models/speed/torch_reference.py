@@ -7,18 +7,18 @@ its last step -> Linear(10) -> cross-entropy, Adam. ``torch`` is an optional ext
 
 import importlib.util
 
-# Registry name -> the PyTorch model standing in for it.
-TORCH_EQUIVALENTS = {
-    "basic_rnn": "nn.RNN",
-    "basic_lstm": "nn.LSTM",
-    "lstm": "nn.LSTM",
-    "gru": "nn.GRU",
-    "ln_basic_lstm": "layer-norm LSTM loop",
-}
+from rnn_models.registry import get_spec
+
+LAYER_NORM_LOOP = "layer-norm LSTM loop"  # the registry's name for _layer_norm_lstm
 
 
 def available():
     return importlib.util.find_spec("torch") is not None
+
+
+def equivalent(cell):
+    """The registry's PyTorch stand-in for ``cell`` (e.g. ``"nn.LSTM"``), or None."""
+    return get_spec(cell).torch_equivalent
 
 
 def _layer_norm_lstm(torch, features, units, epsilon):
@@ -52,14 +52,13 @@ class TorchModel:
     def __init__(self, config, features):
         import torch
 
-        if config.cell not in TORCH_EQUIVALENTS:
-            raise ValueError(f"No PyTorch equivalent for cell {config.cell!r}; "
-                             f"known: {', '.join(TORCH_EQUIVALENTS)}.")
+        kind = equivalent(config.cell)
+        if kind is None:
+            raise ValueError(f"The registry names no PyTorch equivalent for cell {config.cell!r}.")
         self.torch = torch
         torch.manual_seed(config.seed)
         units = config.units
-        kind = TORCH_EQUIVALENTS[config.cell]
-        if kind == "layer-norm LSTM loop":
+        if kind == LAYER_NORM_LOOP:
             epsilon = config.cell_kwargs.get("epsilon", 1e-12)
             self.rnn = _layer_norm_lstm(torch, features, units, epsilon)
             self._last = self.rnn
@@ -86,3 +85,18 @@ class TorchModel:
     def inference_step(self, x, y):
         with self.torch.inference_mode():
             return self.loss_fn(self.head(self._last(x)), y).item()
+
+
+def torch_step(config, x, y, phase):
+    """A warm ``fn() -> loss`` of the PyTorch stand-in's ``phase`` step on the batch
+    ``x`` ``[B, T, F]`` float32, ``y`` ``[B]`` int."""
+    import torch
+
+    from rnn_models.speed.timing import WARMUP_STEPS
+
+    model = TorchModel(config, features=x.shape[-1])
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y).long()
+    step = model.train_step if phase == "train" else model.inference_step
+    for _ in range(WARMUP_STEPS):
+        step(tx, ty)
+    return lambda: step(tx, ty)

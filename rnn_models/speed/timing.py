@@ -4,6 +4,10 @@ over alternating rounds, and the matmul throughput that bounds a step from below
 import statistics
 import time
 
+# Untimed calls before any timing: the first traces and compiles, a few more settle the
+# allocator. Every timed step in the project (suite, A/B worker, profiler) uses this count.
+WARMUP_STEPS = 5
+
 
 def _timed(fn):
     start = time.perf_counter()
@@ -39,7 +43,7 @@ def matmul_rate(m, k, n, device="CPU:0", rounds=40):
         def product():
             return tf.reduce_sum(tf.matmul(a, b))  # a scalar to read back: a cheap sync
 
-        for _ in range(5):
+        for _ in range(WARMUP_STEPS):
             float(product())
         seconds = statistics.median(_timed(lambda: float(product())) for _ in range(rounds))
     return 2.0 * m * k * n / seconds

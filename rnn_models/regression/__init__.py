@@ -1,0 +1,8 @@
+"""The regression rules, usable without pytest.
+
+- ``rules``: small rule objects built from short strings (``median:150%``,
+  ``torch_ratio:60%``), as pytest-benchmark's ``--benchmark-compare-fail`` has them;
+- ``speed``: the A/B speed decision (paired block ratios, Hodges-Lehmann interval,
+  sequential looks) and its thresholds, read from the stored calibration;
+- ``accuracy``: the accuracy decision over seeds against a stored distribution.
+"""

@@ -1,0 +1,188 @@
+"""The accuracy decision: is a cell's accuracy now lower than its stored seed distribution?
+
+Cheap when nothing changed, strong when something did:
+
+1. The seed-0 run is compared with the stored seed-0 run: training is deterministic here,
+   so an unchanged model reproduces every test accuracy, test loss and train-loss window
+   bit for bit. Then the verdict is ``identical``, at the cost of one run.
+2. Otherwise more seeds are run, sequentially, and the candidate's statistic (the mean
+   test accuracy over the last ``last_epochs`` epochs, steadier than the last epoch alone)
+   is compared with the stored seeds' by a one-sided two-sample t-test (pooled variance,
+   the stored seeds carrying most of it). Look k of L gets ``alpha * k^2 / sum(j^2)``,
+   so the looks' levels add up to ``alpha`` (a union bound) and most of it is kept for the
+   last, largest look, as O'Brien-Fleming's boundaries do. At each look:
+
+   - ``fail``: the drop is significant (its lower bound above 0) and at least ``min_drop``,
+     half the ``target_drop``;
+   - ``pass``: the drop's upper bound is below ``target_drop``;
+   - else the next look adds seeds. After the last look, anything but ``fail`` passes,
+     noted as inconclusive.
+
+The thresholds (means, spread, intervals) come from the stored distribution; the target
+drop, ``alpha``, the statistic and the looks are the cell's policy
+(``rnn_models.suite.accuracy_policy``), whose measured power and false-alarm rate are in
+``baselines/accuracy_gate.json``.
+"""
+
+import dataclasses
+import itertools
+import math
+import statistics
+
+from scipy import stats
+
+VERDICTS = ("identical", "pass", "fail")
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    target_drop: float = 0.01  # the drop that must be caught: one point
+    last_epochs: int = 3  # the statistic: mean test accuracy over the last epochs
+    alpha: float = 0.01  # false-fail probability per cell, over all its looks
+    looks: tuple[int, ...] = (3, 6)  # candidate seeds at each look
+
+    def __post_init__(self):
+        if self.last_epochs < 1 or not 0 < self.alpha < 1 or not 0 < self.target_drop <= 0.05:
+            raise ValueError(f"invalid accuracy policy: {self}")
+        if not self.looks or list(self.looks) != sorted(set(self.looks)) or self.looks[0] < 2:
+            raise ValueError(f"accuracy looks must be ascending seed counts >= 2, got {self.looks}")
+
+    @property
+    def min_drop(self):
+        """The smallest drop that fails: half the target (a point for basic_rnn, at most)."""
+        return self.target_drop / 2
+
+    def look_alpha(self, k):
+        """The one-sided level of look ``k`` (0-based): ``alpha * (k+1)^2 / sum(j^2)``."""
+        weights = [(j + 1) ** 2 for j in range(len(self.looks))]
+        return self.alpha * weights[k] / sum(weights)
+
+    @property
+    def description(self):
+        last = "the last epoch" if self.last_epochs == 1 else f"the last {self.last_epochs} epochs"
+        return f"mean test accuracy over {last}"
+
+
+DEFAULT_POLICY = Policy()
+
+
+def statistic(test_accuracy, policy=DEFAULT_POLICY):
+    """The per-seed value the test compares: the mean of the last epochs' test accuracy."""
+    values = list(test_accuracy)[-policy.last_epochs:]
+    return math.fsum(values) / len(values) if values else math.nan
+
+
+@dataclasses.dataclass(frozen=True)
+class Look:
+    seeds: tuple[int, ...]
+    candidate_mean: float
+    baseline_mean: float
+    drop: float  # baseline mean - candidate mean
+    low: float  # one-sided bounds on the drop, each at the look's level
+    high: float
+    verdict: str  # "fail", "pass" or "continue"
+
+
+def decide(baseline_values, candidate_values, alpha, policy=DEFAULT_POLICY, seeds=()):
+    """One look: the drop of the candidate's mean below the baseline's, with its bounds."""
+    n, m = len(baseline_values), len(candidate_values)
+    base_mean, cand_mean = statistics.fmean(baseline_values), statistics.fmean(candidate_values)
+    pooled = ((n - 1) * statistics.variance(baseline_values)
+              + (m - 1) * (statistics.variance(candidate_values) if m > 1 else 0.0)) / (n + m - 2)
+    se = math.sqrt(pooled * (1 / n + 1 / m))
+    t = stats.t.ppf(1.0 - alpha, n + m - 2)
+    drop = base_mean - cand_mean
+    low, high = drop - t * se, drop + t * se
+    if not math.isfinite(cand_mean) or (low > 0 and drop >= policy.min_drop):
+        verdict = "fail"
+    elif high < policy.target_drop:
+        verdict = "pass"
+    else:
+        verdict = "continue"
+    return Look(tuple(seeds), cand_mean, base_mean, drop, low, high, verdict)
+
+
+def identical_to_reference(result, baseline):
+    """``(True, "")`` when ``result`` reproduces the stored seed-0 run bit for bit, else
+    ``(False, where it first differs)``."""
+    if result.config.seed != 0:
+        return False, f"seed {result.config.seed} is not the reference seed 0"
+    fields = ("epoch", "step", "loss", "accuracy_mean", "accuracy_min")
+    pairs = (("train window", result.train_curve, baseline.train_curve),
+             ("test epoch", result.test_curve, baseline.test_curve))
+    for what, now, stored in pairs:
+        if len(now) != len(stored):
+            return False, f"{len(now)} {what}s against {len(stored)} stored"
+        for k, (a, b) in enumerate(zip(now, stored)):
+            for name in fields:
+                if getattr(a, name) != getattr(b, name):
+                    return False, (f"{what} {k + 1} {name}: {getattr(a, name)!r} against "
+                                   f"{getattr(b, name)!r} stored")
+    return True, ""
+
+
+@dataclasses.dataclass(frozen=True)
+class AccuracyOutcome:
+    cell: str
+    verdict: str  # one of VERDICTS
+    detail: str
+    looks: tuple[Look, ...]
+    baseline_seeds: int
+    candidate_values: tuple[float, ...]
+    policy: Policy
+
+    @property
+    def fails(self):
+        return self.verdict == "fail"
+
+    def table(self):
+        """The decision as a table: means, the drop's bounds, the seeds used, the decision."""
+        header = ("cell", "look", "seeds", "baseline mean", "now mean", "drop [bounds]", "decision")
+        rows = [(self.cell, str(i + 1), ",".join(map(str, look.seeds)),
+                 f"{look.baseline_mean:.4f} ({self.baseline_seeds} seeds)", f"{look.candidate_mean:.4f}",
+                 f"{look.drop:+.4f} [{look.low:+.4f}, {look.high:+.4f}]", look.verdict)
+                for i, look in enumerate(self.looks)]
+        if not rows:
+            rows = [(self.cell, "-", "0", "-", "-", "-", self.verdict)]
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        lines = [" | ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in [header, *rows]]
+        lines.insert(1, "-+-".join("-" * w for w in widths))
+        rule = (f"statistic: {self.policy.description}; fail on a significant drop of at least "
+                f"{self.policy.min_drop:.3f}, pass once the drop is surely below {self.policy.target_drop:.3f}")
+        return "\n".join([*lines, rule, f"{self.cell}: {self.verdict} ({self.detail})"])
+
+
+def judge(baseline, first_run, run_seed, policy=DEFAULT_POLICY, skip_identical=False):
+    """The accuracy verdict of a cell. ``first_run`` is its seed-0 RunResult; ``run_seed(s)``
+    trains seed ``s`` when the statistical path needs it. ``skip_identical`` forces that path."""
+    if not skip_identical:
+        same, why = identical_to_reference(first_run, baseline)
+        if same:
+            return AccuracyOutcome(baseline.cell, "identical",
+                                   "seed 0 reproduces the stored seed-0 run bit for bit",
+                                   (), len(baseline.seeds), (), policy)
+    else:
+        why = "the identical check was skipped"
+    stored = [statistic(r.test_accuracy, policy) for r in baseline.seeds]
+    stored_seeds = sorted(r.seed for r in baseline.seeds)
+    # The stored seeds first, in order, then new ones.
+    extra = itertools.chain((s for s in stored_seeds if s != 0), itertools.count(stored_seeds[-1] + 1))
+    seeds, values, looks = [0], [statistic([e.accuracy_mean for e in first_run.test_curve], policy)], []
+    for k, target in enumerate(policy.looks):
+        while len(values) < target:
+            seed = next(extra)
+            run = run_seed(seed)
+            seeds.append(seed)
+            values.append(statistic([e.accuracy_mean for e in run.test_curve], policy)
+                          if run.finite else math.nan)
+        look = decide(stored, values, policy.look_alpha(k), policy, seeds)
+        looks.append(look)
+        if look.verdict != "continue":
+            break
+    verdict = "fail" if looks[-1].verdict == "fail" else "pass"
+    if looks[-1].verdict == "continue":
+        detail = f"not identical ({why}); inconclusive after {len(seeds)} seeds, passes"
+    else:
+        detail = f"not identical ({why}); decided after {len(seeds)} seeds"
+    return AccuracyOutcome(baseline.cell, verdict, detail, tuple(looks), len(stored),
+                           tuple(values), policy)

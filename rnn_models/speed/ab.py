@@ -1,0 +1,214 @@
+"""The same-run A/B: the current code and a baseline ref, each in its own long-lived worker
+process, timed in alternating blocks that never overlap.
+
+This process only coordinates (it loads no TensorFlow): it asks both workers to build a
+step (in parallel, untimed), then times blocks of steps on one side and then the other,
+alternating which goes first, until ``rnn_models.regression.speed`` decides.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from rnn_models.regression.speed import decide, decide_sequentially, next_look
+
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+BUILD_TIMEOUT_S = 900  # an XLA compile on a slow machine
+TIME_TIMEOUT_S = 300
+MIN_BLOCK_STEPS, MAX_BLOCK_STEPS = 3, 200
+# Versions that must agree between the sides for the A/B to measure the code alone.
+CHECKED_VERSIONS = ("tensorflow", "keras", "numpy", "python")
+
+
+class ABUnavailable(Exception):
+    """The A/B cannot run (a worker failed, the sides' libraries differ); one-line message."""
+
+
+class WorkerProcess:
+    """One side's worker: JSON lines over its stdin/stdout, its stderr kept in a log file."""
+
+    def __init__(self, name, root, log_dir):
+        self.name, self.root = name, Path(root)
+        self.log_path = Path(log_dir) / f"worker-{name}.log"
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")}
+        env["PYTHONPATH"] = os.pathsep.join([str(self.root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env["PYTHONUNBUFFERED"] = "1"
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, str(WORKER_SCRIPT)], cwd=self.root, env=env, text=True, bufsize=1,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+            preexec_fn=_all_cores if hasattr(os, "sched_setaffinity") else None)
+
+    def send(self, request):
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise self._failure(f"{request['op']}: the worker is gone") from None
+
+    def receive(self, op, timeout):
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
+            why = "no answer in {:.0f} s".format(timeout) if not ready else "the worker exited"
+            self.kill()
+            raise self._failure(f"{op}: {why}")
+        reply = json.loads(line)
+        if not reply.get("ok"):
+            raise self._failure(f"{op}: {reply.get('error', 'failed')}")
+        return reply
+
+    def request(self, request, timeout):
+        self.send(request)
+        return self.receive(request["op"], timeout)
+
+    def _failure(self, message):
+        tail = ""
+        try:
+            lines = [line for line in self.log_path.read_text().splitlines() if line.strip()]
+            tail = f" (last log line: {lines[-1].strip()})" if lines else ""
+        except OSError:
+            pass
+        return ABUnavailable(f"{self.name} worker: {message}{tail}; log {self.log_path}")
+
+    def close(self):
+        if self.process.poll() is None:
+            try:
+                self.request({"op": "exit"}, timeout=30)
+                self.process.wait(timeout=30)
+            except (ABUnavailable, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+        self._log.close()
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+def _all_cores():
+    """A worker may use every core even if this process was pinned (e.g. by pytest-xdist)."""
+    os.sched_setaffinity(0, range(os.cpu_count() or 1))
+
+
+@dataclasses.dataclass(frozen=True)
+class ABResult:
+    """One gated step's A/B: the block pairs and the decision on them."""
+
+    cell: str
+    phase: str
+    device: str
+    decision: object  # rnn_models.regression.speed.Decision
+    log_ratios: tuple[float, ...]
+    block_steps: int
+    current_median_s: float
+    baseline_median_s: float
+    kernel_paths: dict
+
+    @property
+    def verdict(self):
+        return self.decision.verdict
+
+    def extra_info(self):
+        d = self.decision
+        return {"ab_ratio": d.ratio, "ab_low": d.low, "ab_high": d.high, "ab_verdict": d.verdict,
+                "ab_pairs": d.pairs, "ab_block_steps": self.block_steps,
+                "ab_current_median_s": self.current_median_s,
+                "ab_baseline_median_s": self.baseline_median_s}
+
+
+class ABSession:
+    """Two workers, ``current`` and ``baseline``, over the checkouts at the two roots."""
+
+    def __init__(self, current_root, baseline_root, batch, thresholds, log_dir=None):
+        self.thresholds = thresholds
+        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="rnnbench-ab-logs-"))
+        self.batch_path = self.log_dir / "batch.npz"
+        np.savez(self.batch_path, x=batch[0], y=batch[1])
+        self.workers = {}
+        self._keys = 0
+        try:
+            for name, root in (("current", current_root), ("baseline", baseline_root)):
+                self.workers[name] = WorkerProcess(name, root, self.log_dir)
+            self.hello = self._all({"op": "hello"}, BUILD_TIMEOUT_S)
+            self.check_sources()
+            self.check_versions()
+        except BaseException:
+            self.close()
+            raise
+
+    def check_sources(self):
+        """Each side must run its own checkout's code, not an installed copy of the other's."""
+        for name, worker in self.workers.items():
+            loaded = Path(self.hello[name]["rnn_models"]).resolve()
+            expected = (worker.root / "rnn_models").resolve()
+            if loaded != expected:
+                raise ABUnavailable(f"the {name} worker imported rnn_models from {loaded}, not from "
+                                    f"its checkout {expected}")
+
+    def check_versions(self):
+        """Both sides must run on the same libraries, or the A/B would time those too."""
+        current, baseline = (self.hello[n]["versions"] for n in ("current", "baseline"))
+        differing = [f"{k} {baseline.get(k)} (baseline) vs {current.get(k)} (current)"
+                     for k in CHECKED_VERSIONS if current.get(k) != baseline.get(k)]
+        if differing:
+            raise ABUnavailable(f"the two sides load different libraries: {'; '.join(differing)}")
+
+    def _all(self, request, timeout):
+        """The same request to both workers at once; their replies by side."""
+        for worker in self.workers.values():
+            worker.send(request)
+        return {name: worker.receive(request["op"], timeout) for name, worker in self.workers.items()}
+
+    def compare(self, cell, phase, device, family_size, slowdown=0.0, exhaust=False):
+        """The A/B of one step. ``slowdown`` (calibration only) stretches the current side's
+        steps by that fraction; ``exhaust`` takes every look's pairs without stopping early."""
+        self._keys += 1
+        key = f"{cell}-{phase}-{device}-{self._keys}"
+        built = self._all({"op": "build", "key": key, "cell": cell, "phase": phase,
+                           "device": device, "batch": str(self.batch_path)}, BUILD_TIMEOUT_S)
+        try:
+            step_s = max(reply["step_s"] for reply in built.values())
+            steps = int(min(MAX_BLOCK_STEPS, max(MIN_BLOCK_STEPS, round(self.thresholds.block_s / step_s))))
+            d, medians = [], {"current": [], "baseline": []}
+            decision, target = None, self.thresholds.looks[0]
+            while target is not None:
+                while len(d) < target:
+                    order = ("current", "baseline") if len(d) % 2 == 0 else ("baseline", "current")
+                    block = {}
+                    for name in order:
+                        reply = self.workers[name].request(
+                            {"op": "time", "key": key, "steps": steps,
+                             "slowdown": slowdown if name == "current" else 0.0}, TIME_TIMEOUT_S)
+                        block[name] = statistics.median(reply["times"])
+                    d.append(math.log(block["current"] / block["baseline"]))
+                    for name in medians:
+                        medians[name].append(block[name])
+                decision = decide(d, self.thresholds, family_size)
+                if decision.verdict != "inconclusive" and not exhaust:
+                    break
+                target = next_look(len(d), self.thresholds)
+            if exhaust:
+                decision = decide_sequentially(d, self.thresholds, family_size)
+        finally:
+            self._all({"op": "drop", "key": key}, TIME_TIMEOUT_S)
+        return ABResult(cell, phase, device, decision, tuple(d), steps,
+                        statistics.median(medians["current"]), statistics.median(medians["baseline"]),
+                        {name: reply["kernel_path"] for name, reply in built.items()})
+
+    def close(self):
+        for worker in self.workers.values():
+            worker.close()
+        self.workers = {}

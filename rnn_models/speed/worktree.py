@@ -1,0 +1,115 @@
+"""The baseline side's code: a git worktree of a ref, beside the current checkout.
+
+Every way the ref can fail to be had (no git, no checkout, a shallow clone, a missing
+ref, dependencies that differ) is a ``RefUnavailable`` whose message is one line, so the
+caller can say so and fall back.
+"""
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+PREFIX = "rnnbench-ab-"  # our worktrees' folder names, so stale ones can be found again
+
+
+class RefUnavailable(Exception):
+    """The baseline ref cannot be checked out here; ``str()`` says why in one line."""
+
+
+def _git(repo, *args, check=True):
+    try:
+        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                              timeout=120)
+    except FileNotFoundError:
+        raise RefUnavailable("git is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise RefUnavailable(f"git {' '.join(args)} did not answer in 120 s") from None
+    if check and done.returncode != 0:
+        raise RefUnavailable(f"git {' '.join(args)}: {' '.join(done.stderr.split()) or 'failed'}")
+    return done
+
+
+def repo_root(path):
+    """The top of the git checkout holding ``path``."""
+    done = _git(path, "rev-parse", "--show-toplevel", check=False)
+    if done.returncode != 0:
+        raise RefUnavailable(f"{path} is not inside a git checkout")
+    return Path(done.stdout.strip())
+
+
+def resolve(repo, ref):
+    """The full commit id of ``ref`` in ``repo``."""
+    done = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    if done.returncode == 0:
+        return done.stdout.strip()
+    shallow = _git(repo, "rev-parse", "--is-shallow-repository", check=False).stdout.strip()
+    if shallow == "true":
+        raise RefUnavailable(f"the ref {ref} is not in this shallow clone (clone with its history, "
+                             "e.g. actions/checkout's fetch-depth: 0)")
+    raise RefUnavailable(f"the ref {ref} is not in {repo}")
+
+
+def _dependencies(pyproject_text):
+    """The ``[project] dependencies`` list's text, whitespace-normalised."""
+    match = re.search(r"(?ms)^dependencies\s*=\s*\[(.*?)^\]", pyproject_text)
+    if not match:
+        return ""
+    lines = [re.sub(r"\s+#.*$", "", line).strip() for line in match.group(1).splitlines()]
+    return " ".join(line for line in lines if line)
+
+
+def dependency_difference(current_root, baseline_root):
+    """One line when the two checkouts declare different dependencies, else None: the
+    baseline would then run on this environment's packages, not its own."""
+    texts = []
+    for root in (current_root, baseline_root):
+        path = Path(root) / "pyproject.toml"
+        texts.append(_dependencies(path.read_text()) if path.is_file() else "")
+    if texts[0] != texts[1]:
+        return (f"pyproject.toml dependencies differ between the baseline ({texts[1] or 'none'}) "
+                f"and this checkout ({texts[0] or 'none'})")
+    return None
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale(repo):
+    """Removes our worktrees whose process is gone (a killed run), and git's records of them."""
+    listing = _git(repo, "worktree", "list", "--porcelain", check=False).stdout
+    for block in listing.split("\n\n"):
+        fields = dict(line.partition(" ")[::2] for line in block.splitlines() if line)
+        path, reason = fields.get("worktree", ""), fields.get("locked", "")
+        pid = re.search(r"pid (\d+)", reason)
+        if PREFIX in path and (pid is None or not _alive(int(pid.group(1)))):
+            _git(repo, "worktree", "remove", "--force", "--force", path, check=False)
+            shutil.rmtree(Path(path).parent, ignore_errors=True)
+    _git(repo, "worktree", "prune", check=False)
+
+
+@contextlib.contextmanager
+def checkout(repo, commit):
+    """A detached worktree of ``commit``, removed on exit; locked with this process's pid
+    so a later run can tell a killed run's leftover from a live one."""
+    remove_stale(repo)
+    parent = Path(tempfile.mkdtemp(prefix=PREFIX))
+    path = parent / commit[:12]
+    try:
+        _git(repo, "worktree", "add", "--detach", "--lock", "--reason",
+             f"rnnbench A/B, pid {os.getpid()}", str(path), commit)
+        yield path
+    finally:
+        _git(repo, "worktree", "remove", "--force", "--force", str(path), check=False)
+        shutil.rmtree(parent, ignore_errors=True)
+        _git(repo, "worktree", "prune", check=False)

@@ -1,0 +1,251 @@
+"""The same-run A/B: the worker protocol, the stored-run reader, every fallback when the
+baseline ref cannot be had, and one small real A/B between two commits."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnn_models.regression.rules import parse_rule
+from rnn_models.speed import worktree
+from rnn_models.speed.ab import ABSession, ABUnavailable, WorkerProcess
+from rnn_models.speed.calibration_file import CALIBRATION_FILE, SCHEMA_VERSION
+from rnn_models.speed.gate import SpeedGate
+from rnn_models.speed.measure import SpeedResult
+from rnn_models.speed.stored import machine_id, newest_run, read_run, StoredRunError
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_RUN = ROOT / "tests" / "fixtures" / "benchmarks" / "Linux-CPython-3.11-64bit" / "0001_speed.json"
+RULES = [parse_rule("median:150%"), parse_rule("torch_ratio:60%")]
+
+
+def batch(n=32):
+    rng = np.random.default_rng(0)
+    return rng.uniform(size=(n, 28, 28)).astype(np.float32), rng.integers(0, 10, n).astype(np.int32)
+
+
+def git(repo, *args):
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def write_calibration(folder, looks=(8, 16), block_s=0.02):
+    data = {"schema_version": SCHEMA_VERSION, "date": "test",
+            "thresholds": {"min_effect": 0.03, "process_sigma": 0.005, "family_alpha": 0.01,
+                           "looks": list(looks), "block_s": block_s},
+            "measured": {"aa": {"runs": 0, "runs_with_false_alarm": 0}, "injected": []}}
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / CALIBRATION_FILE).write_text(json.dumps(data))
+
+
+def speed_result(cell="lstm", phase="train", median=0.0122, ratio=None):
+    return SpeedResult(cell=cell, device="CPU:0", phase=phase, batch=128, units=31,
+                       kernel_path="generic loop", flops_per_step=1, median_s=median, q1_s=median,
+                       q3_s=median, loss=1.0, ratio_to_torch=ratio)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A git repo holding a copy of this package at one commit, with a stored speed run."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "rnn_models", repo / "rnn_models",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", repo / "pyproject.toml")
+    git(tmp_path, "init", "-q", str(repo))
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "baseline")
+    return repo
+
+
+def gate_for(repo, tmp_path, ref=None, calibrate=True, **kwargs):
+    storage = tmp_path / "storage"
+    (storage / machine_id()).mkdir(parents=True, exist_ok=True)
+    run = json.loads(FIXTURE_RUN.read_text())
+    run["commit_info"] = {"id": git(repo, "rev-parse", "HEAD") if (repo / ".git").exists() else "abc",
+                          "dirty": False}
+    (storage / machine_id() / "0001_baseline.json").write_text(json.dumps(run))
+    baselines = tmp_path / "baselines"
+    baselines.mkdir(exist_ok=True)
+    if calibrate:
+        write_calibration(baselines)
+    return SpeedGate(storage, baselines, RULES, family_size=2, ref=ref, current_root=repo, **kwargs)
+
+
+# --- the worker protocol -----------------------------------------------------------
+
+
+def test_worker_protocol(tmp_path):
+    worker = WorkerProcess("current", ROOT, tmp_path)
+    try:
+        hello = worker.request({"op": "hello"}, timeout=300)
+        assert hello["api"] == "rnn_models.speed.measure.build_step"
+        assert Path(hello["rnn_models"]) == ROOT / "rnn_models"
+        assert set(hello["versions"]) == {"tensorflow", "keras", "numpy", "python"}
+        np.savez(tmp_path / "b.npz", x=batch()[0], y=batch()[1])
+        built = worker.request({"op": "build", "key": "k", "cell": "basic_rnn", "phase": "inference",
+                                "device": "CPU:0", "batch": str(tmp_path / "b.npz")}, timeout=300)
+        assert built["kernel_path"] == "generic loop, unrolled" and built["step_s"] > 0
+        times = worker.request({"op": "time", "key": "k", "steps": 3}, timeout=60)["times"]
+        slowed = worker.request({"op": "time", "key": "k", "steps": 3, "slowdown": 1.0}, timeout=60)["times"]
+        assert len(times) == len(slowed) == 3 and np.median(slowed) > 1.5 * np.median(times)
+        with pytest.raises(ABUnavailable, match="build: ValueError: Unknown cell 'nope'"):
+            worker.request({"op": "build", "key": "x", "cell": "nope", "phase": "train",
+                            "device": "CPU:0", "batch": str(tmp_path / "b.npz")}, timeout=60)
+        with pytest.raises(ABUnavailable, match="unknown op 'rm'"):
+            worker.request({"op": "rm"}, timeout=60)
+        assert worker.request({"op": "drop", "key": "k"}, timeout=60)["ok"]
+    finally:
+        worker.close()
+    assert worker.process.returncode == 0
+    assert (tmp_path / "worker-current.log").exists()
+
+
+def test_a_broken_checkout_is_one_line_naming_the_log(tmp_path):
+    (tmp_path / "rnn_models").mkdir()
+    (tmp_path / "rnn_models" / "__init__.py").write_text("raise ImportError('a broken checkout')\n")
+    worker = WorkerProcess("baseline", tmp_path, tmp_path)
+    try:
+        with pytest.raises(ABUnavailable, match="baseline worker: hello: ImportError: a broken checkout.*"
+                                                "log .*worker-baseline.log"):
+            worker.request({"op": "hello"}, timeout=300)
+    finally:
+        worker.close()
+
+
+def test_a_worker_that_died_is_one_line(tmp_path):
+    worker = WorkerProcess("current", ROOT, tmp_path)
+    worker.process.kill()
+    worker.process.wait()
+    with pytest.raises(ABUnavailable, match="current worker: hello: the worker (is gone|exited)"):
+        worker.request({"op": "hello"}, timeout=60)
+    worker.close()
+
+
+def test_a_side_must_run_its_own_checkout(tmp_path):
+    empty = tmp_path / "checkout"  # no rnn_models: an installed copy would be imported instead
+    empty.mkdir()
+    with pytest.raises(ABUnavailable, match="the baseline worker imported rnn_models from .*, not from its checkout"):
+        ABSession(ROOT, empty, batch(), None, log_dir=tmp_path)
+
+
+def test_the_sides_must_load_the_same_libraries(tmp_path):
+    session = ABSession.__new__(ABSession)
+    session.workers = {}
+    session.hello = {"current": {"versions": {"tensorflow": "2.21", "numpy": "2.4"}},
+                     "baseline": {"versions": {"tensorflow": "2.20", "numpy": "2.4"}}}
+    with pytest.raises(ABUnavailable, match="tensorflow 2.20 \\(baseline\\) vs 2.21 \\(current\\)"):
+        session.check_versions()
+
+
+# --- the stored runs ----------------------------------------------------------------
+
+
+def test_an_empty_or_corrupt_newest_run_is_skipped_and_named(tmp_path):
+    folder = tmp_path / machine_id()
+    folder.mkdir()
+    shutil.copy(FIXTURE_RUN, folder / "0002_baseline.json")
+    (folder / "0003_baseline.json").write_bytes(b"")  # a save killed half-way
+    notes = []
+    run = newest_run(tmp_path, warn=notes.append)
+    assert run.number == 2
+    assert notes[0].startswith(f"skipping stored speed run {folder / '0003_baseline.json'}: ")
+    assert "empty file" in notes[0] and notes[1] == f"comparing with {folder / '0002_baseline.json'} instead"
+    (folder / "0004_x.json").write_text('{"benchmarks": [{"name": "x"}]}')
+    with pytest.raises(StoredRunError, match="0004_x.json: not a pytest-benchmark speed run"):
+        read_run(folder / "0004_x.json")
+
+
+# --- fallbacks: the ref cannot be had ----------------------------------------------
+
+
+def test_without_git_the_gate_falls_back_and_says_so(tmp_path, repo, monkeypatch):
+    gate = gate_for(repo, tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
+    outcome = gate.check("test_step_speed[lstm-CPU:0-train]", speed_result(), batch())
+    assert outcome.mode == "fallback" and outcome.verdict == "within rules" and not outcome.fails
+    assert any("speed A/B unavailable: git is not installed; falling back" in n for n in gate.notes)
+
+
+def test_outside_a_checkout_the_gate_falls_back(tmp_path, repo):
+    shutil.rmtree(repo / ".git")
+    gate = gate_for(repo, tmp_path)
+    gate.check("test_step_speed[lstm-CPU:0-train]", speed_result(), batch())
+    assert any("is not inside a git checkout" in n for n in gate.notes)
+
+
+def test_a_missing_ref_falls_back(tmp_path, repo):
+    gate = gate_for(repo, tmp_path, ref="no-such-ref")
+    outcome = gate.check("test_step_speed[lstm-CPU:0-train]", speed_result(median=0.05), batch())
+    assert any("the ref no-such-ref is not in" in n for n in gate.notes)
+    assert outcome.fails and "median 0.05 is over 0.0305" in outcome.detail  # the fallback still gates
+
+
+def test_a_shallow_clone_says_to_fetch_the_history(tmp_path, repo):
+    first = git(repo, "rev-parse", "HEAD")
+    (repo / "extra.txt").write_text("x")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "second")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow))
+    with pytest.raises(worktree.RefUnavailable, match="shallow clone .*fetch-depth: 0"):
+        worktree.resolve(shallow, first)
+
+
+def test_dependencies_that_differ_fall_back(tmp_path, repo):
+    base = git(repo, "rev-parse", "HEAD")
+    text = (repo / "pyproject.toml").read_text().replace('"keras>=3.0"', '"keras>=3.5"')
+    (repo / "pyproject.toml").write_text(text)
+    gate = gate_for(repo, tmp_path, ref=base)
+    gate.check("test_step_speed[lstm-CPU:0-train]", speed_result(), batch())
+    assert any("pyproject.toml dependencies differ" in n and "keras>=3.5" in n for n in gate.notes)
+
+
+def test_no_calibration_falls_back(tmp_path, repo):
+    gate = gate_for(repo, tmp_path, calibrate=False)
+    gate.check("test_step_speed[lstm-CPU:0-train]", speed_result(), batch())
+    assert any("no A/B gate calibration at" in n and "gate-check" in n for n in gate.notes)
+
+
+def test_a_step_the_stored_run_lacks_is_reported_not_gated(tmp_path, repo):
+    gate = gate_for(repo, tmp_path, ab=False)
+    outcome = gate.check("test_step_speed[gru-CPU:0-inference]", speed_result("gru", "inference"), batch())
+    assert outcome.verdict == "not gated" and "no stored entry" in outcome.detail
+    assert "not gated" in gate.table() and "| gru | inference |" in gate.table(markdown=True)
+
+
+def test_a_killed_runs_worktree_is_removed_by_the_next(tmp_path, repo):
+    commit = git(repo, "rev-parse", "HEAD")
+    stale = tmp_path / f"{worktree.PREFIX}dead" / "wt"
+    git(repo, "worktree", "add", "--detach", "--lock", "--reason", "rnnbench A/B, pid 999999999",
+        str(stale), commit)
+    with worktree.checkout(repo, commit) as path:
+        assert (path / "rnn_models").is_dir()
+        listed = git(repo, "worktree", "list")
+        assert str(stale) not in listed and str(path) in listed
+    assert git(repo, "worktree", "list").count("\n") == 0  # only the main checkout is left
+
+
+# --- one small real A/B ---------------------------------------------------------------
+
+
+def test_a_real_ab_finds_a_committed_slowdown(tmp_path, repo):
+    """The baseline commit against a working tree whose step does its work twice."""
+    measure = repo / "rnn_models" / "speed" / "measure.py"
+    text = measure.read_text()
+    doubled = text.replace("            return float(step(tx, ty)[0])  # reading the loss back",
+                           "            float(step(tx, ty)[0])\n            return float(step(tx, ty)[0])  # reading the loss back")
+    assert doubled != text
+    measure.write_text(doubled)
+    gate = gate_for(repo, tmp_path, ref="HEAD")
+    try:
+        outcome = gate.check("test_step_speed[basic_rnn-CPU:0-inference]",
+                             speed_result("basic_rnn", "inference"), batch())
+    finally:
+        gate.close()
+    assert outcome.mode == "ab", gate.notes
+    assert outcome.verdict == "slower" and outcome.fails and outcome.ab.decision.ratio > 1.5
+    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob(f"{worktree.PREFIX}*/{git(repo, 'rev-parse', 'HEAD')[:12]}"))
