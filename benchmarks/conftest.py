@@ -150,9 +150,11 @@ class _Session:
                 stash[NUMERICS].update(value)
 
     def pytest_sessionstart(self, session):
-        bs = getattr(self.config, "_benchmarksession", None)
+        from rnn_models.speed.stored import AtomicStorage
+
+        bs = getattr(self.config, "_benchmarksession", None)  # pytest-benchmark has no storage hook
         if bs is not None:
-            bs.storage = _AtomicStorage(bs.storage, self.config.stash.get(TRANSACTION, None))
+            bs.storage = AtomicStorage(bs.storage, self.config.stash.get(TRANSACTION, None))
 
     def pytest_sessionfinish(self, session, exitstatus):
         """After pytest-benchmark staged its save: the update's commit, the summary file."""
@@ -205,29 +207,13 @@ class _Session:
             terminalreporter.write_line(f"rnnbench: {note}")
 
 
-class _AtomicStorage:
-    """pytest-benchmark's file storage, with its ``save`` made atomic; under
-    ``--update-baselines`` the file is staged into the update's transaction instead."""
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """Each saved speed run records this machine's fingerprint (CPU model, cores, ISA flags,
+    library versions, thread settings), which pytest-benchmark's machine id does not."""
+    from rnn_models.environment import fingerprint
+    from rnn_models.speed.stored import FINGERPRINT_KEY
 
-    def __init__(self, storage, transaction):
-        self._storage, self._transaction = storage, transaction
-
-    def __getattr__(self, name):
-        return getattr(self._storage, name)
-
-    def save(self, output_json, save):
-        from pytest_benchmark.utils import safe_dumps
-
-        from rnn_models._atomic import write_bytes_atomic
-
-        target = Path(self._storage.get(f"{self._storage._next_num}_{save}.json")).resolve()
-        data = safe_dumps(output_json, ensure_ascii=True, indent=4).encode()
-        folder = self._transaction.folder.resolve() if self._transaction else None
-        if folder is not None and folder in target.parents:
-            self._transaction.stage(target.relative_to(folder), data)
-        else:
-            write_bytes_atomic(target, data)
-        self._storage.logger.info(f"Saved benchmark data in: {target}")
+    machine_info[FINGERPRINT_KEY] = fingerprint()
 
 
 # --- fixtures -----------------------------------------------------------------------

@@ -79,6 +79,24 @@ def _cells(text):
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def _variant(text):
+    from rnn_models.regression.accuracy_check import check_variant
+
+    try:
+        check_variant(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
+def _perturbation(text):
+    """``CELL:VARIANT``; the variant is checked here, the cell against --cells by the command."""
+    variant = text.partition(":")[2]
+    if variant:
+        _variant(variant)
+    return text
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m rnn_models", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -150,9 +168,10 @@ def build_parser():
         "accuracy-check", help="measure the accuracy gate's false-fail rate and power on this machine")
     accuracy.add_argument("--cells", type=_cells, default=None, metavar="A,B",
                           help="default: the tutorial's five")
-    accuracy.add_argument("--aa-variant", default="rounding",
+    accuracy.add_argument("--aa-variant", type=_variant, default="rounding",
                           help="the A/A change: same model, other float rounding (default: rounding)")
-    accuracy.add_argument("--perturb", action="append", default=[], metavar="CELL:VARIANT",
+    accuracy.add_argument("--perturb", type=_perturbation, action="append", default=[],
+                          metavar="CELL:VARIANT",
                           help="a change that lowers accuracy, e.g. lstm:adam_eps=5e-3 (repeatable)")
     accuracy.add_argument("--perturb-seeds", type=_positive_int, default=10,
                           help="seeds of each perturbation (default 10)")
@@ -270,7 +289,7 @@ def _profile(args):
     return 0
 
 
-def _cells(_args):
+def _list_cells(_args):
     for spec in REGISTRY.values():
         origin = f"tf.contrib.rnn.{spec.tf1_name}" if spec.faithful else "Keras' own layer"
         path = spec.kernel_path
@@ -310,7 +329,7 @@ def _accuracy_check(args):
     return check_cli(args)
 
 
-COMMANDS = {"train": _train, "cells": _cells, "plot": _plot, "profile": _profile,
+COMMANDS = {"train": _train, "cells": _list_cells, "plot": _plot, "profile": _profile,
             "gate-check": _gate_check, "accuracy-check": _accuracy_check}
 
 

@@ -125,3 +125,40 @@ def test_kill_9_at_any_moment_leaves_the_old_files_or_the_new(tmp_path):
         outcomes.append(current == str(k))
         assert not list(folder.rglob(".*.tmp")) and not list(folder.glob(".rnnbench-staging-*"))
     assert not all(outcomes) and any(outcomes)  # some kills came before the commit, some after
+
+
+def _file_storage(tmp_path):
+    import logging
+
+    from pytest_benchmark.storage.file import FileStorage
+
+    return FileStorage(tmp_path / "benchmarks", logger=logging.getLogger("test"), default_machine_id="m")
+
+
+def test_the_speed_runs_save_is_atomic(tmp_path, monkeypatch):
+    from rnn_models.speed.stored import AtomicStorage, read_run
+
+    storage = AtomicStorage(_file_storage(tmp_path))
+    run = {"machine_info": {}, "commit_info": {}, "benchmarks": [{"name": "t", "stats": {"median": 1.0}}]}
+    storage.save(run, "baseline")
+    assert read_run(tmp_path / "benchmarks" / "m" / "0001_baseline.json").number == 1
+
+    def killed(*args):
+        raise KeyboardInterrupt  # the process dies between writing and renaming
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        storage.save(run, "baseline")
+    monkeypatch.undo()
+    assert sorted(p.name for p in (tmp_path / "benchmarks" / "m").iterdir()) == ["0001_baseline.json"]
+
+
+def test_under_an_update_the_speed_run_is_staged_with_the_rest(tmp_path):
+    from rnn_models.speed.stored import AtomicStorage
+
+    transaction = Transaction(tmp_path)
+    storage = AtomicStorage(_file_storage(tmp_path), transaction)
+    storage.save({"benchmarks": []}, "baseline")
+    assert not (tmp_path / "benchmarks" / "m" / "0001_baseline.json").exists()
+    transaction.commit()
+    assert (tmp_path / "benchmarks" / "m" / "0001_baseline.json").is_file()

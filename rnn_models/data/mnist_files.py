@@ -171,7 +171,10 @@ def read_idx(path: str | os.PathLike, expected_magic: int | None = None) -> np.n
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    if not zipfile.is_zipfile(path):
+    # Opened here: is_zipfile(path) would report an unreadable file as "not a zip".
+    with open(path, "rb") as f:
+        is_zip = zipfile.is_zipfile(f)
+    if not is_zip:
         raise MnistFormatError(f"{path}: not an .npz (zip) archive, or the archive is truncated")
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -290,7 +293,8 @@ def load_mnist(path: str | os.PathLike | None = None, *, verify: bool = True,
     and exact sample counts.
 
     Raises MnistNotFoundError (a FileNotFoundError) listing every place tried,
-    or MnistFormatError (a ValueError) naming a corrupt or wrong file.
+    or MnistFormatError (a ValueError) naming a corrupt or wrong file; a file that
+    cannot be read raises the OSError that names it ("Permission denied").
     """
     if path is not None:
         return _load_location(Path(path).expanduser(), "path argument", verify)

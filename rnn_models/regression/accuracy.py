@@ -152,6 +152,28 @@ class AccuracyOutcome:
         return "\n".join([*lines, rule, f"{self.cell}: {self.verdict} ({self.detail})"])
 
 
+def run_statistic(run, policy=DEFAULT_POLICY):
+    """A RunResult's statistic; NaN for a run that did not stay finite."""
+    return statistic([e.accuracy_mean for e in run.test_curve], policy) if run.finite else math.nan
+
+
+def sequential(stored, first_value, next_value, policy=DEFAULT_POLICY, seeds=None):
+    """The statistical path on values: ``stored`` per-seed statistics, the candidate's first
+    value, and ``next_value(seed)`` for each further seed. Returns ``(looks, values, seeds)``."""
+    seeds = iter(seeds if seeds is not None else itertools.count(1))
+    used, values, looks = [0], [first_value], []
+    for k, target in enumerate(policy.looks):
+        while len(values) < target:
+            seed = next(seeds)
+            used.append(seed)
+            values.append(next_value(seed))
+        look = decide(stored, values, policy.look_alpha(k), policy, used)
+        looks.append(look)
+        if look.verdict != "continue":
+            break
+    return looks, values, used
+
+
 def judge(baseline, first_run, run_seed, policy=DEFAULT_POLICY, skip_identical=False):
     """The accuracy verdict of a cell. ``first_run`` is its seed-0 RunResult; ``run_seed(s)``
     trains seed ``s`` when the statistical path needs it. ``skip_identical`` forces that path."""
@@ -166,19 +188,9 @@ def judge(baseline, first_run, run_seed, policy=DEFAULT_POLICY, skip_identical=F
     stored = [statistic(r.test_accuracy, policy) for r in baseline.seeds]
     stored_seeds = sorted(r.seed for r in baseline.seeds)
     # The stored seeds first, in order, then new ones.
-    extra = itertools.chain((s for s in stored_seeds if s != 0), itertools.count(stored_seeds[-1] + 1))
-    seeds, values, looks = [0], [statistic([e.accuracy_mean for e in first_run.test_curve], policy)], []
-    for k, target in enumerate(policy.looks):
-        while len(values) < target:
-            seed = next(extra)
-            run = run_seed(seed)
-            seeds.append(seed)
-            values.append(statistic([e.accuracy_mean for e in run.test_curve], policy)
-                          if run.finite else math.nan)
-        look = decide(stored, values, policy.look_alpha(k), policy, seeds)
-        looks.append(look)
-        if look.verdict != "continue":
-            break
+    order = itertools.chain((s for s in stored_seeds if s != 0), itertools.count(stored_seeds[-1] + 1))
+    looks, values, seeds = sequential(stored, run_statistic(first_run, policy),
+                                      lambda seed: run_statistic(run_seed(seed), policy), policy, order)
     verdict = "fail" if looks[-1].verdict == "fail" else "pass"
     if looks[-1].verdict == "continue":
         detail = f"not identical ({why}); inconclusive after {len(seeds)} seeds, passes"

@@ -1,4 +1,4 @@
-"""``gate-check --accuracy``: the accuracy gate measures its own false-fail rate and power.
+"""``accuracy-check``: the accuracy gate measures its own false-fail rate and power.
 
 It trains the suite's run of each cell over seeds under a *variant*, a code change made in
 the training process:
@@ -8,11 +8,13 @@ the training process:
 - ``adam_eps=E``: Adam's epsilon set to E instead of TF1's 1e-8, which lowers the
   10-epoch accuracy; its effect is measured over the seeds, not assumed.
 
-and then replays the gate's decision (``rnn_models.regression.accuracy.judge``) over many
-tries, each a random order of the variant's seeds (seed 0 first, as the gate runs it)
-against the stored distribution. Its power curve shifts the ``rounding`` runs' statistic
-down by a drop and replays again, so every cell gets the smallest drop caught in 95% of
-tries. Runs go to ``runs/<variant>/<cell>_seed<S>.json`` and are reused when present;
+and then replays the gate's statistical path (``rnn_models.regression.accuracy.sequential``)
+over many tries, each a random order of the variant's seeds (seed 0 first, as the gate runs
+it) against the stored distribution. A variant's seed k starts from the stored seed k's
+weights and batch order, so the two are correlated; the power curve therefore draws the
+candidate's seeds independently instead (the stored seeds' deviations, resampled, around the
+stored mean lowered by each drop), the harder case, and gives every cell the smallest drop
+caught in 95% of tries. Runs go to ``runs/<variant>/<cell>_seed<S>.json`` and are reused when present;
 training spreads over pinned worker processes, one per core.
 """
 
@@ -23,6 +25,7 @@ import multiprocessing
 import os
 import statistics
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -122,78 +125,102 @@ def load_runs(runs_dir, variant, cell, seeds):
     return [RunResult.load(_run_path(runs_dir, variant, cell, s)) for s in seeds]
 
 
-def _shifted(run, drop):
-    """``run`` with every test accuracy lowered by ``drop``: a change of known size."""
-    curve = tuple(dataclasses.replace(e, accuracy_mean=e.accuracy_mean - drop) for e in run.test_curve)
-    return dataclasses.replace(run, test_curve=curve)
+def tries(stored, pool, policy, n_tries, rng, drop=0.0):
+    """The gate's statistical verdicts over ``n_tries`` random seed orders of ``pool``
+    (``{seed: statistic}`` of runs that are not the reference), seed 0 first as the gate runs
+    it, every value lowered by ``drop``. Returns ``[(fails, seeds used)]``."""
+    from rnn_models.regression.accuracy import sequential
 
-
-def tries(baseline, pool, policy, n_tries, rng, drop=0.0):
-    """The gate's verdicts over ``n_tries`` random seed orders of ``pool`` (RunResults by
-    seed, none of them identical to the reference), seed 0 first."""
-    from rnn_models.regression.accuracy import judge
-
-    runs = {r.config.seed: _shifted(r, drop) if drop else r for r in pool}
-    others = [s for s in runs if s != 0]
-    verdicts = []
+    values = {seed: value - drop for seed, value in pool.items()}
+    others = sorted(s for s in values if s != 0)
+    out = []
     for _ in range(n_tries):
-        order = iter(rng.permutation(others))
-        used = {}
+        order = [int(s) for s in rng.permutation(others)]
+        looks, _, used = sequential(stored, values[0], values.__getitem__, policy, order)
+        out.append((looks[-1].verdict == "fail", len(used)))
+    return out
 
-        def run_seed(_seed):
-            seed = int(next(order))  # the try's next seed, whatever number the gate asks for
-            used[seed] = runs[seed]
-            return runs[seed]
 
-        verdicts.append(judge(baseline, runs[0], run_seed, policy, skip_identical=True))
-    return verdicts
+def bootstrap_tries(stored, policy, n_tries, rng, drop=0.0):
+    """The gate's verdicts when the candidate's seeds are independent of the stored ones:
+    each value is a stored seed's deviation from the stored mean, drawn with replacement,
+    around the stored mean lowered by ``drop``. Returns ``[(fails, seeds used)]``."""
+    from rnn_models.regression.accuracy import sequential
+
+    center = statistics.fmean(stored)
+    deviations = np.asarray(stored) - center
+    out = []
+    for _ in range(n_tries):
+        draws = center - drop + rng.choice(deviations, size=policy.looks[-1])
+        looks, _, used = sequential(stored, float(draws[0]), lambda k: float(draws[k]), policy,
+                                    range(1, len(draws)))
+        out.append((looks[-1].verdict == "fail", len(used)))
+    return out
+
+
+def _cell_rng(cell, seed):
+    return np.random.default_rng([seed, zlib.crc32(cell.encode())])
+
+
+def rates(entry, n_tries, seed=0):
+    """The A/A, perturbation and power-curve rates of one cell's stored samples: the same
+    numbers for the same samples, so a stored result can be replayed and checked."""
+    from rnn_models.regression.accuracy import Policy
+
+    policy = Policy(**{**entry["policy"], "looks": tuple(entry["policy"]["looks"])})
+    rng = _cell_rng(entry["cell"], seed)
+    stored = entry["stored"]["values"]
+    samples = {name: {int(k): v for k, v in values.items()} for name, values in entry["samples"].items()}
+    aa_name = entry["aa_variant"]
+    aa = tries(stored, samples[aa_name], policy, n_tries, rng)
+    out = {"aa": {"variant": aa_name, "seeds": len(samples[aa_name]), "tries": n_tries,
+                  "passed": sum(not f for f, _ in aa), "seeds_used": _counts(n for _, n in aa)},
+           "perturbation_rates": []}
+    for name in entry["perturbations"]:
+        verdicts = tries(stored, samples[name], policy, n_tries, rng)
+        out["perturbation_rates"].append({
+            "variant": name, "seeds": len(samples[name]),
+            "drop_of_statistic": statistics.fmean(stored) - statistics.fmean(samples[name].values()),
+            "tries": n_tries, "failed": sum(f for f, _ in verdicts),
+            "seeds_used": _counts(n for _, n in verdicts)})
+    curve = {}
+    for drop in DROPS:
+        verdicts = bootstrap_tries(stored, policy, max(200, n_tries // 5), rng, drop=drop)
+        curve[f"{drop:.3f}"] = sum(f for f, _ in verdicts) / len(verdicts)
+    out["power_curve"] = curve  # drop 0: the false-fail rate of a change that reshuffles seeds
+    caught = [float(d) for d, p in curve.items() if p >= TARGET_POWER]
+    out["smallest_drop_caught_at_95pct"] = min(caught) if caught else None
+    return out
 
 
 def analyze(cells, baselines_dir, runs_dir, aa_variant, perturbations, n_tries=1000, seed=0):
-    """Rates of the gate per cell: A/A passes, each perturbation's measured drop and fails,
-    and the power curve with its smallest drop caught at TARGET_POWER."""
-    from rnn_models.regression.accuracy import statistic
+    """Each cell's stored statistic and the variants' per-seed statistics (the samples),
+    with the rates replayed over them."""
+    from rnn_models.regression.accuracy import run_statistic, statistic
     from rnn_models.suite import accuracy_policy, baseline_seeds
 
-    rng = np.random.default_rng(seed)
     out = {}
     for cell in cells:
         policy = accuracy_policy(cell)
         baseline = CellBaseline.load(baselines_dir, cell)
         stored = [statistic(r.test_accuracy, policy) for r in baseline.seeds]
-        seeds = baseline_seeds(cell)
-        aa_pool = load_runs(runs_dir, aa_variant, cell, seeds)
-        aa = tries(baseline, aa_pool, policy, n_tries, rng)
+        variants = [(aa_variant, baseline_seeds(cell))] + perturbations.get(cell, [])
+        samples, finals = {}, {}
+        for variant, seeds in variants:
+            runs = load_runs(runs_dir, variant, cell, seeds)
+            samples[variant] = {str(r.config.seed): run_statistic(r, policy) for r in runs}
+            finals[variant] = statistics.fmean(r.final_test.accuracy_mean for r in runs)
         entry = {
-            "policy": dataclasses.asdict(policy),
-            "statistic": policy.description,
-            "stored": {"seeds": len(stored), "mean": statistics.fmean(stored), "sd": statistics.stdev(stored)},
-            "aa": {"variant": aa_variant, "seeds": len(aa_pool), "tries": n_tries,
-                   "passed": sum(not v.fails for v in aa), "seeds_used": _counts(len(v.candidate_values) for v in aa),
-                   "mean_statistic": statistics.fmean(statistic([e.accuracy_mean for e in r.test_curve], policy)
-                                                      for r in aa_pool)},
+            "cell": cell, "policy": dataclasses.asdict(policy), "statistic": policy.description,
+            "stored": {"seeds": len(stored), "mean": statistics.fmean(stored),
+                       "sd": statistics.stdev(stored), "values": stored,
+                       "mean_final_accuracy": statistics.fmean(r.final_test_accuracy for r in baseline.seeds)},
+            "aa_variant": aa_variant,
+            "perturbations": [v for v, _ in perturbations.get(cell, [])],
+            "mean_final_accuracy": finals,
+            "samples": samples,
         }
-        perturbed = []
-        for variant, pool_seeds in perturbations.get(cell, []):
-            pool = load_runs(runs_dir, variant, cell, pool_seeds)
-            values = [statistic([e.accuracy_mean for e in r.test_curve], policy) for r in pool]
-            finals = [r.final_test.accuracy_mean for r in pool]
-            verdicts = tries(baseline, pool, policy, n_tries, rng)
-            perturbed.append({
-                "variant": variant, "seeds": len(pool),
-                "drop_of_statistic": statistics.fmean(stored) - statistics.fmean(values),
-                "drop_of_final_accuracy": statistics.fmean(r.final_test_accuracy for r in baseline.seeds)
-                                          - statistics.fmean(finals),
-                "tries": n_tries, "failed": sum(v.fails for v in verdicts),
-                "seeds_used": _counts(len(v.candidate_values) for v in verdicts)})
-        entry["perturbations"] = perturbed
-        curve = {}
-        for drop in DROPS:
-            verdicts = tries(baseline, aa_pool, policy, max(200, n_tries // 5), rng, drop=drop)
-            curve[f"{drop:.3f}"] = sum(v.fails for v in verdicts) / len(verdicts)
-        entry["power_curve"] = curve
-        caught = [float(d) for d, p in curve.items() if p >= TARGET_POWER]
-        entry["smallest_drop_caught_at_95pct"] = min(caught) if caught else None
+        entry.update(rates(entry, n_tries, seed))
         out[cell] = entry
     return out
 
@@ -206,7 +233,7 @@ def _counts(values):
 
 
 def check_cli(args):
-    """``python -m rnn_models gate-check --accuracy``: record the variants, replay, store."""
+    """``python -m rnn_models accuracy-check``: record the variants, replay, store."""
     from rnn_models.paths import check_output_file
     from rnn_models.suite import baseline_seeds, matrix_cells
 
@@ -227,6 +254,7 @@ def check_cli(args):
     write_json_atomic(out, {
         "what": "the accuracy gate's A/A pass rate, power against real perturbations, and power "
                 "curve, replayed over resampled tries of measured runs",
+        "tries": args.tries, "rng_seed": 0,
         "date": datetime.date.today().isoformat(),
         "command": " ".join(["python -m rnn_models", *sys.argv[1:]]),
         "machine": fingerprint(),
@@ -235,7 +263,7 @@ def check_cli(args):
     for cell, entry in result.items():
         aa = entry["aa"]
         line = [f"{cell}: A/A ({aa['variant']}) passed {aa['passed']} of {aa['tries']} tries"]
-        for p in entry["perturbations"]:
+        for p in entry["perturbation_rates"]:
             line.append(f"{p['variant']} (drop {p['drop_of_statistic'] * 100:.2f} points) failed "
                         f"{p['failed']} of {p['tries']}")
         smallest = entry["smallest_drop_caught_at_95pct"]

@@ -112,3 +112,30 @@ def fingerprint_warning(run, current):
     shown = "; ".join(f"{k}: stored {run.fingerprint.get(k)!r}, here {current.get(k)!r}" for k in differing)
     return (f"the stored speed run {run.path.name} was recorded on another machine ({shown}); "
             "its absolute times are not comparable with this machine's")
+
+
+class AtomicStorage:
+    """pytest-benchmark's file storage (``FileStorage``), with its ``save`` made atomic:
+    its own writes the JSON in place, so a kill during the save left an empty run that broke
+    every later compare. With a ``transaction`` (``--update-baselines``) the file is staged
+    into it instead, and written with the rest of the update. Everything else is delegated."""
+
+    def __init__(self, storage, transaction=None):
+        self._storage, self._transaction = storage, transaction
+
+    def __getattr__(self, name):
+        return getattr(self._storage, name)
+
+    def save(self, output_json, save):
+        from pytest_benchmark.utils import safe_dumps
+
+        from rnn_models._atomic import write_bytes_atomic
+
+        target = Path(self._storage.get(f"{self._storage._next_num}_{save}.json")).resolve()
+        data = safe_dumps(output_json, ensure_ascii=True, indent=4).encode()
+        folder = self._transaction.folder.resolve() if self._transaction else None
+        if folder is not None and folder in target.parents:
+            self._transaction.stage(target.relative_to(folder), data)
+        else:
+            write_bytes_atomic(target, data)
+        self._storage.logger.info(f"Saved benchmark data in: {target}")

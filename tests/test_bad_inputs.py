@@ -1,0 +1,553 @@
+"""Bad inputs and faults, as a user meets them.
+
+Each case asserts what the user sees: the documented exit code (``python -m rnn_models``:
+0 done, 1 a non-finite run whose result is still written, 2 an error on one line of
+stderr, 130 Ctrl-C; ``pytest benchmarks``: 4, one ``ERROR:`` line at configure time), a
+message that names the argument or the file, and that no result or baseline file is lost
+or half-written. Errors must come before any work: training and data loading are replaced
+by stand-ins that fail the test when called. Only the non-finite and Ctrl-C cases train,
+a few steps of a tiny model on synthetic data.
+"""
+
+import builtins
+import errno
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnn_models.baseline import CellBaseline
+from rnn_models.cli import main
+from rnn_models.config import TrainConfig
+from rnn_models.data.mnist_files import EXPECTED, IDX_FILES
+from rnn_models.results import RunResult
+from rnn_models.speed.stored import machine_id, newest_run
+from tests.test_baseline import make_baseline, make_result
+from tests.test_train import synthetic_arrays
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def run_cli(capsys, argv):
+    """``main(argv)`` -> (exit code, stderr lines, whether argparse refused the arguments)."""
+    try:
+        code, usage = main([str(a) for a in argv]), False
+    except SystemExit as exit_:
+        code, usage = exit_.code, True
+    return code, capsys.readouterr().err.splitlines(), usage
+
+
+def assert_one_line_error(command, code, lines, usage, needles):
+    """Exit 2 and a single error line holding every needle. argparse's own refusal prints
+    its usage first, then one ``error: argument --X: ...`` line."""
+    assert code == 2, lines
+    errors = [line for line in lines if " error: " in line]
+    assert len(errors) == 1, lines
+    if usage:
+        assert errors == lines[-1:]
+        assert errors[0].startswith(f"python -m rnn_models {command}: error: argument ")
+    else:
+        assert lines == errors and errors[0].startswith(f"rnn_models {command}: error: "), lines
+    for needle in needles:
+        assert str(needle) in errors[0], (needle, errors[0])
+
+
+def snapshot(folder):
+    """``{relative path: sha256}`` of every file under ``folder``."""
+    folder = Path(folder)
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def fail_if_called(what):
+    def called(*args, **kwargs):
+        pytest.fail(f"{what} was called: the error must come before any work")
+    return called
+
+
+@pytest.fixture
+def kept(tmp_path):
+    """A result already at the ``--out`` path: a failed command must leave it as it was."""
+    path = tmp_path / "kept.json"
+    make_result().save(path)
+    return path
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Training and data loading fail the test if reached."""
+    monkeypatch.setattr("rnn_models.train.train_and_evaluate", fail_if_called("train_and_evaluate"))
+    monkeypatch.setattr("rnn_models.data.load_mnist", fail_if_called("load_mnist"))
+
+
+TINY_TRAIN = ["train", "--cell", "gru", "--epochs", "1", "--steps-per-epoch", "3", "--units", "4",
+              "--quiet"]
+
+
+# --- train: arguments, cell arguments, output paths ---------------------------------
+
+
+def args(*extra):
+    """Plain arguments; ``{tmp}`` stands for the test's folder."""
+    return lambda tmp, monkeypatch: [a.format(tmp=tmp) for a in extra]
+
+
+def out_is_a_directory(tmp, monkeypatch):
+    (tmp / "folder").mkdir()
+    return ["--out", tmp / "folder"]
+
+
+def out_parent_is_a_file(tmp, monkeypatch):
+    (tmp / "plain").write_text("a file\n")
+    return ["--out", tmp / "plain" / "result.json"]
+
+
+def out_folder_not_writable(tmp, monkeypatch):
+    # Root can write anywhere, so the refusal is simulated where paths.py probes the folder.
+    def refuse(*args, dir=None, **kwargs):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), dir)
+
+    monkeypatch.setattr("rnn_models.paths.tempfile.mkstemp", refuse)
+    return ["--out", tmp / "locked" / "result.json"]
+
+
+def logdir_is_a_file(tmp, monkeypatch):
+    (tmp / "logs").write_text("a file\n")
+    return ["--logdir", tmp / "logs"]
+
+
+TRAIN_ERRORS = [
+    pytest.param(args("--cell", "nope"), ["--cell", "nope"], id="cell-unknown"),
+    pytest.param(args("--epochs", "0"), ["--epochs", "0"], id="epochs-0"),
+    pytest.param(args("--epochs", "abc"), ["--epochs", "abc"], id="epochs-abc"),
+    pytest.param(args("--lr", "inf"), ["--lr", "inf"], id="lr-inf"),
+    pytest.param(args("--lr", "-1"), ["--lr", "-1"], id="lr-negative"),
+    pytest.param(args("--clip", "inf"), ["--clip", "inf"], id="clip-inf"),
+    pytest.param(args("--clip", "0"), ["--clip", "0"], id="clip-0"),
+    pytest.param(args("--seed", "-1"), ["--seed", "-1"], id="seed-negative"),
+    pytest.param(args("--units", "0"), ["--units", "0"], id="units-0"),
+    pytest.param(args("--batch", "0"), ["--batch", "0"], id="batch-0"),
+    pytest.param(args("--steps-per-epoch", "0"), ["--steps-per-epoch", "0"], id="steps-per-epoch-0"),
+    pytest.param(args("--cell", "ln_basic_lstm", "--cell-arg", "dropout_keep_prob=abc"),
+                 ["dropout_keep_prob", "'abc'"], id="cell-arg-not-a-number"),
+    pytest.param(args("--cell", "ln_basic_lstm", "--cell-arg", "forget_bias=abc"),
+                 ["forget_bias", "'abc'"], id="cell-arg-forget-bias-not-a-number"),
+    pytest.param(args("--cell-arg", "bogus=1"), ["bogus", "gru"], id="cell-arg-unknown"),
+    pytest.param(args("--cell-arg", "noequals"), ["--cell-arg", "noequals"], id="cell-arg-no-equals"),
+    pytest.param(args("--cell", "lstm", "--cell-arg", "proj_clip=1.0"),
+                 ["--cell-arg", "proj_clip=1.0", "num_proj"], id="cell-arg-proj-clip-without-num-proj"),
+    pytest.param(args("--cell", "ln_basic_lstm", "--cell-arg", "dropout_keep_prob=2.0"),
+                 ["--cell-arg", "dropout_keep_prob", "2.0"], id="cell-arg-out-of-range"),
+    pytest.param(out_is_a_directory, ["--out", "{tmp}/folder", "is a directory"], id="out-is-a-directory"),
+    pytest.param(out_parent_is_a_file, ["--out", "{tmp}/plain", "is a file"], id="out-parent-is-a-file"),
+    pytest.param(out_folder_not_writable, ["--out", "{tmp}/locked", "Permission denied"],
+                 id="out-not-writable"),
+    pytest.param(logdir_is_a_file, ["--logdir", "{tmp}/logs", "is a file"], id="logdir-is-a-file"),
+]
+
+
+@pytest.mark.parametrize("setup, needles", TRAIN_ERRORS)
+def test_train_refuses_bad_arguments_before_any_work(setup, needles, tmp_path, kept, no_work,
+                                                     monkeypatch, capsys):
+    argv = TINY_TRAIN + ["--out", kept] + setup(tmp_path, monkeypatch)
+    before = snapshot(tmp_path)
+    code, lines, usage = run_cli(capsys, argv)
+    assert_one_line_error("train", code, lines, usage, [n.format(tmp=tmp_path) for n in needles])
+    assert snapshot(tmp_path) == before
+
+
+# --- train: bad MNIST files ---------------------------------------------------------
+
+
+def small_arrays():
+    a = synthetic_arrays(64, 16)
+    return {"x_train": a.x_train, "y_train": a.y_train, "x_test": a.x_test, "y_test": a.y_test}
+
+
+def data_missing(tmp, monkeypatch):
+    return tmp / "nonexistent"
+
+
+def data_random_bytes(tmp, monkeypatch):
+    (tmp / "mnist").mkdir()
+    (tmp / "mnist" / "mnist.npz").write_bytes(np.random.default_rng(0).bytes(4096))
+    return tmp / "mnist"
+
+
+def data_truncated_npz(tmp, monkeypatch):
+    path = tmp / "mnist.npz"
+    np.savez(path, **small_arrays())
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    return path
+
+
+def data_missing_arrays(tmp, monkeypatch):
+    path = tmp / "mnist.npz"
+    arrays = small_arrays()
+    np.savez(path, x_train=arrays["x_train"], y_train=arrays["y_train"])
+    return path
+
+
+def data_unreadable_npz(tmp, monkeypatch):
+    # Root reads any file, so the refusal is simulated where the file is opened.
+    path = tmp / "mnist.npz"
+    np.savez(path, **small_arrays())
+    real_open = builtins.open
+
+    def guarded_open(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and Path(file) == path:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded_open)
+    return path
+
+
+def idx_bytes(array):
+    magic = 2051 if array.ndim == 3 else 2049
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    return header + array.tobytes()
+
+
+def data_corrupt_gz(tmp, monkeypatch):
+    folder = tmp / "idx"
+    folder.mkdir()
+    for name, array in small_arrays().items():
+        (folder / f"{IDX_FILES[name]}.gz").write_bytes(gzip.compress(idx_bytes(array)))
+    bad = folder / f"{IDX_FILES['x_train']}.gz"
+    raw = bytearray(bad.read_bytes())
+    raw[20:60] = bytes(40)  # zeroes in the middle of the deflate stream
+    bad.write_bytes(bytes(raw))
+    return folder
+
+
+def data_wrong_content(tmp, monkeypatch):
+    path = tmp / "mnist.npz"
+    np.savez_compressed(path, **{name: np.zeros(spec.shape, spec.dtype) for name, spec in EXPECTED.items()})
+    return path
+
+
+def data_empty_folder(tmp, monkeypatch):
+    (tmp / "empty").mkdir()
+    return tmp / "empty"
+
+
+DATA_ERRORS = [
+    pytest.param(data_missing, ["{tmp}/nonexistent", "no such file or directory"], id="missing"),
+    pytest.param(data_random_bytes, ["{tmp}/mnist/mnist.npz", "not an .npz"], id="random-bytes"),
+    pytest.param(data_truncated_npz, ["{tmp}/mnist.npz", "truncated"], id="truncated-npz"),
+    pytest.param(data_missing_arrays, ["{tmp}/mnist.npz", "missing array(s)", "x_test"],
+                 id="npz-missing-arrays"),
+    pytest.param(data_unreadable_npz, ["{tmp}/mnist.npz", "Permission denied"], id="unreadable-npz"),
+    pytest.param(data_corrupt_gz, ["{tmp}/idx/train-images-idx3-ubyte.gz", "corrupt or truncated gzip"],
+                 id="corrupt-gz-idx"),
+    pytest.param(data_wrong_content, ["{tmp}/mnist.npz", "sha256 mismatch", "x_train"],
+                 id="npz-wrong-content"),
+    pytest.param(data_empty_folder, ["{tmp}/empty", "missing IDX file(s)"], id="folder-without-mnist"),
+]
+
+
+@pytest.mark.parametrize("setup, needles", DATA_ERRORS)
+def test_train_names_a_bad_data_file_before_training(setup, needles, tmp_path, kept, monkeypatch,
+                                                     capsys):
+    monkeypatch.setattr("rnn_models.train.train_and_evaluate", fail_if_called("train_and_evaluate"))
+    data = setup(tmp_path, monkeypatch)
+    before = snapshot(tmp_path)
+    code, lines, usage = run_cli(capsys, TINY_TRAIN + ["--out", kept, "--data", data])
+    assert_one_line_error("train", code, lines, usage, [n.format(tmp=tmp_path) for n in needles])
+    assert snapshot(tmp_path) == before
+
+
+# --- train: a non-finite run (exit 1) and Ctrl-C (exit 130) -------------------------
+
+
+@pytest.mark.parametrize("guard", [pytest.param([], id="unguarded"),
+                                   pytest.param(["--check-numerics"], id="check-numerics")])
+def test_a_non_finite_run_exits_1_with_its_result_written(guard, tmp_path, kept, monkeypatch, capsys):
+    # The layer-norm cell at TF1's epsilon has non-finite gradients at step 1 on blank rows.
+    monkeypatch.setattr("rnn_models.data.load_mnist", lambda path: synthetic_arrays(6000, 256, blank_rows=4))
+    files = set(snapshot(tmp_path))
+    code, lines, _ = run_cli(capsys, TINY_TRAIN + ["--cell", "ln_basic_lstm", "--out", kept, *guard])
+    assert code == 1
+    assert len(lines) == 1 and "non-finite" in lines[0] and str(kept) in lines[0]
+    result = RunResult.load(kept)
+    assert result.nonfinite is not None and result.nonfinite.step == 1 and result.cell == "ln_basic_lstm"
+    assert set(snapshot(tmp_path)) == files  # replaced atomically: no temporary file left
+
+
+def interrupt_on_third_batch(monkeypatch):
+    from rnn_models.train import _Run
+
+    calls, real_next = [], _Run._next
+
+    def next_batch(self, batches):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_next(self, batches)
+
+    monkeypatch.setattr(_Run, "_next", next_batch)
+
+
+def interrupt_while_loading(monkeypatch):
+    def load(path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("rnn_models.data.load_mnist", load)
+
+
+@pytest.mark.parametrize("interrupt, steps", [
+    pytest.param(interrupt_on_third_batch, 2, id="during-training"),
+    pytest.param(interrupt_while_loading, None, id="while-loading-data"),
+])
+def test_ctrl_c_exits_130_with_one_line_and_the_partial_result(interrupt, steps, tmp_path, kept,
+                                                                 monkeypatch, capsys):
+    monkeypatch.setattr("rnn_models.data.load_mnist", lambda path: synthetic_arrays(6000, 256))
+    interrupt(monkeypatch)
+    before = snapshot(tmp_path)
+    code, lines, _ = run_cli(capsys, TINY_TRAIN + ["--out", kept])
+    assert code == 130
+    assert len(lines) == 1 and "interrupted" in lines[0] and lines[0].startswith("rnn_models train: ")
+    if steps is None:  # nothing had run: the earlier result is untouched
+        assert snapshot(tmp_path) == before
+    else:
+        result = RunResult.load(kept)
+        assert result.interrupted and result.steps == steps and str(kept) in lines[0]
+        assert set(snapshot(tmp_path)) == set(before)
+
+
+# --- the other commands -------------------------------------------------------------
+
+
+def results_file(name, data):
+    def setup(tmp, monkeypatch):
+        (tmp / "baselines").mkdir()
+        (tmp / name).write_bytes(data)
+        return ["--baselines", tmp / "baselines", "--out", tmp / "plots", "--results", tmp / name]
+    return setup
+
+
+def plot_empty_baselines(tmp, monkeypatch):
+    (tmp / "empty").mkdir()
+    return ["--baselines", tmp / "empty", "--out", tmp / "plots"]
+
+
+def plot_out_is_a_file(tmp, monkeypatch):
+    (tmp / "baselines").mkdir()
+    (tmp / "plots").write_text("a file\n")
+    return ["--baselines", tmp / "baselines", "--out", tmp / "plots"]
+
+
+def profile_logdir_is_a_file(tmp, monkeypatch):
+    monkeypatch.setattr("rnn_models.speed.measure.build_step", fail_if_called("build_step"))
+    (tmp / "logs").write_text("a file\n")
+    return ["--cell", "lstm", "--logdir", tmp / "logs"]
+
+
+def no_accuracy_runs(*extra):
+    def setup(tmp, monkeypatch):
+        monkeypatch.setattr("rnn_models.regression.accuracy_check.record", fail_if_called("record"))
+        return ["--out", tmp / "accuracy_gate.json", *extra]
+    return setup
+
+
+GZIPPED_RESULT = gzip.compress(json.dumps(make_result().to_dict()).encode())
+
+COMMAND_ERRORS = [
+    pytest.param("profile", args("--cell", "lstm", "--steps", "0"), ["--steps", "0"], id="profile-steps-0"),
+    pytest.param("profile", args("--cell", "lstm", "--steps", "abc"), ["--steps", "abc"],
+                 id="profile-steps-abc"),
+    pytest.param("profile", profile_logdir_is_a_file, ["--logdir", "{tmp}/logs", "is a file"],
+                 id="profile-logdir-is-a-file"),
+    pytest.param("plot", args("--baselines", "{tmp}/nonexistent"),
+                 ["--baselines", "{tmp}/nonexistent", "does not exist"], id="plot-baselines-missing"),
+    pytest.param("plot", plot_empty_baselines,
+                 ["--baselines", "{tmp}/empty", "no baseline, speed run or result to draw"],
+                 id="plot-nothing-to-draw"),
+    pytest.param("plot", results_file("result.json.gz", GZIPPED_RESULT),
+                 ["{tmp}/result.json.gz", "not a JSON text file"], id="plot-results-gzip"),
+    pytest.param("plot", results_file("result.json", b'{"config": '),
+                 ["{tmp}/result.json", "Cannot read run result"], id="plot-results-corrupt-json"),
+    pytest.param("plot", args("--baselines", "{tmp}", "--out", "{tmp}/plots",
+                              "--results", "{tmp}/missing.json"),
+                 ["{tmp}/missing.json", "No such file"], id="plot-results-missing"),
+    pytest.param("plot", plot_out_is_a_file, ["--out", "{tmp}/plots", "is a file"], id="plot-out-is-a-file"),
+    pytest.param("gate-check", args("--inject-cell", "lstm", "--cells", "gru", "--out", "{tmp}/gate.json"),
+                 ["--inject-cell", "lstm", "--cells"], id="gate-check-inject-cell-not-gated"),
+    pytest.param("gate-check", args("--cells", "gru,foo"), ["--cells", "foo"], id="gate-check-cells-unknown"),
+    pytest.param("gate-check", args("--slowdown", "1.5"), ["--slowdown", "1.5"], id="gate-check-slowdown-1.5"),
+    pytest.param("gate-check", args("--runs", "0"), ["--runs", "0"], id="gate-check-runs-0"),
+    pytest.param("accuracy-check", no_accuracy_runs("--perturb", "bogus"), ["--perturb", "bogus"],
+                 id="accuracy-check-perturb-bogus"),
+    pytest.param("accuracy-check", no_accuracy_runs("--perturb", "lstm:adam_eps=abc"),
+                 ["--perturb", "adam_eps=abc"], id="accuracy-check-perturb-bad-variant"),
+    pytest.param("accuracy-check", no_accuracy_runs("--cells", "foo"), ["--cells", "foo"],
+                 id="accuracy-check-cells-unknown"),
+    pytest.param("accuracy-check", no_accuracy_runs("--aa-variant", "bogus"), ["--aa-variant", "bogus"],
+                 id="accuracy-check-aa-variant-bogus"),
+]
+
+
+@pytest.mark.parametrize("command, setup, needles", COMMAND_ERRORS)
+def test_commands_refuse_bad_arguments_before_any_work(command, setup, needles, tmp_path, no_work,
+                                                       monkeypatch, capsys):
+    argv = [command, *setup(tmp_path, monkeypatch)]
+    before = snapshot(tmp_path)
+    code, lines, usage = run_cli(capsys, argv)
+    assert_one_line_error(command, code, lines, usage, [n.format(tmp=tmp_path) for n in needles])
+    assert snapshot(tmp_path) == before
+
+
+# --- the library --------------------------------------------------------------------
+
+
+def gzipped_result(tmp):
+    path = tmp / "result.json.gz"
+    path.write_bytes(GZIPPED_RESULT)
+    return lambda: RunResult.load(path)
+
+
+def baseline_accuracy_above_one(tmp):
+    path = make_baseline().save(tmp)
+    data = json.loads(path.read_text())
+    data["seeds"][1]["test_accuracy"][-1] = 1.5
+    path.write_text(json.dumps(data))
+    return lambda: CellBaseline.load(tmp, "lstm")
+
+
+def config(**fields):
+    return lambda tmp: lambda: TrainConfig(**fields)
+
+
+LIBRARY_ERRORS = [
+    pytest.param(config(task="bogus"), ["`task`", "'bogus'"], id="config-task"),
+    pytest.param(config(split="bogus"), ["`split`", "'bogus'"], id="config-split"),
+    pytest.param(config(seed="x"), ["`seed`", "'x'"], id="config-seed"),
+    pytest.param(config(jit_compile="yes"), ["`jit_compile`", "'yes'"], id="config-jit-compile"),
+    pytest.param(config(steps_per_epoch=True), ["`steps_per_epoch`", "True"], id="config-steps-per-epoch-bool"),
+    pytest.param(config(learning_rate=float("inf")), ["`learning_rate`", "inf"], id="config-learning-rate-inf"),
+    pytest.param(config(clip_norm=float("inf")), ["`clip_norm`", "inf"], id="config-clip-norm-inf"),
+    pytest.param(gzipped_result, ["{tmp}/result.json.gz", "not a JSON text file"], id="result-load-gzip"),
+    pytest.param(baseline_accuracy_above_one, ["{tmp}/lstm.json", "outside [0, 1]"],
+                 id="baseline-accuracy-1.5"),
+]
+
+
+@pytest.mark.parametrize("setup, needles", LIBRARY_ERRORS)
+def test_library_refuses_bad_values_naming_them(setup, needles, tmp_path):
+    call = setup(tmp_path)
+    before = snapshot(tmp_path)
+    with pytest.raises(ValueError) as caught:
+        call()
+    message = str(caught.value)
+    assert "\n" not in message
+    for needle in needles:
+        assert needle.format(tmp=tmp_path) in message, (needle, message)
+    assert snapshot(tmp_path) == before
+
+
+# --- the pytest suite: usage errors at configure time -------------------------------
+
+
+def baselines_copy(edit):
+    def setup(tmp):
+        copy = tmp / "baselines"
+        shutil.copytree(ROOT / "baselines", copy)
+        edit(copy / "lstm.json")
+        return ["--baselines", copy]
+    return setup
+
+
+def edit_config(**changes):
+    def edit(path):
+        data = json.loads(path.read_text())
+        data["config"].update(changes)
+        path.write_text(json.dumps(data, indent=2))
+    return edit
+
+
+def truncate(path):
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2])
+
+
+def options(*opts):
+    return lambda tmp: [str(o).format(tmp=tmp) for o in opts]
+
+
+def regular_file(option):
+    def setup(tmp):
+        (tmp / "plain").write_text("a file\n")
+        return [option, tmp / "plain"]
+    return setup
+
+
+SUITE_ERRORS = [
+    pytest.param(options("--cells", "foo"), ["--cells", "foo"], id="cells-unknown"),
+    pytest.param(options("--update-baselines", "--epochs", "1"), ["--update-baselines", "--epochs 1"],
+                 id="update-baselines-with-epochs"),
+    pytest.param(regular_file("--plots"), ["--plots", "{tmp}/plain", "is a file"], id="plots-is-a-file"),
+    pytest.param(options("--baselines", "{tmp}/nonexistent"), ["--baselines", "{tmp}/nonexistent"],
+                 id="baselines-missing"),
+    pytest.param(options("--epochs", "0"), ["--epochs", "positive integer"], id="epochs-0"),
+    pytest.param(options("--speed-summary", "{tmp}"), ["--speed-summary", "{tmp}", "is a directory"],
+                 id="speed-summary-is-a-directory"),
+    pytest.param(options("-n", "2", "--benchmark-compare"), ["--benchmark-compare", "pytest-xdist"],
+                 id="xdist-with-benchmark-compare"),
+    pytest.param(baselines_copy(edit_config(epochs=3)), ["{tmp}/baselines/lstm.json"],
+                 id="baseline-of-other-epochs"),
+    pytest.param(baselines_copy(edit_config(units=32)),
+                 ["{tmp}/baselines/lstm.json", "different config", "units"],
+                 id="baseline-of-other-config"),
+    pytest.param(baselines_copy(truncate), ["{tmp}/baselines/lstm.json"], id="baseline-truncated"),
+]
+
+
+@pytest.mark.parametrize("setup, needles", SUITE_ERRORS)
+def test_suite_reports_bad_options_and_stored_inputs_as_usage_errors(setup, needles, tmp_path):
+    opts = [str(o) for o in setup(tmp_path)]
+    stored = snapshot(ROOT / "baselines"), snapshot(tmp_path)
+    env = {**os.environ, "RNN_MODELS_MNIST": os.environ.get("RNN_MODELS_MNIST", str(tmp_path / "no-mnist"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "benchmarks", *opts, "-p", "no:cacheprovider",
+         "--collect-only", "-q"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    output = done.stdout + done.stderr
+    assert done.returncode == 4, output
+    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1, output
+    assert "Traceback" not in output and "INTERNALERROR" not in output
+    for needle in needles:
+        assert needle.format(tmp=tmp_path) in errors[0], (needle, errors[0])
+    assert (snapshot(ROOT / "baselines"), snapshot(tmp_path)) == stored
+
+
+# --- stored speed runs --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content", [
+    pytest.param(b"", id="empty"),
+    pytest.param(b'{"benchmarks": [{"name": "x", "st', id="truncated"),
+    pytest.param(b'{"machine_info": {}}', id="not-a-speed-run"),
+])
+def test_an_unreadable_stored_speed_run_is_skipped_with_one_line_naming_it(content, tmp_path):
+    storage = tmp_path / "benchmarks"
+    source = next(p for p in (ROOT / "baselines" / "benchmarks").iterdir() if p.is_dir())
+    shutil.copytree(source, storage / machine_id())
+    bad = storage / machine_id() / "0003_baseline.json"
+    bad.write_bytes(content)
+    warnings = []
+    run = newest_run(storage, warn=warnings.append)
+    assert run is not None and run.number == 2
+    naming = [line for line in warnings if str(bad) in line]
+    assert len(naming) == 1 and "\n" not in naming[0] and "skipping" in naming[0]
