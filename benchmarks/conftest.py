@@ -24,13 +24,14 @@ TRANSACTION = pytest.StashKey[object]()
 STARTED = pytest.StashKey[float]()
 SELECTED = pytest.StashKey[list]()  # --cells, parsed (None: every cell)
 GATED = pytest.StashKey[int]()  # the speed steps this session gates, for the A/B's correction
+SPEED_RESULTS = pytest.StashKey[list]()  # this process's SpeedResults (speed never runs under xdist)
 RUN_PROPERTY, NUMERICS_PROPERTY = "rnnbench_run", "rnnbench_numerics"
 
 
 def _xdist(config):
     """True in a pytest-xdist session: its controller or one of its workers."""
-    return hasattr(config, "workerinput") or bool(getattr(config.option, "tx", None)) and \
-        getattr(config.option, "dist", "no") != "no"
+    distributed = bool(getattr(config.option, "tx", None)) and getattr(config.option, "dist", "no") != "no"
+    return hasattr(config, "workerinput") or distributed
 
 
 def _update(config):
@@ -42,13 +43,12 @@ def _selected(config, names):
     return [n for n in names if wanted is None or n in wanted]
 
 
-
 def pytest_configure(config):
     from rnn_models._atomic import Transaction, recover
     from rnn_models.baseline import check_stored_inputs
     from rnn_models.suite import check_suite_options
 
-    for key, value in ((RUNS, []), (NUMERICS, {}), (FAILED, []), (NOTES, [])):
+    for key, value in ((RUNS, []), (NUMERICS, {}), (FAILED, []), (NOTES, []), (SPEED_RESULTS, [])):
         config.stash[key] = value
     config.stash[STARTED] = time.perf_counter()
     baselines = config.getoption("--baselines")
@@ -143,6 +143,8 @@ class _Session:
         stash = self.config.stash
         if report.failed:
             stash[FAILED].append(report.nodeid)
+        if report.when != "call":  # the teardown report repeats the call's properties
+            return
         for name, value in report.user_properties:
             if name == RUN_PROPERTY:
                 stash[RUNS].append(value)
@@ -167,10 +169,24 @@ class _Session:
             write_bytes_atomic(summary, gate.table(markdown=True).encode())
         transaction = config.stash.get(TRANSACTION, None)
         if transaction is not None:
-            if not self._commit_update(transaction, exitstatus) and session.exitstatus == 0:
-                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            self._commit_update(session, transaction, exitstatus)
+        if config.getoption("--plots"):
+            self._plot(config.getoption("--plots"))
 
-    def _commit_update(self, transaction, exitstatus):
+    def _plot(self, folder):
+        """The plots of every run any worker reported (seed 0), and of this process's steps."""
+        from rnn_models.plots import plot_all
+        from rnn_models.results import RunResult
+
+        runs = [RunResult.from_dict(d) for d in self.config.stash[RUNS]]
+        results = {r.cell: r for r in runs if r.config.seed == 0}
+        rows = [row for r in self.config.stash[SPEED_RESULTS] for row in r.plot_rows()]
+        for path in plot_all(self.config.getoption("--baselines"), folder, results=results or None,
+                             speed_rows=rows or None):
+            self.config.stash[NOTES].append(f"plot written: {path}")
+
+    def _commit_update(self, session, transaction, exitstatus):
+        """Every staged file at once, or none: only a run whose tests all passed commits."""
         from rnn_models.baseline import stage_update
 
         config, notes = self.config, self.config.stash[NOTES]
@@ -179,16 +195,16 @@ class _Session:
             transaction.discard()
             notes.append(f"baselines not updated: {len(failed) or 'some'} test(s) failed or the "
                          f"run stopped; {config.getoption('--baselines')} is exactly as it was")
-            return True
+            return
         try:
             staged = stage_update(transaction, config.stash[RUNS], config.stash[NUMERICS])
             written = transaction.commit()
-        except ValueError as err:
+        except ValueError as err:  # the runs cannot make a baseline: nothing is written
             transaction.discard()
             notes.append(f"baselines not updated: {' '.join(str(err).split())}")
-            return False
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
         notes.append(f"baselines updated: {len(written)} files ({', '.join(staged)})")
-        return True
 
     def pytest_terminal_summary(self, terminalreporter):
         config = self.config
@@ -245,16 +261,8 @@ def mnist():
 
 @pytest.fixture(scope="session")
 def session_results(pytestconfig):
-    """This process's RunResults and SpeedResults, for ``--plots``."""
-    store = {"runs": {}, "speed": []}
-    yield store
-    plots = pytestconfig.getoption("--plots")
-    if plots:
-        from rnn_models.plots import plot_all
-
-        runs = {cell: run for (cell, seed), run in store["runs"].items() if seed == 0}
-        plot_all(pytestconfig.getoption("--baselines"), plots, results=runs or None,
-                 speed_rows=[row for r in store["speed"] for row in r.plot_rows()] or None)
+    """This process's RunResults by (cell, seed), and its SpeedResults (for ``--plots``)."""
+    return {"runs": {}, "speed": pytestconfig.stash[SPEED_RESULTS]}
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """What the regression suite runs, defined once and pytest-free: the accuracy matrix's
-config per cell, the layer-norm numerics cases, and how margins are measured."""
+config per cell and seeds, the accuracy gate's policy, the layer-norm numerics cases, the run
+budget, and the checks of the suite's options."""
 
 import os
 
