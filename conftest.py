@@ -32,6 +32,9 @@ def pytest_addoption(parser):
                     help="after the run, draw learning-curve, speed and baseline plots into DIR")
     group.addoption("--baselines", default=str(BASELINE_DIR), metavar="DIR",
                     help=f"baseline folder (default: {BASELINE_DIR})")
+    group.addoption("--accuracy-statistical", action="store_true",
+                    help="judge accuracy over seeds even when seed 0 reproduces the stored run "
+                         "bit for bit (the path a changed model takes)")
     group.addoption("--ab-ref", default=None, metavar="REF",
                     help="the git ref the speed A/B times against (default: the commit that "
                          "recorded the stored speed run)")

@@ -25,7 +25,8 @@ STARTED = pytest.StashKey[float]()
 SELECTED = pytest.StashKey[list]()  # --cells, parsed (None: every cell)
 GATED = pytest.StashKey[int]()  # the speed steps this session gates, for the A/B's correction
 SPEED_RESULTS = pytest.StashKey[list]()  # this process's SpeedResults (speed never runs under xdist)
-RUN_PROPERTY, NUMERICS_PROPERTY = "rnnbench_run", "rnnbench_numerics"
+ACCURACY = pytest.StashKey[dict]()  # each cell's accuracy verdict and table, for the summary
+RUN_PROPERTY, NUMERICS_PROPERTY, ACCURACY_PROPERTY = "rnnbench_run", "rnnbench_numerics", "rnnbench_accuracy"
 
 
 def _xdist(config):
@@ -48,7 +49,8 @@ def pytest_configure(config):
     from rnn_models.baseline import check_stored_inputs
     from rnn_models.suite import check_suite_options
 
-    for key, value in ((RUNS, []), (NUMERICS, {}), (FAILED, []), (NOTES, []), (SPEED_RESULTS, [])):
+    for key, value in ((RUNS, []), (NUMERICS, {}), (FAILED, []), (NOTES, []), (SPEED_RESULTS, []),
+                       (ACCURACY, {})):
         config.stash[key] = value
     config.stash[STARTED] = time.perf_counter()
     baselines = config.getoption("--baselines")
@@ -150,6 +152,8 @@ class _Session:
                 stash[RUNS].append(value)
             elif name == NUMERICS_PROPERTY:
                 stash[NUMERICS].update(value)
+            elif name == ACCURACY_PROPERTY:
+                stash[ACCURACY][value["cell"]] = value
 
     def pytest_sessionstart(self, session):
         from rnn_models.speed.stored import AtomicStorage
@@ -215,6 +219,12 @@ class _Session:
             workers = getattr(config.option, "numprocesses", None) or 1
             elapsed = time.perf_counter() - config.stash[STARTED]
             terminalreporter.write_line(format_budget(matrix_budget(runs), elapsed, workers))
+        accuracy = config.stash.get(ACCURACY, {})
+        if accuracy:
+            terminalreporter.section("rnnbench accuracy gate")
+            for cell, outcome in accuracy.items():
+                lines = outcome["table"].splitlines()
+                terminalreporter.write_line("\n".join(lines if outcome["verdict"] != "identical" else lines[-1:]))
         gate = config.stash.get(SPEED_GATE, None)
         if gate is not None and gate.outcomes:
             terminalreporter.section("rnnbench speed gate")
@@ -300,6 +310,46 @@ def matrix_run(pytestconfig, sequence_data, session_results):
     return run
 
 
+@pytest.fixture(scope="session")
+def training_pool():
+    """``pool() -> TrainingPool | None``: worker processes for a look's seeds, started on first
+    use; None where this process has one core (a pytest-xdist worker), which trains them itself."""
+    from rnn_models.parallel import TrainingPool, usable_cores
+
+    pools = []
+
+    def get():
+        if usable_cores() < 2:
+            return None
+        if not pools:
+            pools.append(TrainingPool())
+        return pools[0]
+
+    yield get
+    for pool in pools:
+        pool.close()
+
+
+@pytest.fixture(scope="session")
+def matrix_runs(matrix_run, session_results, training_pool, pytestconfig):
+    """``matrix_runs(cell, seeds) -> [RunResult]``: several seeds of the cell's suite run, side
+    by side in the training pool when there is one (bit-identical to training them here)."""
+    from rnn_models.suite import matrix_config
+
+    epochs = pytestconfig.getoption("--epochs")
+
+    def runs(cell, seeds):
+        todo = [s for s in seeds if (cell, s) not in session_results["runs"]]
+        pool = training_pool() if len(todo) > 1 else None
+        if pool is not None:
+            config = matrix_config(cell) if epochs is None else matrix_config(cell, epochs)
+            for seed, result in zip(todo, pool.run([config.replace(seed=s) for s in todo])):
+                session_results["runs"][(cell, seed)] = result
+        return [matrix_run(cell, seed) for seed in seeds]
+
+    return runs
+
+
 @pytest.fixture
 def report_run(record_property):
     """``report_run(result)``: sends a RunResult to the controller (summary, update)."""
@@ -312,6 +362,13 @@ def report_run(record_property):
             record_property(RUN_PROPERTY, result.to_dict())
 
     return report
+
+
+@pytest.fixture
+def report_accuracy(record_property):
+    """``report_accuracy(outcome)``: a cell's accuracy verdict, for the terminal summary."""
+    return lambda outcome: record_property(ACCURACY_PROPERTY, {
+        "cell": outcome.cell, "verdict": outcome.verdict, "table": outcome.table()})
 
 
 @pytest.fixture

@@ -10,35 +10,39 @@ import pytest
 from rnn_models.baseline import CellBaseline
 from rnn_models.regression.accuracy import judge
 from rnn_models.registry import get_spec
-from rnn_models.suite import accuracy_policy
+from rnn_models.suite import accuracy_policy, baseline_seeds
 
 
 @pytest.mark.slow
 @pytest.mark.gates_accuracy
-def test_accuracy_against_seed_distribution(cell, matrix_run, baseline_dir, report_run):
+def test_accuracy_against_seed_distribution(cell, matrix_runs, baseline_dir, report_run, report_accuracy,
+                                            pytestconfig):
     baseline = CellBaseline.load(baseline_dir, cell)  # before any training: a missing file is named
 
-    def run_seed(seed):
-        result = matrix_run(cell, seed)
-        report_run(result)
-        return result
+    def run_seeds(seeds):
+        results = matrix_runs(cell, seeds)
+        for result in results:
+            report_run(result)
+        return results
 
-    first = run_seed(0)
+    first = run_seeds([0])[0]
     assert first.finite, f"{cell}: non-finite at step {first.nonfinite.step} in {', '.join(first.nonfinite.variables)}"
     floor = get_spec(cell).tutorial_accuracy
     assert first.final_test.accuracy_mean >= floor, (
         f"{cell}: test accuracy {first.final_test.accuracy_mean:.4f} below the tutorial's {floor}")
-    outcome = judge(baseline, first, run_seed, accuracy_policy(cell))
-    print(outcome.table())
+    outcome = judge(baseline, first, run_seeds, accuracy_policy(cell),
+                    skip_identical=pytestconfig.getoption("--accuracy-statistical"))
+    report_accuracy(outcome)
     assert not outcome.fails, "accuracy regression:\n" + outcome.table()
 
 
 @pytest.mark.slow
 @pytest.mark.records_baseline
-def test_record_seed(cell, seed, matrix_run, report_run):
+def test_record_seed(cell, seed, matrix_runs, report_run):
     """One seed of a cell's distribution, for --update-baselines (which writes them all at the
-    end, only if every seed is finite and above the tutorial's figure)."""
-    result = matrix_run(cell, seed)
+    end, only if every seed is finite and above the tutorial's figure). The cell's first
+    test trains all its seeds, side by side in the training pool when there is one."""
+    result = matrix_runs(cell, baseline_seeds(cell))[baseline_seeds(cell).index(seed)]
     report_run(result)
     assert result.finite, f"{cell} seed {seed}: non-finite at step {result.nonfinite.step}"
     floor = get_spec(cell).tutorial_accuracy

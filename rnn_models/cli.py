@@ -157,8 +157,8 @@ def build_parser():
     gate.add_argument("--cells", type=_cells, default=None, metavar="A,B",
                       help="the gated cells (default: every registry entry)")
     gate.add_argument("--looks", type=_positive_int, nargs="+", default=None,
-                      help="block pairs at each sequential look")
-    gate.add_argument("--block-ms", type=_finite_positive, default=None, help="target ms per block")
+                      help="units (samples) at each sequential look")
+    gate.add_argument("--block-ms", type=_finite_positive, default=None, help="target ms of one side's steps in a unit")
     gate.add_argument("--alpha", type=_fraction, default=None, help="false-alarm level of the whole gate")
     gate.add_argument("--data", help="MNIST file or folder")
     gate.add_argument("--out", default=None,
@@ -340,7 +340,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"rnn_models {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (ValueError, OSError, FloatingPointError, TypeError) as err:
+    except (ValueError, OSError, FloatingPointError, TypeError, RuntimeError) as err:
         message = " ".join(str(err).split())  # one line, however the library wrapped it
         print(f"rnn_models {args.command}: error: {message}", file=sys.stderr)
         return EXIT_ERROR

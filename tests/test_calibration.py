@@ -38,7 +38,7 @@ def test_thresholds_come_from_the_aa_runs():
     biased, derivation = derive_thresholds(synthetic_runs(bias_sd=0.01), 0.01, (16, 32, 48), 0.05)
     assert quiet.process_sigma < biased.process_sigma
     assert biased.process_sigma == pytest.approx(0.01, rel=0.6)
-    assert biased.min_effect >= 2 * derivation["largest_aa_deviation"] and biased.min_effect >= 0.02
+    assert biased.min_effect >= 1.5 * derivation["largest_aa_deviation"] and biased.min_effect >= 0.03
 
 
 def test_evaluate_counts_false_alarms_and_detections():

@@ -33,7 +33,10 @@ class Candidate:
     def __init__(self, mean, sd=0.0025, rng_seed=1):
         self.rng, self.mean, self.sd, self.seeds = np.random.default_rng(rng_seed), mean, sd, []
 
-    def __call__(self, seed):
+    def __call__(self, seeds):
+        return [self.one(seed) for seed in seeds]
+
+    def one(self, seed):
         self.seeds.append(seed)
         return make_result("lstm", test_accuracy=curve(self.mean, self.rng, self.sd), seed=seed,
                            train_loss=tuple(1.0 / (k + 1) for k in range(20)))
@@ -64,7 +67,7 @@ def test_one_changed_bit_is_not_identical_and_says_where():
 def test_equal_but_different_passes_after_the_first_look():
     baseline, _ = distribution()
     candidate = Candidate(0.97)
-    first = candidate(0)
+    first = candidate.one(0)
     outcome = judge(baseline, first, candidate, POLICY)
     assert outcome.verdict == "pass" and len(outcome.looks) == 1
     assert candidate.seeds == [0, 1, 2]  # seed 0, then the stored seeds in order
@@ -74,7 +77,7 @@ def test_equal_but_different_passes_after_the_first_look():
 def test_one_point_lower_fails():
     baseline, _ = distribution()
     candidate = Candidate(0.96)
-    outcome = judge(baseline, candidate(0), candidate, POLICY)
+    outcome = judge(baseline, candidate.one(0), candidate, POLICY)
     assert outcome.fails and outcome.looks[-1].low > 0 and outcome.looks[-1].drop >= POLICY.min_drop
     table = outcome.table()
     assert "baseline mean" in table and "(10 seeds)" in table and "lstm: fail" in table
@@ -85,7 +88,7 @@ def test_one_point_lower_fails_in_at_least_95_percent_of_tries():
     fails = 0
     for k in range(200):
         candidate = Candidate(0.96, rng_seed=100 + k)
-        fails += judge(baseline, candidate(0), candidate, POLICY).fails
+        fails += judge(baseline, candidate.one(0), candidate, POLICY).fails
     assert fails >= 190
 
 
@@ -94,14 +97,14 @@ def test_equal_populations_pass_in_at_least_95_percent_of_tries():
     passes = 0
     for k in range(200):
         candidate = Candidate(0.97, rng_seed=500 + k)
-        passes += not judge(baseline, candidate(0), candidate, POLICY).fails
+        passes += not judge(baseline, candidate.one(0), candidate, POLICY).fails
     assert passes >= 190
 
 
 def test_noisy_candidate_takes_every_look_then_passes_as_inconclusive():
     baseline, _ = distribution(sd=0.01)
     candidate = Candidate(0.965, sd=0.01, rng_seed=3)
-    outcome = judge(baseline, candidate(0), candidate, POLICY)
+    outcome = judge(baseline, candidate.one(0), candidate, POLICY)
     assert [len(look.seeds) for look in outcome.looks] == [3, 6]
     assert outcome.verdict == "pass" and "inconclusive after 6 seeds" in outcome.detail
 
@@ -113,7 +116,8 @@ def test_a_non_finite_seed_fails():
     baseline, _ = distribution()
     candidate = Candidate(0.97)
     broken = NonFinite(epoch=1, step=3, loss_finite=False, variables=("v",))
-    outcome = judge(baseline, candidate(0), lambda s: make_result("lstm", nonfinite=broken, seed=s), POLICY)
+    outcome = judge(baseline, candidate.one(0),
+                    lambda seeds: [make_result("lstm", nonfinite=broken, seed=s) for s in seeds], POLICY)
     assert outcome.fails
 
 def test_looks_share_alpha_mostly_at_the_end():

@@ -1,4 +1,4 @@
-"""The A/B speed decision on synthetic block pairs, and the fallback rules from strings."""
+"""The A/B speed decision on synthetic units, and the fallback rules from strings."""
 
 import math
 
@@ -16,7 +16,7 @@ FAMILY = 16
 
 
 def pairs(ratio, n=48, sd=0.02, seed=0):
-    """Block-pair log ratios around ``log(ratio)``, with the per-pair noise seen here."""
+    """Units' log ratios around ``log(ratio)``."""
     return np.log(ratio) + np.random.default_rng(seed).normal(0.0, sd, n)
 
 
@@ -35,7 +35,7 @@ def test_hodges_lehmann_estimate_and_interval():
     estimate, low, high = hodges_lehmann(d, alpha=1 / 32)  # P(T+ <= 0) = 1/32 for n=5
     assert estimate == pytest.approx(0.3) and (low, high) == (0.1, 0.5)
     assert hodges_lehmann(d, alpha=1 / 64)[1:] == (-math.inf, math.inf)  # unreachable with 5 pairs
-    with pytest.raises(ValueError, match="at least 2 block pairs"):
+    with pytest.raises(ValueError, match="at least 2 units"):
         hodges_lehmann([0.1], 0.05)
 
 
@@ -67,12 +67,12 @@ def test_a_small_but_certain_slowdown_is_not_a_regression():
 def test_noisy_samples_are_inconclusive_not_a_false_alarm():
     noisy = pairs(1.05, sd=0.3)
     decision = decide_sequentially(noisy, THRESHOLDS, FAMILY)
-    assert decision.verdict == "inconclusive" and decision.pairs == 48 and not decision.fails
+    assert decision.verdict == "inconclusive" and decision.units == 48 and not decision.fails
 
 
 def test_sequential_decision_stops_at_the_first_clear_look():
-    assert decide_sequentially(pairs(1.2), THRESHOLDS, FAMILY).pairs == 16
-    assert decide_sequentially(pairs(1.0, sd=0.01), THRESHOLDS, FAMILY).pairs == 16
+    assert decide_sequentially(pairs(1.2), THRESHOLDS, FAMILY).units == 16
+    assert decide_sequentially(pairs(1.0, sd=0.01), THRESHOLDS, FAMILY).units == 16
     borderline = pairs(1.04, sd=0.06, seed=3)
     assert decide_sequentially(borderline, THRESHOLDS, FAMILY).pairs > 16
     assert (next_look(0, THRESHOLDS), next_look(16, THRESHOLDS), next_look(48, THRESHOLDS)) == (16, 32, None)

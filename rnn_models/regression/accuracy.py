@@ -157,16 +157,17 @@ def run_statistic(run, policy=DEFAULT_POLICY):
     return statistic([e.accuracy_mean for e in run.test_curve], policy) if run.finite else math.nan
 
 
-def sequential(stored, first_value, next_value, policy=DEFAULT_POLICY, seeds=None):
+def sequential(stored, first_value, values_for, policy=DEFAULT_POLICY, seeds=None):
     """The statistical path on values: ``stored`` per-seed statistics, the candidate's first
-    value, and ``next_value(seed)`` for each further seed. Returns ``(looks, values, seeds)``."""
+    value, and ``values_for([seed, ...])`` for the further seeds of each look (so they can
+    train side by side). Returns ``(looks, values, seeds)``."""
     seeds = iter(seeds if seeds is not None else itertools.count(1))
     used, values, looks = [0], [first_value], []
     for k, target in enumerate(policy.looks):
-        while len(values) < target:
-            seed = next(seeds)
-            used.append(seed)
-            values.append(next_value(seed))
+        batch = [next(seeds) for _ in range(target - len(values))]
+        if batch:
+            used += batch
+            values += list(values_for(batch))
         look = decide(stored, values, policy.look_alpha(k), policy, used)
         looks.append(look)
         if look.verdict != "continue":
@@ -174,9 +175,10 @@ def sequential(stored, first_value, next_value, policy=DEFAULT_POLICY, seeds=Non
     return looks, values, used
 
 
-def judge(baseline, first_run, run_seed, policy=DEFAULT_POLICY, skip_identical=False):
-    """The accuracy verdict of a cell. ``first_run`` is its seed-0 RunResult; ``run_seed(s)``
-    trains seed ``s`` when the statistical path needs it. ``skip_identical`` forces that path."""
+def judge(baseline, first_run, run_seeds, policy=DEFAULT_POLICY, skip_identical=False):
+    """The accuracy verdict of a cell. ``first_run`` is its seed-0 RunResult; ``run_seeds(seeds)``
+    trains those seeds (RunResults in order) when the statistical path needs them.
+    ``skip_identical`` forces that path."""
     if not skip_identical:
         same, why = identical_to_reference(first_run, baseline)
         if same:
@@ -189,8 +191,9 @@ def judge(baseline, first_run, run_seed, policy=DEFAULT_POLICY, skip_identical=F
     stored_seeds = sorted(r.seed for r in baseline.seeds)
     # The stored seeds first, in order, then new ones.
     order = itertools.chain((s for s in stored_seeds if s != 0), itertools.count(stored_seeds[-1] + 1))
-    looks, values, seeds = sequential(stored, run_statistic(first_run, policy),
-                                      lambda seed: run_statistic(run_seed(seed), policy), policy, order)
+    looks, values, seeds = sequential(
+        stored, run_statistic(first_run, policy),
+        lambda batch: [run_statistic(run, policy) for run in run_seeds(batch)], policy, order)
     verdict = "fail" if looks[-1].verdict == "fail" else "pass"
     if looks[-1].verdict == "continue":
         detail = f"not identical ({why}); inconclusive after {len(seeds)} seeds, passes"

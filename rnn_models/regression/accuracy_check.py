@@ -21,8 +21,6 @@ training spreads over pinned worker processes, one per core.
 import dataclasses
 import datetime
 import math
-import multiprocessing
-import os
 import statistics
 import sys
 import zlib
@@ -72,53 +70,20 @@ def _run_path(runs_dir, variant, cell, seed):
     return Path(runs_dir) / variant / f"{cell}_seed{seed}.json"
 
 
-def _worker(index, count, variant, jobs, runs_dir, data_path, log):
-    from rnn_models.suite import pin_process
-
-    pin_process(index, count)  # before TensorFlow is imported
-    apply_variant(variant)
-    from rnn_models.data import load_mnist
-    from rnn_models.suite import matrix_config
-    from rnn_models.train import prepare_for, train_and_evaluate
-
-    mnist = load_mnist(data_path)
-    while True:
-        try:
-            cell, seed = jobs.get_nowait()
-        except Exception:  # queue.Empty
-            return
-        config = matrix_config(cell).replace(seed=seed)
-        result = train_and_evaluate(config, prepare_for(config, mnist))
-        result.save(_run_path(runs_dir, variant, cell, seed))
-        log.put(f"{variant} {cell} seed {seed}: test accuracy {result.final_test.accuracy_mean:.4f}")
-
-
 def record(variant, cells_seeds, runs_dir, data_path=None, processes=None, log=print):
-    """Trains every missing ``(cell, seed)`` of ``variant``, in pinned processes."""
+    """Trains every missing ``(cell, seed)`` of ``variant`` in the training pool, and keeps
+    each run as ``runs_dir/variant/<cell>_seed<S>.json``."""
+    from rnn_models.parallel import TrainingPool
+    from rnn_models.suite import matrix_config
+
     todo = [(c, s) for c, s in cells_seeds if not _run_path(runs_dir, variant, c, s).is_file()]
     if not todo:
         return
-    ctx = multiprocessing.get_context("spawn")
-    jobs, lines = ctx.Queue(), ctx.Queue()
-    for job in sorted(todo, key=lambda j: (j[0] != "ln_basic_lstm", j[1])):  # the longest first
-        jobs.put(job)
-    count = min(len(todo), processes or os.cpu_count() or 1)
-    workers = [ctx.Process(target=_worker, args=(k, count, variant, jobs, runs_dir, data_path, lines))
-               for k in range(count)]
-    for w in workers:
-        w.start()
-    done = 0
-    while done < len(todo) and any(w.is_alive() for w in workers):
-        try:
-            log(lines.get(timeout=5))
-            done += 1
-        except Exception:  # queue.Empty: check the workers are alive
-            continue
-    for w in workers:
-        w.join()
-    failed = [w.exitcode for w in workers if w.exitcode]
-    if failed:
-        raise RuntimeError(f"a training process of variant {variant} failed (exit {failed[0]})")
+    todo.sort(key=lambda job: (job[0] != "ln_basic_lstm", job[1]))  # the longest first
+    with TrainingPool(processes, data_path, variant) as pool:
+        for (cell, seed), result in zip(todo, pool.run([matrix_config(c).replace(seed=s) for c, s in todo])):
+            result.save(_run_path(runs_dir, variant, cell, seed))
+            log(f"{variant} {cell} seed {seed}: test accuracy {result.final_test.accuracy_mean:.4f}")
 
 
 def load_runs(runs_dir, variant, cell, seeds):
@@ -136,7 +101,8 @@ def tries(stored, pool, policy, n_tries, rng, drop=0.0):
     out = []
     for _ in range(n_tries):
         order = [int(s) for s in rng.permutation(others)]
-        looks, _, used = sequential(stored, values[0], values.__getitem__, policy, order)
+        looks, _, used = sequential(stored, values[0], lambda seeds: [values[s] for s in seeds],
+                                    policy, order)
         out.append((looks[-1].verdict == "fail", len(used)))
     return out
 
@@ -152,8 +118,8 @@ def bootstrap_tries(stored, policy, n_tries, rng, drop=0.0):
     out = []
     for _ in range(n_tries):
         draws = center - drop + rng.choice(deviations, size=policy.looks[-1])
-        looks, _, used = sequential(stored, float(draws[0]), lambda k: float(draws[k]), policy,
-                                    range(1, len(draws)))
+        looks, _, used = sequential(stored, float(draws[0]), lambda ks: [float(draws[k]) for k in ks],
+                                    policy, range(1, len(draws)))
         out.append((looks[-1].verdict == "fail", len(used)))
     return out
 
@@ -234,18 +200,22 @@ def _counts(values):
 
 def check_cli(args):
     """``python -m rnn_models accuracy-check``: record the variants, replay, store."""
+    from rnn_models.data import load_mnist
     from rnn_models.paths import check_output_file
-    from rnn_models.suite import baseline_seeds, matrix_cells
+    from rnn_models.suite import accuracy_policy, baseline_seeds, matrix_cells
 
     out = check_output_file(args.out or BASELINE_DIR / RESULT_FILE, "--out")
     cells = args.cells or matrix_cells()
+    load_mnist(args.data)  # found and verified here, in seconds, not in each training process
     perturbations = {}
     for spec in args.perturb or []:  # CELL:VARIANT
         cell, _, variant = spec.partition(":")
         if cell not in cells or not variant:
             raise ValueError(f"--perturb {spec!r}: expected CELL:VARIANT with CELL among {', '.join(cells)}")
         check_variant(variant)
-        perturbations.setdefault(cell, []).append((variant, tuple(baseline_seeds(cell)[:args.perturb_seeds])))
+        # At least the gate's last look: a try may use that many seeds.
+        count = max(args.perturb_seeds, accuracy_policy(cell).looks[-1])
+        perturbations.setdefault(cell, []).append((variant, tuple(baseline_seeds(cell)[:count])))
     record(args.aa_variant, [(c, s) for c in cells for s in baseline_seeds(c)], args.runs_dir, args.data)
     for cell, items in perturbations.items():
         for variant, seeds in items:

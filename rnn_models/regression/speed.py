@@ -1,16 +1,16 @@
 """The A/B speed decision: is the current code's step slower than the baseline ref's?
 
-Samples are block pairs, not single rounds: each pair times a block of steps on one side
-and then on the other (alternating which goes first), and contributes
-``d = log(median current block / median baseline block)``. Both sides see the same
-machine state within a pair, so machine noise largely cancels in ``d``; consecutive
-blocks are near-independent, unlike consecutive rounds.
+Samples are units, not single rounds: a unit times many pairs of single steps, one on
+each side back to back (alternating which goes first), and contributes the median of the
+pairs' ``log(current step / baseline step)``. Both sides of a pair see the same machine
+state, so the machine's drifts cancel in each ratio; consecutive units are near-independent,
+unlike consecutive rounds.
 
 The ratio's estimate is the Hodges-Lehmann estimate of the median ``d`` (the median of
 the Walsh averages) with its distribution-free interval from the exact Wilcoxon
 signed-rank distribution. That interval is widened by ``process_sigma``, the spread
 between fresh processes that one run cannot see, measured by the calibration. The
-decision is sequential, as Pinpoint's: more pairs are taken while the answer is unclear,
+decision is sequential, as Pinpoint's: more units are taken while the answer is unclear,
 at the looks the calibration fixed, each look at the Bonferroni share of ``family_alpha``
 over every gated step and look.
 
@@ -18,7 +18,7 @@ Verdicts, with ``m = log(1 + min_effect)``:
 - ``slower``: the interval is above 0 and the estimate at least ``m`` (fails the gate);
 - ``faster``: the interval is below 0 and the estimate at most ``-m``;
 - ``unchanged``: the interval lies inside ``(-m, m)``;
-- ``inconclusive``: none of these (more pairs; still so at the last look, it passes with a note).
+- ``inconclusive``: none of these (more units; still so at the last look, it passes with a note).
 """
 
 import dataclasses
@@ -37,14 +37,14 @@ class Thresholds:
     min_effect: float  # the smallest slowdown that fails, as a fraction (0.03 = 3%)
     process_sigma: float  # between-process sd of the log ratio, added to each interval
     family_alpha: float  # false-alarm probability for the whole gate, all steps and looks
-    looks: tuple[int, ...]  # block pairs at each look, ascending
-    block_s: float  # target seconds of one block of steps
+    looks: tuple[int, ...]  # units at each look, ascending
+    block_s: float  # target seconds of one side's steps in a unit
 
     def __post_init__(self):
         if not (0 < self.min_effect < 1 and self.process_sigma >= 0 and 0 < self.family_alpha < 1):
             raise ValueError(f"invalid A/B thresholds: {self}")
         if not self.looks or list(self.looks) != sorted(set(self.looks)) or self.looks[0] < 2:
-            raise ValueError(f"A/B looks must be ascending block-pair counts >= 2, got {self.looks}")
+            raise ValueError(f"A/B looks must be ascending unit counts >= 2, got {self.looks}")
 
     def alpha_per_look(self, family_size):
         """One-sided level of each look of each gated step (Bonferroni)."""
@@ -57,7 +57,7 @@ class Decision:
     ratio: float  # exp(estimate): current time / baseline time
     low: float  # interval on the ratio
     high: float
-    pairs: int
+    units: int
 
     @property
     def fails(self):
@@ -84,7 +84,7 @@ def hodges_lehmann(d, alpha):
     d = np.asarray(d, dtype=float)
     n = len(d)
     if n < 2:
-        raise ValueError(f"the A/B decision needs at least 2 block pairs, got {n}")
+        raise ValueError(f"the A/B decision needs at least 2 units, got {n}")
     i, j = np.triu_indices(n)
     walsh = np.sort((d[i] + d[j]) / 2.0)
     estimate = float(np.median(walsh))
@@ -96,7 +96,7 @@ def hodges_lehmann(d, alpha):
 
 
 def decide(d, thresholds, family_size):
-    """The verdict on the log ratios ``d`` of the block pairs taken so far."""
+    """The verdict on the units' log ratios ``d`` taken so far."""
     alpha = thresholds.alpha_per_look(family_size)
     estimate, low, high = hodges_lehmann(d, alpha)
     spread = stats.norm.ppf(1.0 - alpha) * thresholds.process_sigma
@@ -116,7 +116,7 @@ def decide(d, thresholds, family_size):
 
 def decide_sequentially(d, thresholds, family_size):
     """The decision at the first look that is not inconclusive, else at the last look
-    with data; ``d`` holds every pair taken (a run stops taking pairs once decided)."""
+    with data; ``d`` holds every unit taken (a run stops taking units once decided)."""
     decision = None
     for look in thresholds.looks:
         if look > len(d):
@@ -127,6 +127,6 @@ def decide_sequentially(d, thresholds, family_size):
     return decision if decision is not None else decide(d, thresholds, family_size)
 
 
-def next_look(pairs, thresholds):
-    """The pair count of the next look after ``pairs``, or None after the last."""
-    return next((look for look in thresholds.looks if look > pairs), None)
+def next_look(units, thresholds):
+    """The unit count of the next look after ``units``, or None after the last."""
+    return next((look for look in thresholds.looks if look > units), None)

@@ -1,9 +1,11 @@
 """The same-run A/B: the current code and a baseline ref, each in its own long-lived worker
-process, timed in alternating blocks that never overlap.
+process, timed in alternation, never at the same time.
 
 This process only coordinates (it loads no TensorFlow): it asks both workers to build a
-step (in parallel, untimed), then times blocks of steps on one side and then the other,
-alternating which goes first, until ``rnn_models.regression.speed`` decides.
+step (in parallel, untimed), then times single steps on one side and then the other,
+alternating which goes first, in units of many such pairs, until
+``rnn_models.regression.speed`` decides. Alternating whole blocks of steps instead left the
+machine's drifts of a few hundred ms in each block's ratio (docs/decisions.md).
 """
 
 import dataclasses
@@ -24,7 +26,7 @@ from rnn_models.regression.speed import decide, decide_sequentially, next_look
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 BUILD_TIMEOUT_S = 900  # an XLA compile on a slow machine
 TIME_TIMEOUT_S = 300
-MIN_BLOCK_STEPS, MAX_BLOCK_STEPS = 3, 200
+MIN_UNIT_STEPS, MAX_UNIT_STEPS = 6, 400  # step pairs in one sample (unit)
 # Versions that must agree between the sides for the A/B to measure the code alone.
 CHECKED_VERSIONS = ("tensorflow", "keras", "numpy", "python")
 
@@ -105,14 +107,14 @@ def _all_cores():
 
 @dataclasses.dataclass(frozen=True)
 class ABResult:
-    """One gated step's A/B: the block pairs and the decision on them."""
+    """One gated step's A/B: its units' log ratios and the decision on them."""
 
     cell: str
     phase: str
     device: str
     decision: object  # rnn_models.regression.speed.Decision
     log_ratios: tuple[float, ...]
-    block_steps: int
+    unit_steps: int  # step pairs per unit
     current_median_s: float
     baseline_median_s: float
     kernel_paths: dict
@@ -124,7 +126,7 @@ class ABResult:
     def extra_info(self):
         d = self.decision
         return {"ab_ratio": d.ratio, "ab_low": d.low, "ab_high": d.high, "ab_verdict": d.verdict,
-                "ab_pairs": d.pairs, "ab_block_steps": self.block_steps,
+                "ab_units": d.units, "ab_unit_steps": self.unit_steps,
                 "ab_current_median_s": self.current_median_s,
                 "ab_baseline_median_s": self.baseline_median_s}
 
@@ -174,28 +176,19 @@ class ABSession:
 
     def compare(self, cell, phase, device, family_size, slowdown=0.0, exhaust=False):
         """The A/B of one step. ``slowdown`` (calibration only) stretches the current side's
-        steps by that fraction; ``exhaust`` takes every look's pairs without stopping early."""
+        steps by that fraction; ``exhaust`` takes every look's units without stopping early."""
         self._keys += 1
         key = f"{cell}-{phase}-{device}-{self._keys}"
         built = self._all({"op": "build", "key": key, "cell": cell, "phase": phase,
                            "device": device, "batch": str(self.batch_path)}, BUILD_TIMEOUT_S)
         try:
             step_s = max(reply["step_s"] for reply in built.values())
-            steps = int(min(MAX_BLOCK_STEPS, max(MIN_BLOCK_STEPS, round(self.thresholds.block_s / step_s))))
-            d, medians = [], {"current": [], "baseline": []}
+            steps = int(min(MAX_UNIT_STEPS, max(MIN_UNIT_STEPS, round(self.thresholds.block_s / step_s))))
+            d, times = [], {"current": [], "baseline": []}
             decision, target = None, self.thresholds.looks[0]
             while target is not None:
                 while len(d) < target:
-                    order = ("current", "baseline") if len(d) % 2 == 0 else ("baseline", "current")
-                    block = {}
-                    for name in order:
-                        reply = self.workers[name].request(
-                            {"op": "time", "key": key, "steps": steps,
-                             "slowdown": slowdown if name == "current" else 0.0}, TIME_TIMEOUT_S)
-                        block[name] = statistics.median(reply["times"])
-                    d.append(math.log(block["current"] / block["baseline"]))
-                    for name in medians:
-                        medians[name].append(block[name])
+                    d.append(self._unit(key, steps, slowdown, times))
                 decision = decide(d, self.thresholds, family_size)
                 if decision.verdict != "inconclusive" and not exhaust:
                     break
@@ -205,8 +198,26 @@ class ABSession:
         finally:
             self._all({"op": "drop", "key": key}, TIME_TIMEOUT_S)
         return ABResult(cell, phase, device, decision, tuple(d), steps,
-                        statistics.median(medians["current"]), statistics.median(medians["baseline"]),
+                        statistics.median(times["current"]), statistics.median(times["baseline"]),
                         {name: reply["kernel_path"] for name, reply in built.items()})
+
+    def _unit(self, key, steps, slowdown, times):
+        """One sample: ``steps`` pairs of single steps, the two sides back to back and the
+        side that goes first alternating, so the machine's slow drifts hit both sides of each
+        pair alike; its value is the median of the pairs' log ratios."""
+        ratios = []
+        for j in range(steps):
+            order = ("current", "baseline") if (len(times["current"]) + j) % 2 == 0 else ("baseline", "current")
+            pair = {}
+            for name in order:
+                reply = self.workers[name].request(
+                    {"op": "time", "key": key, "steps": 1,
+                     "slowdown": slowdown if name == "current" else 0.0}, TIME_TIMEOUT_S)
+                pair[name] = reply["times"][0]
+            ratios.append(math.log(pair["current"] / pair["baseline"]))
+            for name in times:
+                times[name].append(pair[name])
+        return statistics.median(ratios)
 
     def close(self):
         for worker in self.workers.values():

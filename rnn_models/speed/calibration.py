@@ -2,11 +2,11 @@
 
 On the machine it runs on, it runs the whole gate ``runs`` times with the same code on
 both sides (A/A), each run in fresh worker processes, and ``runs`` times per injected
-slowdown of one step. Every run takes all the looks' block pairs, so the stored samples
+slowdown of one step. Every run takes all the looks' units, so the stored samples
 can be replayed under any thresholds. From the A/A runs it derives the thresholds:
 
 - ``process_sigma``: the spread of the ratio between fresh processes beyond what one
-  run's own pairs show (method of moments: the variance of the per-run estimates minus
+  run's own units show (method of moments: the variance of the per-run estimates minus
   their mean squared standard error);
 - ``min_effect``: ``MIN_EFFECT_FACTOR`` times the largest A/A deviation of any step in any
   run, and at least ``MIN_EFFECT_FLOOR``;
@@ -35,12 +35,12 @@ from rnn_models.registry import REGISTRY
 from rnn_models.speed.ab import ABSession
 from rnn_models.speed.calibration_file import CALIBRATION_FILE, SCHEMA_VERSION
 
-DEFAULT_LOOKS = (16, 32, 48)
-DEFAULT_BLOCK_S = 0.05
+DEFAULT_LOOKS = (16, 32)
+DEFAULT_BLOCK_S = 0.1
 DEFAULT_ALPHA = 0.01
 DEFAULT_SLOWDOWNS = (0.10, 0.05)
-MIN_EFFECT_FLOOR = 0.02
-MIN_EFFECT_FACTOR = 2.0
+MIN_EFFECT_FLOOR = 0.03
+MIN_EFFECT_FACTOR = 1.5
 HL_SE_FACTOR = 1.0 / math.sqrt(3.0 / math.pi)  # the HL estimate's se / the mean's, normal data
 
 
@@ -63,7 +63,7 @@ def _run(root, batch, thresholds, steps, family, slowdown=0.0, log=print):
             result = session.compare(cell, phase, device, family, slowdown=slowdown, exhaust=True)
             out[f"{cell} {phase} {device}"] = [round(v, 6) for v in result.log_ratios]
             log(f"  {cell} {phase}: ratio {result.decision.ratio:.4f} over {len(result.log_ratios)} "
-                f"pairs of {result.block_steps} steps")
+                f"units of {result.unit_steps} step pairs")
         return out
     finally:
         session.close()
@@ -106,7 +106,7 @@ def evaluate(thresholds, aa_runs, injected, family):
         "steps_flagged_slower": sum(v.fails for run in aa_verdicts for v in run.values()),
         "verdicts": _counts(v.verdict for run in aa_verdicts for v in run.values()),
         "ratio_quantiles": _quantiles([v.ratio for run in aa_verdicts for v in run.values()]),
-        "pairs_used": _counts(v.pairs for run in aa_verdicts for v in run.values()),
+        "units_used": _counts(v.units for run in aa_verdicts for v in run.values()),
     }
     injected_summary = []
     for group in injected:
@@ -119,7 +119,7 @@ def evaluate(thresholds, aa_runs, injected, family):
             "unchanged_or_faster_excluding_truth": sum(
                 d.verdict in ("unchanged", "faster") and not d.low <= truth <= d.high for d in decisions),
             "ratio_quantiles": _quantiles([d.ratio for d in decisions]),
-            "pairs_used": _counts(d.pairs for d in decisions),
+            "units_used": _counts(d.units for d in decisions),
         })
     return summary, injected_summary
 

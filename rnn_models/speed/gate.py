@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 from pathlib import Path
 
-from rnn_models.environment import fingerprint
+from rnn_models.environment import fingerprint, fingerprint_differences
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession, ABUnavailable
 from rnn_models.speed.calibration_file import CalibrationError, load_calibration, summary_line
@@ -58,6 +58,9 @@ class SpeedGate:
         self._stack = contextlib.ExitStack()  # the worktree, removed on close
         self.ref, self.commit = ref, None
         self.unavailable = None if ab else "the A/B is off (--no-ab)"
+        if not ab:
+            self.notes.append(f"speed A/B off (--no-ab): the stored-run rules gate "
+                              f"({', '.join(r.text for r in self.rules)})")
         self._baselines_dir = baselines_dir
         self._current_root = current_root or Path(__file__).resolve().parents[2]
 
@@ -65,9 +68,13 @@ class SpeedGate:
 
     def _start(self, batch):
         thresholds, calibration = load_calibration(self._baselines_dir)
-        self.calibration = calibration
         self.notes.append(f"A/B thresholds from {self._baselines_dir}/speed_gate.json, "
                           + summary_line(calibration))
+        differing = fingerprint_differences(calibration.get("machine"), fingerprint())
+        if differing:
+            self.notes.append(f"the A/B gate was calibrated on another machine ({', '.join(differing)} "
+                              "differ): its rates are measured there; run `python -m rnn_models "
+                              "gate-check` to calibrate here")
         if self.ref is None:
             if self.stored is None or not self.stored.commit.get("id"):
                 raise worktree.RefUnavailable(
@@ -112,8 +119,8 @@ class SpeedGate:
         if ab is not None:
             d = ab.decision
             outcome = GateOutcome(name, result.cell, result.phase, result.device, "ab", d.verdict,
-                                  d.fails, f"current/baseline {d.interval_text()} over {d.pairs} "
-                                  f"block pairs of {ab.block_steps} steps", ab)
+                                  d.fails, f"current/baseline {d.interval_text()} over {d.units} "
+                                  f"units of {ab.unit_steps} step pairs", ab)
         else:
             outcome = self._fallback(name, result)
         self.outcomes.append(outcome)
