@@ -28,7 +28,8 @@ def _umask_mode():
     return 0o666 & ~mask
 
 
-def _alive(pid):
+def pid_alive(pid):
+    """Whether a process ``pid`` exists (one we may not signal counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -154,10 +155,10 @@ def clean_stale(folder):
         return
     for path in folder.rglob(".*"):
         match = _TEMP.match(path.name)
-        if match and path.is_file() and not _alive(int(match.group(1))):
+        if match and path.is_file() and not pid_alive(int(match.group(1))):
             path.unlink(missing_ok=True)
         elif path.is_dir() and path.name.startswith(STAGING_PREFIX) and \
                 path.name[len(STAGING_PREFIX):].isdigit() and \
-                not _alive(int(path.name[len(STAGING_PREFIX):])) and \
+                not pid_alive(int(path.name[len(STAGING_PREFIX):])) and \
                 not (folder / JOURNAL).exists():
             shutil.rmtree(path, ignore_errors=True)

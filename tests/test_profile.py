@@ -17,9 +17,10 @@ def test_profile_counts_each_op_type_per_step():
     float(three_matmuls())
     profile = profile_step(lambda: float(three_matmuls()), steps=4)
     calls = {row.name: row.calls_per_step for row in profile.ops}
-    assert calls["MatMul"] == 3 and calls["Sum"] == 1
+    # Where oneDNN is on, TensorFlow rewrites MatMul into its _MklMatMul kernel.
+    assert calls.get("MatMul", 0) + calls.get("_MklMatMul", 0) == 3 and calls["Sum"] == 1
     assert profile.wall_ms_per_step > 0 and all(row.ms_per_step >= 0 for row in profile.ops)
-    assert "MatMul" in format_profile(profile)
+    assert "MatMul" in format_profile(profile)  # either name
 
 
 @pytest.mark.parametrize("event, expected", [

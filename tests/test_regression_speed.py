@@ -74,7 +74,7 @@ def test_sequential_decision_stops_at_the_first_clear_look():
     assert decide_sequentially(pairs(1.2), THRESHOLDS, FAMILY).units == 16
     assert decide_sequentially(pairs(1.0, sd=0.01), THRESHOLDS, FAMILY).units == 16
     borderline = pairs(1.04, sd=0.06, seed=3)
-    assert decide_sequentially(borderline, THRESHOLDS, FAMILY).pairs > 16
+    assert decide_sequentially(borderline, THRESHOLDS, FAMILY).units > 16
     assert (next_look(0, THRESHOLDS), next_look(16, THRESHOLDS), next_look(48, THRESHOLDS)) == (16, 32, None)
 
 

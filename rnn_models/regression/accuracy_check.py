@@ -206,7 +206,6 @@ def check_cli(args):
 
     out = check_output_file(args.out or BASELINE_DIR / RESULT_FILE, "--out")
     cells = args.cells or matrix_cells()
-    load_mnist(args.data)  # found and verified here, in seconds, not in each training process
     perturbations = {}
     for spec in args.perturb or []:  # CELL:VARIANT
         cell, _, variant = spec.partition(":")
@@ -216,6 +215,7 @@ def check_cli(args):
         # At least the gate's last look: a try may use that many seeds.
         count = max(args.perturb_seeds, accuracy_policy(cell).looks[-1])
         perturbations.setdefault(cell, []).append((variant, tuple(baseline_seeds(cell)[:count])))
+    load_mnist(args.data)  # found and verified here, in seconds, not in each training process
     record(args.aa_variant, [(c, s) for c in cells for s in baseline_seeds(c)], args.runs_dir, args.data)
     for cell, items in perturbations.items():
         for variant, seeds in items:

@@ -13,6 +13,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from rnn_models._atomic import pid_alive
+
 PREFIX = "rnnbench-ab-"  # our worktrees' folder names, so stale ones can be found again
 
 
@@ -75,16 +77,6 @@ def dependency_difference(current_root, baseline_root):
     return None
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale(repo):
     """Removes our worktrees whose process is gone (a killed run), and git's records of them."""
     listing = _git(repo, "worktree", "list", "--porcelain", check=False).stdout
@@ -92,7 +84,7 @@ def remove_stale(repo):
         fields = dict(line.partition(" ")[::2] for line in block.splitlines() if line)
         path, reason = fields.get("worktree", ""), fields.get("locked", "")
         pid = re.search(r"pid (\d+)", reason)
-        if PREFIX in path and (pid is None or not _alive(int(pid.group(1)))):
+        if PREFIX in path and (pid is None or not pid_alive(int(pid.group(1)))):
             _git(repo, "worktree", "remove", "--force", "--force", path, check=False)
             shutil.rmtree(Path(path).parent, ignore_errors=True)
     _git(repo, "worktree", "prune", check=False)
