@@ -26,16 +26,21 @@ def _probe(folder, what, path):
     os.unlink(probe)
 
 
+def _writable_below(folder, path, what):
+    """``path`` once ``folder``'s nearest existing ancestor is a directory we can write in."""
+    ancestor = _existing_ancestor(folder)
+    if not ancestor.is_dir():
+        raise ValueError(f"{what} {path}: {ancestor} is a file, not a directory")
+    _probe(ancestor, what, path)
+    return path
+
+
 def check_output_file(path, what):
     """``path`` can be written as a file (its folders are created when the file is)."""
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{what} {path}: is a directory, expected a file path")
-    ancestor = _existing_ancestor(path.parent)
-    if not ancestor.is_dir():
-        raise ValueError(f"{what} {path}: {ancestor} is a file, not a directory")
-    _probe(ancestor, what, path)
-    return path
+    return _writable_below(path.parent, path, what)
 
 
 def check_output_dir(path, what):
@@ -43,11 +48,7 @@ def check_output_dir(path, what):
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"{what} {path}: is a file, expected a directory")
-    ancestor = _existing_ancestor(path)
-    if not ancestor.is_dir():
-        raise ValueError(f"{what} {path}: {ancestor} is a file, not a directory")
-    _probe(ancestor, what, path)
-    return path
+    return _writable_below(path, path, what)
 
 
 def check_input_dir(path, what):
