@@ -16,6 +16,8 @@ import pytest  # noqa: E402
 
 from rnn_models.baseline import BASELINE_DIR  # noqa: E402
 
+DIST_INPUT = "rnnbench_dist"  # the controller's --dist, sent to each xdist worker
+
 
 def pytest_addoption(parser):
     group = parser.getgroup("rnnbench", "rnnbench regression suite")
@@ -55,8 +57,17 @@ def pytest_cmdline_main(config):
         config.option.dist = "loadgroup"
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    # A worker parses the command line again, without the dist chosen above; it must know it
+    # to name its tests by group (xdist reads the worker's own `loadgroup` option for that).
+    node.workerinput[DIST_INPUT] = node.config.option.dist
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    if getattr(config, "workerinput", {}).get(DIST_INPUT) == "loadgroup":
+        config.option.loadgroup = True
     # The options' values, output paths and stored inputs are checked in benchmarks/conftest.py.
     if config.getoption("--update-baselines") and hasattr(config.option, "benchmark_save"):
         # The speed run is saved into pytest-benchmark's storage (baselines/benchmarks/) as

@@ -3,7 +3,9 @@ devices; the real MNIST once per session; each training run once per process; th
 gate; and, with ``--update-baselines``, one transaction that writes baselines/ at the end.
 
 Under pytest-xdist the training runs spread over the workers (one ``xdist_group`` per
-cell, so a cell's runs share a worker and its cache); each test reports its results
+cell, so a cell's runs share a worker and its cache, the costliest cells first); a cell's
+extra seeds go through a run exchange that every worker on the machine helps with once its
+own tests are over (``rnn_models.parallel.exchange``). Each test reports its results
 through ``user_properties``, so the controller sees every run, whichever host ran it.
 """
 
@@ -26,7 +28,9 @@ SELECTED = pytest.StashKey[list]()  # --cells, parsed (None: every cell)
 GATED = pytest.StashKey[int]()  # the speed steps this session gates, for the A/B's correction
 SPEED_RESULTS = pytest.StashKey[list]()  # this process's SpeedResults (speed never runs under xdist)
 ACCURACY = pytest.StashKey[dict]()  # each cell's accuracy verdict and table, for the summary
+EXCHANGE = pytest.StashKey[object]()  # a worker's RunExchange; the controller's folder (a Path)
 RUN_PROPERTY, NUMERICS_PROPERTY, ACCURACY_PROPERTY = "rnnbench_run", "rnnbench_numerics", "rnnbench_accuracy"
+EXCHANGE_INPUT, HELPED_OUTPUT = "rnnbench_exchange", "rnnbench_helped"
 
 
 def _xdist(config):
@@ -74,6 +78,60 @@ def pytest_configure(config):
         if _update(config):
             config.stash[TRANSACTION] = Transaction(baselines)
         config.pluginmanager.register(_Session(config), "rnnbench-session")
+    _open_exchange(config)
+
+
+def _open_exchange(config):
+    """The controller of an xdist session makes the run exchange's folder; each worker on
+    the same machine joins it (a worker on another host, which lacks the folder, does not)."""
+    import tempfile
+
+    from rnn_models.parallel import exchange
+
+    if hasattr(config, "workerinput"):
+        folder = config.workerinput.get(EXCHANGE_INPUT)
+        if folder and Path(folder).is_dir():
+            config.stash[EXCHANGE] = exchange.RunExchange(folder, config.workerinput["workerid"]).join()
+    elif _xdist(config):
+        exchange.remove_stale(tempfile.gettempdir())  # left by killed sessions
+        config.stash[EXCHANGE] = exchange.RunExchange.create(tempfile.mkdtemp(prefix=exchange.PREFIX))
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    folder = config.stash.get(EXCHANGE, None)
+    if isinstance(folder, Path):  # the controller's: every worker has finished
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist's controller, per worker: where the run exchange is."""
+    folder = node.config.stash.get(EXCHANGE, None)
+    if folder is not None:
+        node.workerinput[EXCHANGE_INPUT] = str(folder)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    helped = getattr(node, "workeroutput", {}).get(HELPED_OUTPUT)
+    if helped:
+        node.config.stash[NOTES].append(
+            f"{node.gateway.id} trained {helped} run(s) for other workers through the run exchange")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session):
+    """A worker whose tests are over trains the other workers' posted runs until all are over."""
+    result = yield
+    exchange = session.config.stash.get(EXCHANGE, None)
+    if hasattr(session.config, "workerinput") and exchange is not None:
+        from rnn_models.parallel.local import train_here
+
+        exchange.help(train_here)
+        session.config.workeroutput[HELPED_OUTPUT] = exchange.helped
+    return result
 
 
 # --- parametrisation ----------------------------------------------------------------
@@ -128,9 +186,25 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    if _xdist(config):
+        _costliest_cells_first(config, items)
     steps = [i for i in items if i.originalname == "test_step_speed"]
     gpus = bool(steps) and any(i.callspec.params["device"] != "CPU:0" for i in steps) and _gpus()
     config.stash[GATED] = sum(1 for i in steps if i.callspec.params["device"] == "CPU:0" or gpus)
+
+
+def _costliest_cells_first(config, items):
+    """Under xdist, the cells' groups in order of their stored run time, longest first (a
+    stable sort: the ungrouped tests keep their order after them)."""
+    from rnn_models.suite import costliest_first
+
+    def group(item):
+        marker = item.get_closest_marker("xdist_group")
+        return (marker.args or (marker.kwargs.get("name"),))[0] if marker else None
+
+    groups = list(dict.fromkeys(g for g in map(group, items) if g is not None))
+    rank = {g: k for k, g in enumerate(costliest_first(groups, config.getoption("--baselines")))}
+    items.sort(key=lambda item: rank.get(group(item), len(rank)))
 
 
 class _Session:
@@ -263,10 +337,11 @@ def update_baselines(pytestconfig):
 
 @pytest.fixture(scope="session")
 def mnist():
-    """The real MNIST, verified (``$RNN_MODELS_MNIST``, Keras' cache, or a download)."""
-    from rnn_models.data import load_mnist
+    """The real MNIST, verified (``$RNN_MODELS_MNIST``, Keras' cache, or a download), once
+    per process."""
+    from rnn_models.parallel import local
 
-    return load_mnist()
+    return local.mnist()
 
 
 @pytest.fixture(scope="session")
@@ -277,33 +352,31 @@ def session_results(pytestconfig):
 
 @pytest.fixture(scope="session")
 def sequence_data(mnist):
-    """``sequence_data(config) -> SequenceData`` shaped for the config, made once each."""
-    from rnn_models.train import prepare_for
+    """``sequence_data(config) -> SequenceData`` shaped for the config, made once per process."""
+    from rnn_models.parallel import local
 
-    prepared = {}
-
-    def get(config):
-        key = (config.task, config.split, config.standardize)
-        if key not in prepared:
-            prepared[key] = prepare_for(config, mnist)
-        return prepared[key]
-
-    return get
+    return local.prepared_for
 
 
 @pytest.fixture(scope="session")
-def matrix_run(pytestconfig, sequence_data, session_results):
-    """``matrix_run(cell, seed=0) -> RunResult``: the cell's suite run, trained once per process."""
+def run_config(pytestconfig):
+    """``run_config(cell, seed) -> TrainConfig``: the cell's suite run (``--epochs`` applied)."""
     from rnn_models.suite import matrix_config
-    from rnn_models.train import train_and_evaluate
 
     epochs = pytestconfig.getoption("--epochs")
+    return lambda cell, seed: (matrix_config(cell) if epochs is None else
+                               matrix_config(cell, epochs)).replace(seed=seed)
+
+
+@pytest.fixture(scope="session")
+def matrix_run(run_config, sequence_data, session_results):
+    """``matrix_run(cell, seed=0) -> RunResult``: the cell's suite run, trained once per process."""
+    from rnn_models.train import train_and_evaluate
 
     def run(cell, seed=0):
         key = (cell, seed)
         if key not in session_results["runs"]:
-            config = matrix_config(cell) if epochs is None else matrix_config(cell, epochs)
-            config = config.replace(seed=seed)
+            config = run_config(cell, seed)
             session_results["runs"][key] = train_and_evaluate(config, sequence_data(config))
         return session_results["runs"][key]
 
@@ -331,19 +404,24 @@ def training_pool():
 
 
 @pytest.fixture(scope="session")
-def matrix_runs(matrix_run, session_results, training_pool, pytestconfig):
+def matrix_runs(matrix_run, run_config, session_results, training_pool, pytestconfig):
     """``matrix_runs(cell, seeds) -> [RunResult]``: several seeds of the cell's suite run, side
-    by side in the training pool when there is one (bit-identical to training them here)."""
-    from rnn_models.suite import matrix_config
+    by side: over the xdist workers through the run exchange, else in the training pool when
+    there is one (bit-identical to training them here)."""
+    from rnn_models.parallel.local import train_here
 
-    epochs = pytestconfig.getoption("--epochs")
+    exchange = pytestconfig.stash.get(EXCHANGE, None)
+
+    def side_by_side(configs):
+        if exchange is not None:
+            return exchange.run(configs, train_here)
+        pool = training_pool()
+        return pool.run(configs) if pool is not None else []
 
     def runs(cell, seeds):
         todo = [s for s in seeds if (cell, s) not in session_results["runs"]]
-        pool = training_pool() if len(todo) > 1 else None
-        if pool is not None:
-            config = matrix_config(cell) if epochs is None else matrix_config(cell, epochs)
-            for seed, result in zip(todo, pool.run([config.replace(seed=s) for s in todo])):
+        if len(todo) > 1:
+            for seed, result in zip(todo, side_by_side([run_config(cell, s) for s in todo])):
                 session_results["runs"][(cell, seed)] = result
         return [matrix_run(cell, seed) for seed in seeds]
 

@@ -80,6 +80,23 @@ def accuracy_policy(cell):
         return Policy(target_drop=0.02, last_epochs=1, looks=(5, 10, 20))
     return Policy()
 
+
+def costliest_first(cells, baselines):
+    """``cells`` ordered by their stored runs' median wall time, longest first (cells with no
+    stored baseline last, in their order): pytest-xdist then starts the longest cells first,
+    so the short ones fill the workers' ends (longest-processing-time-first scheduling)."""
+    import statistics
+
+    from rnn_models.baseline import CellBaseline
+
+    def seconds(cell):
+        if not CellBaseline.path(baselines, cell).is_file():
+            return 0.0
+        return statistics.median(r.wall_time_s for r in CellBaseline.load(baselines, cell).seeds)
+
+    return sorted(cells, key=seconds, reverse=True)
+
+
 # Issue 5's targets on 2 CPU cores: each run's share of wall time spent getting batches,
 # and the process's peak memory (their measured headroom: docs/decisions.md). The
 # matrix's wall time is reported, not gated: step times move up to 2x between processes.

@@ -2,6 +2,7 @@
 the pinning of pytest-xdist workers."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,20 @@ def test_suite_options_accept_both_cell_list_forms(tmp_path):
     assert check_suite_options(cells=["lstm,gru"], **values) == ["lstm", "gru"]
     assert check_suite_options(cells=["lstm", "gru"], **values) == ["lstm", "gru"]
     assert check_suite_options(cells=None, **values) is None
+
+
+def test_costliest_cells_come_first_by_their_stored_median_run_time(tmp_path):
+    import json
+    import shutil
+    import statistics
+
+    from rnn_models.suite import costliest_first
+
+    stored = Path(__file__).resolve().parents[1] / "baselines"
+    for cell in ("basic_rnn", "ln_basic_lstm", "gru"):
+        shutil.copy(stored / f"{cell}.json", tmp_path)
+    median = {c: statistics.median(s["wall_time_s"] for s in json.loads((tmp_path / f"{c}.json").read_text())["seeds"])
+              for c in ("basic_rnn", "ln_basic_lstm", "gru")}
+    ordered = costliest_first(["lstm", "basic_rnn", "gru", "ln_basic_lstm", "basic_lstm"], tmp_path)
+    assert ordered[:3] == sorted(median, key=median.get, reverse=True)
+    assert ordered[3:] == ["lstm", "basic_lstm"]  # no stored baseline: last, in their order

@@ -1,16 +1,17 @@
-"""Training runs spread over worker processes on this machine, each pinned to its share of
-the cores (``rnn_models.suite.pin_process``), so that independent seeds train side by side.
+"""``TrainingPool``: training runs spread over worker processes that this process starts,
+each pinned to its share of the cores (``rnn_models.suite.pin_process``), so that
+independent seeds train side by side.
 
 Training is bit-identical for any thread count here (docs/decisions.md), so a run from the
 pool equals the same run trained alone. A worker loads MNIST once and keeps each task's
-prepared data; a run's RunResult comes back as its dict.
+prepared data (``rnn_models.parallel.local``); a run's RunResult comes back as its dict.
 """
 
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-_STATE = {}  # in a worker: its MNIST arrays and prepared data
+_STATE = {}  # in a worker: where its MNIST is
 
 
 def _start_worker(counter, count, data_path, variant):
@@ -28,18 +29,9 @@ def _start_worker(counter, count, data_path, variant):
 
 
 def _train(config_dict):
-    from rnn_models.config import TrainConfig
-    from rnn_models.data import load_mnist
-    from rnn_models.train import prepare_for, train_and_evaluate
+    from rnn_models.parallel.local import train_here
 
-    config = TrainConfig.from_dict(config_dict)
-    if "mnist" not in _STATE:
-        _STATE["mnist"] = load_mnist(_STATE["data_path"])
-    key = (config.task, config.split, config.standardize)
-    prepared = _STATE.setdefault("prepared", {})
-    if key not in prepared:
-        prepared[key] = prepare_for(config, _STATE["mnist"])
-    return train_and_evaluate(config, prepared[key]).to_dict()
+    return train_here(config_dict, _STATE["data_path"]).to_dict()
 
 
 def usable_cores():
