@@ -247,5 +247,6 @@ def test_a_real_ab_finds_a_committed_slowdown(tmp_path, repo):
     finally:
         gate.close()
     assert outcome.mode == "ab", gate.notes
-    assert outcome.verdict == "slower" and outcome.fails and outcome.ab.decision.ratio > 1.5
+    # the fixed per-call cost is not doubled, so the ratio lands under 2; past 1.1 is far from noise
+    assert outcome.verdict == "slower" and outcome.fails and outcome.ab.decision.low > 1.1, outcome.ab
     assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob(f"{worktree.PREFIX}*/{git(repo, 'rev-parse', 'HEAD')[:12]}"))
