@@ -29,6 +29,7 @@ GATED = pytest.StashKey[int]()  # the speed steps this session gates, for the A/
 SPEED_RESULTS = pytest.StashKey[list]()  # this process's SpeedResults (speed never runs under xdist)
 ACCURACY = pytest.StashKey[dict]()  # each cell's accuracy verdict and table, for the summary
 EXCHANGE = pytest.StashKey[object]()  # a worker's RunExchange; the controller's folder (a Path)
+EXCHANGE_TRAINER = pytest.StashKey[object]()  # a worker's ChildTrainer for the exchange's runs
 RUN_PROPERTY, NUMERICS_PROPERTY, ACCURACY_PROPERTY = "rnnbench_run", "rnnbench_numerics", "rnnbench_accuracy"
 EXCHANGE_INPUT, HELPED_OUTPUT = "rnnbench_exchange", "rnnbench_helped"
 
@@ -86,12 +87,14 @@ def _open_exchange(config):
     the same machine joins it (a worker on another host, which lacks the folder, does not)."""
     import tempfile
 
-    from rnn_models.parallel import exchange
+    from rnn_models.parallel import ChildTrainer, exchange
 
     if hasattr(config, "workerinput"):
         folder = config.workerinput.get(EXCHANGE_INPUT)
         if folder and Path(folder).is_dir():
             config.stash[EXCHANGE] = exchange.RunExchange(folder, config.workerinput["workerid"]).join()
+            # Extra seeds train in a child: the worker's own peak memory stays its seed-0 runs'.
+            config.stash[EXCHANGE_TRAINER] = ChildTrainer()
     elif _xdist(config):
         exchange.remove_stale(tempfile.gettempdir())  # left by killed sessions
         config.stash[EXCHANGE] = exchange.RunExchange.create(tempfile.mkdtemp(prefix=exchange.PREFIX))
@@ -103,6 +106,9 @@ def pytest_unconfigure(config):
     folder = config.stash.get(EXCHANGE, None)
     if isinstance(folder, Path):  # the controller's: every worker has finished
         shutil.rmtree(folder, ignore_errors=True)
+    trainer = config.stash.get(EXCHANGE_TRAINER, None)
+    if trainer is not None:
+        trainer.close()
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -127,9 +133,7 @@ def pytest_runtestloop(session):
     result = yield
     exchange = session.config.stash.get(EXCHANGE, None)
     if hasattr(session.config, "workerinput") and exchange is not None:
-        from rnn_models.parallel.local import train_here
-
-        exchange.help(train_here)
+        exchange.help(session.config.stash[EXCHANGE_TRAINER])
         session.config.workeroutput[HELPED_OUTPUT] = exchange.helped
     return result
 
@@ -408,13 +412,11 @@ def matrix_runs(matrix_run, run_config, session_results, training_pool, pytestco
     """``matrix_runs(cell, seeds) -> [RunResult]``: several seeds of the cell's suite run, side
     by side: over the xdist workers through the run exchange, else in the training pool when
     there is one (bit-identical to training them here)."""
-    from rnn_models.parallel.local import train_here
-
     exchange = pytestconfig.stash.get(EXCHANGE, None)
 
     def side_by_side(configs):
         if exchange is not None:
-            return exchange.run(configs, train_here)
+            return exchange.run(configs, pytestconfig.stash[EXCHANGE_TRAINER])
         pool = training_pool()
         return pool.run(configs) if pool is not None else []
 

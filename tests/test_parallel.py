@@ -9,7 +9,7 @@ import time
 import pytest
 
 from rnn_models.config import TrainConfig
-from rnn_models.parallel import RunExchange, TrainingPool
+from rnn_models.parallel import ChildTrainer, RunExchange, TrainingPool
 from rnn_models.parallel.local import train_here
 from rnn_models.train import load_data, train_and_evaluate
 
@@ -29,6 +29,27 @@ def test_pool_runs_are_bit_identical_to_runs_in_this_process():
         assert [w.loss for w in a.train_curve] == [w.loss for w in b.train_curve]
         assert [e.accuracy_mean for e in a.test_curve] == [e.accuracy_mean for e in b.test_curve]
     assert pooled[0].train_curve != pooled[1].train_curve  # the seeds differ
+
+
+@pytest.mark.skipif(not REAL_MNIST, reason="set RNN_MODELS_MNIST to the real MNIST to run")
+def test_a_child_replaced_after_each_run_gives_the_runs_of_this_process():
+    configs = [TrainConfig(cell="basic_rnn", units=8, epochs=1, steps_per_epoch=6, test_steps=3,
+                           log_every=3, seed=seed) for seed in (0, 1, 2)]
+    trainer = ChildTrainer(runs_per_process=1)  # a new child for each run
+    try:
+        children = [trainer(configs[0]), trainer(configs[1].to_dict()), trainer(configs[2])]
+    finally:
+        trainer.close()
+    data = load_data(configs[0])
+    for a, config in zip(children, configs):
+        b = train_and_evaluate(config, data)
+        assert [w.loss for w in a.train_curve] == [w.loss for w in b.train_curve]
+        assert [e.accuracy_mean for e in a.test_curve] == [e.accuracy_mean for e in b.test_curve]
+
+
+def test_only_a_pool_of_one_replaces_its_process():
+    with pytest.raises(ValueError, match="runs_per_process=3 needs a pool of one process"):
+        TrainingPool(processes=2, runs_per_process=3)
 
 
 @pytest.mark.skipif(not REAL_MNIST, reason="set RNN_MODELS_MNIST to the real MNIST to run")

@@ -61,7 +61,18 @@ def test_one_changed_bit_is_not_identical_and_says_where():
     changed = dataclasses.replace(window, loss=math.nextafter(window.loss, 1.0))
     run = dataclasses.replace(runs[0], train_curve=runs[0].train_curve[:3] + (changed,) + runs[0].train_curve[4:])
     same, why = identical_to_reference(run, baseline)
-    assert not same and why.startswith("train window 4 loss")
+    assert not same and why.startswith("train window 4 loss") and "came from a machine" not in why
+
+
+def test_a_difference_names_the_machine_when_the_stored_run_came_from_another():
+    baseline, runs = distribution()
+    window = runs[0].train_curve[0]
+    changed = dataclasses.replace(window, loss=window.loss + 1e-7)
+    elsewhere = {"cpu": "other cpu", "threads": {"OMP_NUM_THREADS": "1"}}
+    run = dataclasses.replace(runs[0], train_curve=(changed,) + runs[0].train_curve[1:],
+                              fingerprint=elsewhere)
+    same, why = identical_to_reference(run, baseline)
+    assert not same and why.endswith("came from a machine with other cpu")  # not threads: they keep the bits
 
 
 def test_equal_but_different_passes_after_the_first_look():

@@ -10,8 +10,10 @@ prepared data (``rnn_models.parallel.local``); a run's RunResult comes back as i
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 _STATE = {}  # in a worker: where its MNIST is
+RUNS_PER_CHILD = 5  # a child's runs before it is replaced: bounds what TF keeps (docs/decisions.md)
 
 
 def _start_worker(counter, count, data_path, variant):
@@ -44,14 +46,22 @@ def usable_cores():
 class TrainingPool:
     """``run(configs) -> [RunResult]`` in the configs' order, ``processes`` at a time
     (default: one per usable core). ``variant`` is a code change each worker makes first
-    (``rnn_models.regression.accuracy_check``). Use as a context manager, or ``close()``."""
+    (``rnn_models.regression.accuracy_check``). ``runs_per_process`` replaces a worker after
+    that many runs, which bounds its memory: TensorFlow keeps some of every run's compiled
+    steps for the process's life (docs/decisions.md). Only a pool of one process replaces
+    its worker, since the new worker takes all the cores the pool was given. Use as a context
+    manager, or ``close()``."""
 
-    def __init__(self, processes=None, data_path=None, variant=None):
+    def __init__(self, processes=None, data_path=None, variant=None, runs_per_process=None):
         self.processes = processes or usable_cores()
+        if runs_per_process is not None and (self.processes != 1 or runs_per_process < 1):
+            raise ValueError(f"runs_per_process={runs_per_process} needs a pool of one process "
+                             f"and at least one run, got {self.processes} processes")
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: pinned before TF loads
         self._executor = ProcessPoolExecutor(
             self.processes, mp_context=ctx, initializer=_start_worker,
-            initargs=(ctx.Value("i", 0), self.processes, data_path, variant))
+            initargs=(ctx.Value("i", 0), self.processes, data_path, variant),
+            max_tasks_per_child=runs_per_process)
 
     def run(self, configs):
         from rnn_models.results import RunResult
@@ -67,3 +77,31 @@ class TrainingPool:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class ChildTrainer:
+    """``trainer(config) -> RunResult`` (a TrainConfig or its dict), trained in a child process
+    pinned to this process's cores, so that this process's peak memory stays that of its own
+    runs (the budget checks it after each). The child starts on first use, is replaced every
+    ``runs_per_process`` runs and after it dies; ``close()`` ends it."""
+
+    def __init__(self, runs_per_process=RUNS_PER_CHILD, data_path=None):
+        self.runs_per_process, self.data_path, self._pool = runs_per_process, data_path, None
+
+    def __call__(self, config):
+        from rnn_models.config import TrainConfig
+
+        if isinstance(config, dict):
+            config = TrainConfig.from_dict(config)
+        if self._pool is None:
+            self._pool = TrainingPool(1, self.data_path, runs_per_process=self.runs_per_process)
+        try:
+            return self._pool.run([config])[0]
+        except BrokenProcessPool:
+            self.close()  # the next run starts a new child
+            raise
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None

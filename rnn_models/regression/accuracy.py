@@ -31,7 +31,10 @@ import statistics
 
 from scipy import stats
 
+from rnn_models.environment import fingerprint_differences
+
 VERDICTS = ("identical", "pass", "fail")
+ROUNDING_KEYS = ("cpu", "isa", "versions")  # the fingerprint keys that can change a run's bits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,8 +120,18 @@ def identical_to_reference(result, baseline):
             for name in fields:
                 if getattr(a, name) != getattr(b, name):
                     return False, (f"{what} {k + 1} {name}: {getattr(a, name)!r} against "
-                                   f"{getattr(b, name)!r} stored")
+                                   f"{getattr(b, name)!r} stored{_other_machine(result, baseline)}")
     return True, ""
+
+
+def _other_machine(result, baseline):
+    """``"; the stored run came from a machine with other cpu, isa"`` when the fingerprint keys that
+    can change float rounding differ from the stored seed-0 run's, else ``""``."""
+    if result.fingerprint is None or baseline.fingerprint is None:
+        return ""
+    differ = [k for k in fingerprint_differences(baseline.fingerprint, result.fingerprint)
+              if k in ROUNDING_KEYS]
+    return f"; the stored run came from a machine with other {', '.join(differ)}" if differ else ""
 
 
 @dataclasses.dataclass(frozen=True)
