@@ -125,8 +125,8 @@ def identical_to_reference(result, baseline):
 
 
 def _other_machine(result, baseline):
-    """``"; the stored run came from a machine with other cpu, isa"`` when the fingerprint keys that
-    can change float rounding differ from the stored seed-0 run's, else ``""``."""
+    """``"; the stored run came from a machine with other cpu, isa"`` when the fingerprint
+    keys that can change float rounding differ from the stored seed-0 run's, else ``""``."""
     if result.fingerprint is None or baseline.fingerprint is None:
         return ""
     differ = [k for k in fingerprint_differences(baseline.fingerprint, result.fingerprint)
