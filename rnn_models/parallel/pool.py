@@ -1,10 +1,12 @@
 """``TrainingPool``: training runs spread over worker processes that this process starts,
-each pinned to its share of the cores (``rnn_models.suite.pin_process``), so that
+each pinned to its slot's share of the cores (``rnn_models.suite.pin_process``), so that
 independent seeds train side by side.
 
 Training is bit-identical for any thread count here (docs/decisions.md), so a run from the
 pool equals the same run trained alone. A worker loads MNIST once and keeps each task's
 prepared data (``rnn_models.parallel.local``); a run's RunResult comes back as its dict.
+A slot's worker is replaced every ``RUNS_PER_CHILD`` runs, since TensorFlow keeps part of every
+run for the process's life (docs/decisions.md); the new worker takes the same cores.
 """
 
 import multiprocessing
@@ -13,16 +15,13 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 _STATE = {}  # in a worker: where its MNIST is
-RUNS_PER_CHILD = 5  # a child's runs before it is replaced: bounds what TF keeps (docs/decisions.md)
+RUNS_PER_CHILD = 5  # a worker's runs before it is replaced: bounds what TF keeps (docs/decisions.md)
 
 
-def _start_worker(counter, count, data_path, variant):
-    with counter.get_lock():
-        index = counter.value
-        counter.value += 1
+def _start_worker(slot, count, data_path, variant):
     from rnn_models.suite import pin_process
 
-    pin_process(index, count)  # before TensorFlow is imported
+    pin_process(slot, count)  # before TensorFlow is imported
     if variant:
         from rnn_models.regression.accuracy_check import apply_variant
 
@@ -45,32 +44,33 @@ def usable_cores():
 
 class TrainingPool:
     """``run(configs) -> [RunResult]`` in the configs' order, ``processes`` at a time
-    (default: one per usable core). ``variant`` is a code change each worker makes first
-    (``rnn_models.regression.accuracy_check``). ``runs_per_process`` replaces a worker after
-    that many runs, which bounds its memory: TensorFlow keeps some of every run's compiled
-    steps for the process's life (docs/decisions.md). Only a pool of one process replaces
-    its worker, since the new worker takes all the cores the pool was given. Use as a context
-    manager, or ``close()``."""
+    (default: one per usable core), dealt to the slots in turn. ``variant`` is a code change
+    each worker makes first (``rnn_models.regression.accuracy_check``). ``runs_per_process``
+    (None: never) replaces a slot's worker after that many runs. Use as a context manager, or
+    ``close()``."""
 
-    def __init__(self, processes=None, data_path=None, variant=None, runs_per_process=None):
+    def __init__(self, processes=None, data_path=None, variant=None, runs_per_process=RUNS_PER_CHILD):
         self.processes = processes or usable_cores()
-        if runs_per_process is not None and (self.processes != 1 or runs_per_process < 1):
-            raise ValueError(f"runs_per_process={runs_per_process} needs a pool of one process "
-                             f"and at least one run, got {self.processes} processes")
+        if runs_per_process is not None and runs_per_process < 1:
+            raise ValueError(f"runs_per_process must be at least 1 or None, got {runs_per_process}")
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: pinned before TF loads
-        self._executor = ProcessPoolExecutor(
-            self.processes, mp_context=ctx, initializer=_start_worker,
-            initargs=(ctx.Value("i", 0), self.processes, data_path, variant),
-            max_tasks_per_child=runs_per_process)
+        # One executor a slot, so that a replaced worker is pinned to its predecessor's cores.
+        self._executors = [
+            ProcessPoolExecutor(1, mp_context=ctx, initializer=_start_worker,
+                                initargs=(slot, self.processes, data_path, variant),
+                                max_tasks_per_child=runs_per_process)
+            for slot in range(self.processes)]
 
     def run(self, configs):
         from rnn_models.results import RunResult
 
-        futures = [self._executor.submit(_train, config.to_dict()) for config in configs]
+        futures = [self._executors[k % self.processes].submit(_train, config.to_dict())
+                   for k, config in enumerate(configs)]
         return [RunResult.from_dict(future.result()) for future in futures]
 
     def close(self):
-        self._executor.shutdown(cancel_futures=True)
+        for executor in self._executors:
+            executor.shutdown(cancel_futures=True)
 
     def __enter__(self):
         return self
