@@ -16,35 +16,40 @@ from rnn_models.train import load_data, train_and_evaluate
 REAL_MNIST = os.environ.get("RNN_MODELS_MNIST")
 
 
-@pytest.mark.skipif(not REAL_MNIST, reason="set RNN_MODELS_MNIST to the real MNIST to run")
-def test_pool_runs_are_bit_identical_to_runs_in_this_process():
-    configs = [TrainConfig(cell="gru", units=8, epochs=1, steps_per_epoch=6, test_steps=3,
-                           log_every=3, seed=seed) for seed in (0, 1, 2)]
-    with TrainingPool(processes=2, runs_per_process=1) as pool:  # slot 0's worker is replaced
-        pooled = pool.run(configs)
+def small_configs(cell):
+    """Seeds 0-2 of a few steps of ``cell``: enough to tell runs apart, in seconds."""
+    return [TrainConfig(cell=cell, units=8, epochs=1, steps_per_epoch=6, test_steps=3,
+                        log_every=3, seed=seed) for seed in (0, 1, 2)]
+
+
+def assert_runs_of_this_process(runs, configs):
+    """Each of ``runs`` equals ``configs``' run trained here, bit for bit."""
     data = load_data(configs[0])
-    here = [train_and_evaluate(config, data) for config in configs]
-    assert [r.config.seed for r in pooled] == [0, 1, 2]
-    for a, b in zip(pooled, here):
+    for a, b in zip(runs, [train_and_evaluate(config, data) for config in configs], strict=True):
+        assert a.config == b.config
         assert [w.loss for w in a.train_curve] == [w.loss for w in b.train_curve]
         assert [e.accuracy_mean for e in a.test_curve] == [e.accuracy_mean for e in b.test_curve]
+
+
+@pytest.mark.skipif(not REAL_MNIST, reason="set RNN_MODELS_MNIST to the real MNIST to run")
+def test_pool_runs_are_bit_identical_to_runs_in_this_process():
+    configs = small_configs("gru")
+    with TrainingPool(processes=2, runs_per_process=1) as pool:  # slot 0's worker is replaced
+        pooled = pool.run(configs)
+    assert [r.config.seed for r in pooled] == [0, 1, 2]
+    assert_runs_of_this_process(pooled, configs)
     assert pooled[0].train_curve != pooled[1].train_curve  # the seeds differ
 
 
 @pytest.mark.skipif(not REAL_MNIST, reason="set RNN_MODELS_MNIST to the real MNIST to run")
 def test_a_replaced_child_gives_the_runs_of_this_process():
-    configs = [TrainConfig(cell="basic_rnn", units=8, epochs=1, steps_per_epoch=6, test_steps=3,
-                           log_every=3, seed=seed) for seed in (0, 1, 2)]
+    configs = small_configs("basic_rnn")
     trainer = ChildTrainer(runs_per_process=2)  # a new child for the third run
     try:
         children = [trainer(configs[0]), trainer(configs[1].to_dict()), trainer(configs[2])]
     finally:
         trainer.close()
-    data = load_data(configs[0])
-    for a, config in zip(children, configs):
-        b = train_and_evaluate(config, data)
-        assert [w.loss for w in a.train_curve] == [w.loss for w in b.train_curve]
-        assert [e.accuracy_mean for e in a.test_curve] == [e.accuracy_mean for e in b.test_curve]
+    assert_runs_of_this_process(children, configs)
 
 
 def test_a_worker_must_train_at_least_one_run():
@@ -70,8 +75,7 @@ def test_exchange_runs_trained_by_another_process_are_bit_identical(tmp_path):
         mine.append(config_dict["seed"])
         return train_here(config_dict)
 
-    configs = [TrainConfig(cell="gru", units=8, epochs=1, steps_per_epoch=6, test_steps=3,
-                           log_every=3, seed=seed) for seed in (0, 1, 2)]
+    configs = small_configs("gru")
     try:
         exchanged = here.run(configs, train)
         here.help(train_here)
@@ -79,8 +83,4 @@ def test_exchange_runs_trained_by_another_process_are_bit_identical(tmp_path):
     finally:
         helper.kill()
     assert 0 < len(mine) < 3  # some runs came from the other process
-    data = load_data(configs[0])
-    for a, b in zip(exchanged, [train_and_evaluate(config, data) for config in configs]):
-        assert a.config == b.config
-        assert [w.loss for w in a.train_curve] == [w.loss for w in b.train_curve]
-        assert [e.accuracy_mean for e in a.test_curve] == [e.accuracy_mean for e in b.test_curve]
+    assert_runs_of_this_process(exchanged, configs)
