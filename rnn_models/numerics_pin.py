@@ -1,0 +1,86 @@
+"""The numerics pin: the environment under which an accuracy run's bits are the same on every
+x86-64 CPU kind with AVX2 and FMA, AVX-512 or not.
+
+TensorFlow's matmuls go through oneDNN's sgemm, which picks its kernels by the CPU's widest
+instruction set at run time, and XLA compiles for the host's; both change the last bits of a
+run (AVX-512 against AVX2: the 9th digit of the first loss window). Capping both at AVX2, with
+TensorFlow's oneDNN graph rewrites off, gives every AVX2 machine the same kernels
+(docs/decisions.md: the kinds checked, and the pin's cost). It must be in the environment
+before TensorFlow loads, so accuracy runs train in processes started with it
+(``rnn_models.executor``); speed runs stay unpinned, timed as users run.
+
+TF-free: the suite's process reads the key without loading TensorFlow.
+"""
+
+import os
+import platform
+
+ISA_CAP = "AVX2"
+PIN = {
+    "ONEDNN_MAX_CPU_ISA": ISA_CAP,  # oneDNN's kernels, and so TensorFlow's matmuls
+    "TF_ENABLE_ONEDNN_OPTS": "0",  # no oneDNN graph rewrites (on by default on AVX-512 VNNI CPUs)
+}
+XLA_FLAG = f"--xla_cpu_max_isa={ISA_CAP}"  # XLA's CPU code generation (jit_compile cells)
+DISABLE_VARIABLE = "RNN_MODELS_NO_PIN"  # set to 1: runs take the machine's own kernels
+# The CPU features the cap needs: a machine without them runs other kernels.
+REQUIRED_FLAGS = ("avx", "avx2", "fma")
+
+
+def enabled(env=os.environ):
+    return env.get(DISABLE_VARIABLE, "") in ("", "0")
+
+
+def pinned_env(env=os.environ):
+    """A copy of ``env`` with the pin (unchanged but copied when the pin is disabled)."""
+    out = dict(env)
+    if not enabled(env):
+        return out
+    out.update(PIN)
+    flags = out.get("XLA_FLAGS", "").split()
+    out["XLA_FLAGS"] = " ".join([f for f in flags if not f.startswith("--xla_cpu_max_isa")] + [XLA_FLAG])
+    return out
+
+
+def apply(env=os.environ):
+    """Puts the pin into this process's environment. Must run before TensorFlow is imported:
+    afterwards it would change nothing, so it raises."""
+    import sys
+
+    if "tensorflow" in sys.modules and not is_applied(env):
+        raise RuntimeError("the numerics pin must be applied before TensorFlow is imported")
+    env.update(pinned_env(env))
+
+
+def is_applied(env=os.environ):
+    return all(env.get(k) == v for k, v in PIN.items()) and XLA_FLAG in env.get("XLA_FLAGS", "").split()
+
+
+def _cpu_flags():
+    try:
+        text = open("/proc/cpuinfo", encoding="utf-8", errors="replace").read()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return set(value.split())
+    return set()
+
+
+def numerics_key(versions=None, env=os.environ, machine=None, flags=None):
+    """What decides a run's bits besides the code, as one string: the architecture, the
+    kernels' instruction set (the pin's cap, or the machine's own), and TensorFlow's and
+    Keras' versions, e.g. ``"x86_64/avx2-pinned/tensorflow-2.21.0/keras-3.15.1"``. Stored
+    seed-0 references are keyed by it; ``versions`` defaults to the installed ones."""
+    from rnn_models.environment import versions as installed_versions
+
+    machine = machine or platform.machine()
+    flags = _cpu_flags() if flags is None else set(flags)
+    pinned = is_applied(env) and machine in ("x86_64", "AMD64")
+    if pinned and all(f in flags for f in REQUIRED_FLAGS):
+        isa = f"{ISA_CAP.lower()}-pinned"
+    else:  # unpinned, or a CPU below the cap: the widest ISA it has decides the kernels
+        widest = [f for f in ("avx512f", "avx2", "avx", "sse4_2", "sve", "neon") if f in flags]
+        isa = f"{widest[0] if widest else 'baseline'}-native"
+    v = versions or installed_versions()
+    return f"{machine}/{isa}/tensorflow-{v.get('tensorflow')}/keras-{v.get('keras')}"
