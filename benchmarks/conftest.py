@@ -29,7 +29,9 @@ GATED = pytest.StashKey[int]()  # the speed steps this session gates, for the A/
 SPEED_RESULTS = pytest.StashKey[list]()  # this process's SpeedResults (speed never runs under xdist)
 ACCURACY = pytest.StashKey[dict]()  # each cell's accuracy verdict and table, for the summary
 EXCHANGE = pytest.StashKey[object]()  # a worker's RunExchange; the controller's folder (a Path)
-EXCHANGE_TRAINER = pytest.StashKey[object]()  # a worker's ChildTrainer for the exchange's runs
+EXCHANGE_TRAINER = pytest.StashKey[object]()  # a worker's ChildTrainer, for its runs and the exchange's
+POOL = pytest.StashKey[object]()  # a plain session's TrainingPool, once started
+PLANNED = pytest.StashKey[list]()  # the cells whose seed-0 run this session's tests need
 RUN_PROPERTY, NUMERICS_PROPERTY, ACCURACY_PROPERTY = "rnnbench_run", "rnnbench_numerics", "rnnbench_accuracy"
 EXCHANGE_INPUT, HELPED_OUTPUT = "rnnbench_exchange", "rnnbench_helped"
 
@@ -44,6 +46,13 @@ def _update(config):
     return config.getoption("--update-baselines")
 
 
+def _gating_speed(config):
+    """True when this session runs the speed gate's A/B (``--benchmark-compare`` or ``--ab-ref``)."""
+    option = config.option
+    return (not _update(config) and not option.no_ab
+            and bool(getattr(option, "benchmark_compare", None) or option.ab_ref))
+
+
 def _selected(config, names):
     wanted = config.stash.get(SELECTED, None)
     return [n for n in names if wanted is None or n in wanted]
@@ -52,6 +61,7 @@ def _selected(config, names):
 def pytest_configure(config):
     from rnn_models._atomic import Transaction, recover
     from rnn_models.baseline import check_stored_inputs
+    from rnn_models.speed.gate import check_speed_inputs
     from rnn_models.suite import check_suite_options
 
     for key, value in ((RUNS, []), (NUMERICS, {}), (FAILED, []), (NOTES, []), (SPEED_RESULTS, []),
@@ -68,6 +78,8 @@ def pytest_configure(config):
             recover(baselines)  # complete an update a kill interrupted, drop stale temp files
         if not _update(config):
             check_stored_inputs(baselines, _selected(config, matrix_cells()), config.getoption("--epochs"))
+        if _gating_speed(config):
+            check_speed_inputs(baselines, config.option.ab_ref)
     except ValueError as err:
         raise pytest.UsageError(" ".join(str(err).split())) from None
     if _xdist(config) and getattr(config.option, "benchmark_compare", None):
@@ -88,13 +100,14 @@ def _open_exchange(config):
     import tempfile
 
     from rnn_models.parallel import ChildTrainer, exchange
+    from rnn_models.suite import expected_run_seconds
 
     if hasattr(config, "workerinput"):
         folder = config.workerinput.get(EXCHANGE_INPUT)
         if folder and Path(folder).is_dir():
             config.stash[EXCHANGE] = exchange.RunExchange(folder, config.workerinput["workerid"]).join()
-            # Extra seeds train in a child: the worker's own peak memory stays its seed-0 runs'.
-            config.stash[EXCHANGE_TRAINER] = ChildTrainer()
+        # Runs train in a pinned child on the worker's core: the worker's TensorFlow stays unpinned.
+        config.stash[EXCHANGE_TRAINER] = ChildTrainer(expected_s=expected_run_seconds(config.getoption("--baselines")))
     elif _xdist(config):
         exchange.remove_stale(tempfile.gettempdir())  # left by killed sessions
         config.stash[EXCHANGE] = exchange.RunExchange.create(tempfile.mkdtemp(prefix=exchange.PREFIX))
@@ -192,9 +205,16 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
     if _xdist(config):
         _costliest_cells_first(config, items)
+    config.stash[PLANNED] = list(dict.fromkeys(
+        i.callspec.params["cell"] for i in items
+        if "matrix_run" in i.fixturenames and "cell" in getattr(i, "callspec", _NO_PARAMS).params))
     steps = [i for i in items if i.originalname == "test_step_speed"]
     gpus = bool(steps) and any(i.callspec.params["device"] != "CPU:0" for i in steps) and _gpus()
     config.stash[GATED] = sum(1 for i in steps if i.callspec.params["device"] == "CPU:0" or gpus)
+
+
+class _NO_PARAMS:  # an item without parametrisation
+    params = {}
 
 
 def _costliest_cells_first(config, items):
@@ -373,57 +393,52 @@ def run_config(pytestconfig):
 
 
 @pytest.fixture(scope="session")
-def matrix_run(run_config, sequence_data, session_results):
-    """``matrix_run(cell, seed=0) -> RunResult``: the cell's suite run, trained once per process."""
-    from rnn_models.train import train_and_evaluate
+def trainer(pytestconfig):
+    """The process that trains this session's runs: worker processes under the numerics pin
+    (``rnn_models.parallel.TrainingPool``), one per usable core, so the pytest process's own
+    TensorFlow stays unpinned for the speed steps. An xdist worker's is its exchange trainer."""
+    if EXCHANGE_TRAINER in pytestconfig.stash:
+        yield pytestconfig.stash[EXCHANGE_TRAINER].run
+        return
+    from rnn_models.parallel import TrainingPool
+    from rnn_models.suite import expected_run_seconds
+
+    pool = pytestconfig.stash[POOL] = TrainingPool(
+        expected_s=expected_run_seconds(pytestconfig.getoption("--baselines")))
+    yield pool.run
+    pool.close()
+
+
+@pytest.fixture(scope="session")
+def matrix_run(run_config, trainer, session_results, pytestconfig):
+    """``matrix_run(cell, seed=0) -> RunResult``: the cell's suite run, trained once per session.
+    A plain session trains every planned cell's seed 0 at the first request, side by side."""
 
     def run(cell, seed=0):
         key = (cell, seed)
         if key not in session_results["runs"]:
-            config = run_config(cell, seed)
-            session_results["runs"][key] = train_and_evaluate(config, sequence_data(config))
+            planned = [c for c in pytestconfig.stash.get(PLANNED, []) if (c, 0) not in session_results["runs"]]
+            todo = [(c, 0) for c in planned] if seed == 0 and cell in planned else [key]
+            for (c, s), result in zip(todo, trainer([run_config(c, s) for c, s in todo])):
+                session_results["runs"][(c, s)] = result
         return session_results["runs"][key]
 
     return run
 
 
 @pytest.fixture(scope="session")
-def training_pool():
-    """``pool() -> TrainingPool | None``: worker processes for a look's seeds, started on first
-    use; None where this process has one core (a pytest-xdist worker), which trains them itself."""
-    from rnn_models.parallel import TrainingPool, usable_cores
-
-    pools = []
-
-    def get():
-        if usable_cores() < 2:
-            return None
-        if not pools:
-            pools.append(TrainingPool())
-        return pools[0]
-
-    yield get
-    for pool in pools:
-        pool.close()
-
-
-@pytest.fixture(scope="session")
-def matrix_runs(matrix_run, run_config, session_results, training_pool, pytestconfig):
+def matrix_runs(matrix_run, run_config, session_results, trainer, pytestconfig):
     """``matrix_runs(cell, seeds) -> [RunResult]``: several seeds of the cell's suite run, side
-    by side: over the xdist workers through the run exchange, else in the training pool when
-    there is one (bit-identical to training them here)."""
+    by side: over the xdist workers through the run exchange, else in the session's pool."""
     exchange = pytestconfig.stash.get(EXCHANGE, None)
-
-    def side_by_side(configs):
-        if exchange is not None:
-            return exchange.run(configs, pytestconfig.stash[EXCHANGE_TRAINER])
-        pool = training_pool()
-        return pool.run(configs) if pool is not None else []
 
     def runs(cell, seeds):
         todo = [s for s in seeds if (cell, s) not in session_results["runs"]]
         if len(todo) > 1:
-            for seed, result in zip(todo, side_by_side([run_config(cell, s) for s in todo])):
+            configs = [run_config(cell, s) for s in todo]
+            trained = (trainer(configs) if exchange is None
+                       else exchange.run(configs, pytestconfig.stash[EXCHANGE_TRAINER]))
+            for seed, result in zip(todo, trained):
                 session_results["runs"][(cell, seed)] = result
         return [matrix_run(cell, seed) for seed in seeds]
 
@@ -457,8 +472,11 @@ def report_numerics(record_property):
 
 
 @pytest.fixture(scope="session")
-def real_batch(sequence_data):
-    """One batch of real MNIST rows: x [128, 28, 28] float32, y [128] int32."""
+def real_batch(sequence_data, pytestconfig):
+    """One batch of real MNIST rows: x [128, 28, 28] float32, y [128] int32. The speed steps
+    use it, so the training pool's workers end first: nothing else runs while steps are timed."""
+    if POOL in pytestconfig.stash:
+        pytestconfig.stash[POOL].close()  # started again if a later test trains
     from rnn_models.config import TUTORIAL
 
     data = sequence_data(TUTORIAL)

@@ -17,7 +17,7 @@ from rnn_models.config import TrainConfig
 from rnn_models.registry import REGISTRY
 from rnn_models.results import RunResult, TestEpoch, TrainWindow, nan_to_none, none_to_nan
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: seed-0 references keyed by the numerics they were trained under
 BASELINE_DIR = Path("baselines")  # the default folder, relative to the working directory
 NUMERICS_FILE = "numerics.json"
 REFERENCE_SEED = 0
@@ -86,10 +86,34 @@ class CellBaseline:
     train_curve: tuple[TrainWindow, ...]  # the reference run's full curves
     test_curve: tuple[TestEpoch, ...]
     seeds: tuple[SeedRecord, ...]
+    # Seed-0 runs of the same code under other numerics (another CPU kind that the pin cannot
+    # make agree, another TensorFlow): {numerics key: (train_curve, test_curve)}.
+    other_references: dict = dataclasses.field(default_factory=dict)
 
     @property
     def fingerprint(self):
         return self.seed_record(REFERENCE_SEED).fingerprint
+
+    @property
+    def numerics(self):
+        """The numerics key the seeds were recorded under (None before keys were recorded)."""
+        return (self.fingerprint or {}).get("numerics")
+
+    def references(self):
+        """``{numerics key: (train_curve, test_curve)}``: every stored seed-0 run."""
+        return {self.numerics: (self.train_curve, self.test_curve), **self.other_references}
+
+    def with_reference(self, result):
+        """This baseline with ``result`` (a seed-0 run under other numerics) added to its
+        references; a key already stored is refused, so a reference is never replaced."""
+        key = (result.fingerprint or {}).get("numerics")
+        if result.config.seed != REFERENCE_SEED or not key:
+            raise ValueError(f"a reference is a seed-{REFERENCE_SEED} run that records its numerics key")
+        check_config(self, result.config)
+        if key in self.references():
+            raise ValueError(f"{self.cell}: a seed-0 reference for numerics {key} is already stored")
+        extra = {**self.other_references, key: (tuple(result.train_curve), tuple(result.test_curve))}
+        return dataclasses.replace(self, other_references=extra)
 
     def seed_record(self, seed):
         return next(r for r in self.seeds if r.seed == seed)
@@ -143,11 +167,10 @@ class CellBaseline:
             "kernel_path": self.kernel_path,
             "tutorial_floor": self.tutorial_floor,
             "reference_seed": REFERENCE_SEED,
-            "curves": {
-                "train_curve": [dataclasses.asdict(w) for w in self.train_curve],
-                "test_curve": [dataclasses.asdict(e) for e in self.test_curve],
-            },
+            "curves": _curves_dict(self.train_curve, self.test_curve),
             "seeds": [dataclasses.asdict(r) for r in self.seeds],
+            "other_references": {key: _curves_dict(train, test)
+                                 for key, (train, test) in self.other_references.items()},
         })
 
     @classmethod
@@ -157,6 +180,7 @@ class CellBaseline:
             raise ValueError(f"schema_version {version!r} is not {SCHEMA_VERSION} (record the "
                              "baselines again with pytest benchmarks --update-baselines)")
         curves = data["curves"]
+        other = {key: _curves(value) for key, value in data.get("other_references", {}).items()}
         records = tuple(SeedRecord(**{**r, **{k: tuple(r[k]) for k in ("test_accuracy", "test_loss",
                                                                          "train_loss")}})
                         for r in data["seeds"])
@@ -167,9 +191,10 @@ class CellBaseline:
             device=data["device"],
             kernel_path=data["kernel_path"],
             tutorial_floor=data["tutorial_floor"],
-            train_curve=tuple(TrainWindow(**none_to_nan(w)) for w in curves["train_curve"]),
-            test_curve=tuple(TestEpoch(**none_to_nan(e)) for e in curves["test_curve"]),
+            train_curve=_curves(curves)[0],
+            test_curve=_curves(curves)[1],
             seeds=records,
+            other_references=other,
         )
         problems = [p for r in records for p in r.problems(baseline.config.epochs)]
         seeds = [r.seed for r in records]
@@ -315,6 +340,16 @@ def stage_update(transaction, runs, numerics, expected_seeds=None):
 
 
 # --- helpers ------------------------------------------------------------------------
+
+
+def _curves_dict(train_curve, test_curve):
+    return {"train_curve": [dataclasses.asdict(w) for w in train_curve],
+            "test_curve": [dataclasses.asdict(e) for e in test_curve]}
+
+
+def _curves(data):
+    return (tuple(TrainWindow(**none_to_nan(w)) for w in data["train_curve"]),
+            tuple(TestEpoch(**none_to_nan(e)) for e in data["test_curve"]))
 
 
 def _as_config_dict(config):

@@ -159,7 +159,7 @@ def build_parser():
     gate.add_argument("--alpha", type=_fraction, default=None, help="false-alarm level of the whole gate")
     gate.add_argument("--data", help="MNIST file or folder")
     gate.add_argument("--out", default=None,
-                      help=f"the calibration file (default: {BASELINE_DIR}/speed_gate.json)")
+                      help=f"the calibration file (default: {BASELINE_DIR}/speed_gate/<this machine kind>.json)")
 
     accuracy = commands.add_parser(
         "accuracy-check", help="measure the accuracy gate's false-fail rate and power on this machine")

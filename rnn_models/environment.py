@@ -11,6 +11,7 @@ import resource
 import sys
 from importlib import metadata
 
+from rnn_models.numerics_pin import numerics_key
 from rnn_models.registry import FUSED_OR_CUDNN, GENERIC_LOOP, UNROLLED_LOOP, get_spec
 
 # The CPU features that decide which kernels oneDNN and Eigen pick.
@@ -94,7 +95,7 @@ def _cpuinfo():
 
 def fingerprint():
     """What identifies this machine for timing: CPU model, cores, ISA flags, library
-    versions and thread settings. pytest-benchmark's machine id (``Linux-CPython-3.11-64bit``)
+    versions, thread settings, and the numerics key (``rnn_models.numerics_pin``). pytest-benchmark's machine id (``Linux-CPython-3.11-64bit``)
     names none of these."""
     info = _cpuinfo()
     flags = set((info.get("flags") or info.get("Features") or "").split())
@@ -111,6 +112,7 @@ def fingerprint():
         "isa": sorted(flags.intersection(ISA_FLAGS)),
         "versions": {k: v for k, v in versions().items() if k != "rnn_models"},
         "threads": {k: os.environ.get(k, "default") for k in THREAD_VARIABLES},
+        "numerics": numerics_key(),  # what decides a run's bits: its stored reference's key
     }
 
 

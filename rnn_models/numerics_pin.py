@@ -72,8 +72,6 @@ def numerics_key(versions=None, env=os.environ, machine=None, flags=None):
     kernels' instruction set (the pin's cap, or the machine's own), and TensorFlow's and
     Keras' versions, e.g. ``"x86_64/avx2-pinned/tensorflow-2.21.0/keras-3.15.1"``. Stored
     seed-0 references are keyed by it; ``versions`` defaults to the installed ones."""
-    from rnn_models.environment import versions as installed_versions
-
     machine = machine or platform.machine()
     flags = _cpu_flags() if flags is None else set(flags)
     pinned = is_applied(env) and machine in ("x86_64", "AMD64")
@@ -82,5 +80,9 @@ def numerics_key(versions=None, env=os.environ, machine=None, flags=None):
     else:  # unpinned, or a CPU below the cap: the widest ISA it has decides the kernels
         widest = [f for f in ("avx512f", "avx2", "avx", "sse4_2", "sve", "neon") if f in flags]
         isa = f"{widest[0] if widest else 'baseline'}-native"
-    v = versions or installed_versions()
+    if versions is None:
+        from rnn_models.environment import versions as installed
+
+        versions = installed()
+    v = versions
     return f"{machine}/{isa}/tensorflow-{v.get('tensorflow')}/keras-{v.get('keras')}"

@@ -97,6 +97,31 @@ def costliest_first(cells, baselines):
     return sorted(cells, key=seconds, reverse=True)
 
 
+def expected_run_seconds(baselines):
+    """``expected(config_dict) -> seconds | None``: the median wall time of the stored seeds
+    of the config's cell when the config is the stored one but for its seed, else None. The
+    training pool fails a run that takes many times this (``rnn_models.parallel.pool``)."""
+    import statistics
+
+    from rnn_models.baseline import CellBaseline, config_differences
+
+    stored = {}
+
+    def expected(config):
+        cell = config.get("cell")
+        if cell not in stored:
+            try:
+                stored[cell] = CellBaseline.load(baselines, cell)
+            except (OSError, ValueError):  # none, or unreadable: the suite names it elsewhere
+                stored[cell] = None
+        baseline = stored[cell]
+        if baseline is None or config_differences(baseline.config, config):
+            return None
+        return statistics.median(r.wall_time_s for r in baseline.seeds)
+
+    return expected
+
+
 # Issue 5's targets on 2 CPU cores: each run's share of wall time spent getting batches,
 # and the process's peak memory (their measured headroom: docs/decisions.md). The
 # matrix's wall time is reported, not gated: step times move up to 2x between processes.

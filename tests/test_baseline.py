@@ -49,7 +49,7 @@ def make_result(cell="lstm", test_accuracy=(0.7, 0.9), train_loss=(1.5, 1.0, 0.7
         versions={"tensorflow": "2.21", "keras": "3.x"}, train_curve=train, test_curve=test,
         train_sec_per_iter=0.01, test_sec_per_iter=0.004, wall_time_s=3.0, input_wait_s=0.1,
         steps=20 * len(test_accuracy), max_grad_norm=2.0, nonfinite=nonfinite,
-        fingerprint={"cpu": "test cpu"},
+        fingerprint={"cpu": "test cpu", "numerics": "test/avx2-pinned"},
     )
 
 
@@ -71,10 +71,10 @@ def test_round_trip(tmp_path):
     path = baseline.save(tmp_path)
     assert path == tmp_path / "lstm.json"
     data = json.loads(path.read_text())
-    assert data["schema_version"] == 2 and data["reference_seed"] == 0
+    assert data["schema_version"] == 3 and data["reference_seed"] == 0
     assert [r["seed"] for r in data["seeds"]] == [0, 1, 2, 3]
     assert [r["test_accuracy"][-1] for r in data["seeds"]] == [0.90, 0.91, 0.89, 0.92]
-    assert data["seeds"][0]["fingerprint"] == {"cpu": "test cpu"}
+    assert data["seeds"][0]["fingerprint"] == {"cpu": "test cpu", "numerics": "test/avx2-pinned"}
     assert data["config"]["cell"] == "lstm" and data["config"]["seed"] == 0
     assert len(data["curves"]["train_curve"]) == 4 and len(data["curves"]["test_curve"]) == 2
     assert CellBaseline.load(tmp_path, "lstm") == baseline
@@ -102,6 +102,20 @@ def test_an_interrupted_run_cannot_be_a_baseline():
         CellBaseline.from_results(runs)
 
 
+def test_a_reference_of_other_numerics_is_added_once_and_stored(tmp_path):
+    baseline = make_baseline()
+    other = dataclasses.replace(make_result(train_loss=(1.5, 1.0, 0.7, 0.6)),
+                                fingerprint={"cpu": "arm", "numerics": "aarch64/neon-native"})
+    added = baseline.with_reference(other)
+    assert list(added.references()) == ["test/avx2-pinned", "aarch64/neon-native"]
+    added.save(tmp_path)
+    assert CellBaseline.load(tmp_path, "lstm").references() == added.references()
+    with pytest.raises(ValueError, match="numerics aarch64/neon-native is already stored"):
+        added.with_reference(other)
+    with pytest.raises(ValueError, match="a reference is a seed-0 run"):
+        baseline.with_reference(make_result(seed=1))
+
+
 def test_committed_fixture_loads():
     baseline = CellBaseline.load(FIXTURES / "baselines", "gru")
     assert baseline.tutorial_floor == 0.93 and len(baseline.seeds) == 3
@@ -116,7 +130,7 @@ def test_missing_baseline_names_the_file_and_the_command(tmp_path):
 @pytest.mark.parametrize("edit, message", [
     (lambda d: "{not json", "Cannot read baseline file"),
     (lambda d: "", "Cannot read baseline file"),
-    (lambda d: {**d, "schema_version": 1}, "schema_version 1 is not 2"),
+    (lambda d: {**d, "schema_version": 1}, "schema_version 1 is not 3"),
     (lambda d: {**d, "seeds": d["seeds"][:1]}, "at least 3 distinct"),
     (lambda d: {**d, "seeds": [{**d["seeds"][0], "test_accuracy": [0.7, 1.5]}] + d["seeds"][1:]},
      "outside \\[0, 1\\]"),

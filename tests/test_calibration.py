@@ -11,13 +11,16 @@ import pytest
 from rnn_models.regression.accuracy_check import RESULT_FILE, bootstrap_tries, rates, tries
 from rnn_models.regression.accuracy import Policy
 from rnn_models.speed.calibration import derive_thresholds, evaluate
-from rnn_models.speed.calibration_file import CALIBRATION_FILE, load_calibration
+from rnn_models.speed.calibration_file import CALIBRATION_DIR, load_calibrations
 
 BASELINES = Path(__file__).resolve().parents[1] / "baselines"
 
 
-def _speed():
-    return json.loads((BASELINES / CALIBRATION_FILE).read_text())
+KINDS = sorted(p.stem for p in (BASELINES / CALIBRATION_DIR).glob("*.json"))
+
+
+def _speed(kind):
+    return json.loads((BASELINES / CALIBRATION_DIR / f"{kind}.json").read_text())
 
 
 def _accuracy():
@@ -52,9 +55,10 @@ def test_evaluate_counts_false_alarms_and_detections():
     assert detected[0]["flagged"] == 5 and detected[0]["verdicts"] == {"slower": 5}
 
 
-def test_the_stored_speed_calibration_replays_to_the_rates_it_states():
-    data = _speed()
-    thresholds, _ = load_calibration(BASELINES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_stored_speed_calibration_replays_to_the_rates_it_states(kind):
+    data = _speed(kind)
+    thresholds, _ = load_calibrations(BASELINES)[kind]
     aa, injected = evaluate(thresholds, data["samples"]["aa"], data["samples"]["injected"],
                             data["family_size"])
     stored = data["measured"]
@@ -62,11 +66,12 @@ def test_the_stored_speed_calibration_replays_to_the_rates_it_states():
     assert stored["injected"] == json.loads(json.dumps(injected))
 
 
-def test_the_speed_gate_meets_its_targets_as_calibrated():
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_speed_gate_meets_its_targets_as_calibrated(kind):
     """Issue 10: at most 1 of 20 clean A/A runs of the whole gate with any false alarm; a 10%
     slowdown flagged in at least 19 of 20; a 5% one never unchanged or faster with an
     interval that excludes 1.05."""
-    measured = _speed()["measured"]
+    measured = _speed(kind)["measured"]
     aa = measured["aa"]
     assert aa["runs"] >= 20 and aa["runs_with_false_alarm"] <= aa["runs"] // 20
     by_size = {round(inj["slowdown"], 3): inj for inj in measured["injected"]}

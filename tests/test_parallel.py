@@ -1,6 +1,9 @@
-"""Runs trained elsewhere equal the same runs trained here: in the training pool's pinned
-worker processes, and through the run exchange by another process."""
+"""The training pool: runs trained in its pinned worker processes equal the same runs trained
+alone, however many runs each worker takes before it is replaced; every failure ends in a
+RunFailed naming the run, never in a wait without end; and the run exchange's runs trained by
+another process equal this one's."""
 
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -9,47 +12,101 @@ import time
 import pytest
 
 from rnn_models.config import TrainConfig
-from rnn_models.parallel import ChildTrainer, RunExchange, TrainingPool
+from rnn_models.parallel import ChildTrainer, RunExchange, RunFailed, TrainingPool
 from rnn_models.parallel.local import train_here
-from rnn_models.train import load_data, train_and_evaluate
+from tests import pool_tasks
 
 REAL_MNIST = os.environ.get("RNN_MODELS_MNIST")
+needs_mnist = pytest.mark.skipif(not REAL_MNIST, reason="set RNN_MODELS_MNIST to the real MNIST to run")
+LIMIT = 2  # runs per worker in these tests; each test pushes 3x as many through a slot
 
 
-def small_configs(cell):
-    """Seeds 0-2 of a few steps of ``cell``: enough to tell runs apart, in seconds."""
+def small_configs(cell, seeds=(0, 1, 2)):
+    """A few steps of ``cell`` per seed: enough to tell runs apart, in seconds."""
     return [TrainConfig(cell=cell, units=8, epochs=1, steps_per_epoch=6, test_steps=3,
-                        log_every=3, seed=seed) for seed in (0, 1, 2)]
+                        log_every=3, seed=seed) for seed in seeds]
 
 
-def assert_runs_of_this_process(runs, configs):
-    """Each of ``runs`` equals ``configs``' run trained here, bit for bit."""
-    data = load_data(configs[0])
-    for a, b in zip(runs, [train_and_evaluate(config, data) for config in configs], strict=True):
-        assert a.config == b.config
-        assert [w.loss for w in a.train_curve] == [w.loss for w in b.train_curve]
-        assert [e.accuracy_mean for e in a.test_curve] == [e.accuracy_mean for e in b.test_curve]
+def curves(run):
+    return ([w.loss for w in run.train_curve], [e.accuracy_mean for e in run.test_curve],
+            [e.loss for e in run.test_curve], run.max_grad_norm)
 
 
-@pytest.mark.skipif(not REAL_MNIST, reason="set RNN_MODELS_MNIST to the real MNIST to run")
-def test_pool_runs_are_bit_identical_to_runs_in_this_process():
-    configs = small_configs("gru")
-    with TrainingPool(processes=2, runs_per_process=1) as pool:  # slot 0's worker is replaced
+@pytest.fixture(scope="module")
+def alone():
+    """Each of six gru runs trained alone: one pinned process for each run."""
+    configs = small_configs("gru", range(3 * LIMIT))
+    runs = []
+    for config in configs:
+        with TrainingPool(1) as pool:
+            runs += pool.run([config])
+    return configs, runs
+
+
+@needs_mnist
+def test_three_times_the_worker_limit_through_one_slot(alone):
+    configs, expected = alone
+    with TrainingPool(1, runs_per_process=LIMIT) as pool:
         pooled = pool.run(configs)
-    assert [r.config.seed for r in pooled] == [0, 1, 2]
-    assert_runs_of_this_process(pooled, configs)
-    assert pooled[0].train_curve != pooled[1].train_curve  # the seeds differ
+    assert [r.config for r in pooled] == configs
+    assert [curves(r) for r in pooled] == [curves(r) for r in expected]
+    assert curves(pooled[0]) != curves(pooled[1])  # the seeds differ
 
 
-@pytest.mark.skipif(not REAL_MNIST, reason="set RNN_MODELS_MNIST to the real MNIST to run")
-def test_a_replaced_child_gives_the_runs_of_this_process():
-    configs = small_configs("basic_rnn")
-    trainer = ChildTrainer(runs_per_process=2)  # a new child for the third run
+@needs_mnist
+def test_three_times_the_worker_limit_through_two_slots(alone):
+    configs, expected = alone
+    with TrainingPool(2, runs_per_process=LIMIT // 2) as pool:  # 3 runs a slot, a worker each
+        pooled = pool.run(configs)
+    assert [curves(r) for r in pooled] == [curves(r) for r in expected]
+
+
+def test_workers_are_replaced_at_their_limit_and_runs_keep_their_order():
+    with TrainingPool(2, runs_per_process=LIMIT, task=pool_tasks.echo) as pool:
+        out = pool.run([{"cell": "x", "seed": s} for s in range(6 * LIMIT)])
+        again = pool.run([{"cell": "x", "seed": 99}])  # the pool serves a second batch
+    assert [o["seed"] for o in out] == list(range(6 * LIMIT))
+    assert len({o["pid"] for o in out}) >= 6  # 12 runs, at most 2 per worker
+    assert again[0]["seed"] == 99
+    assert not multiprocessing.active_children()
+
+
+@needs_mnist
+def test_a_replaced_child_gives_the_runs_trained_alone(alone):
+    configs, expected = alone
+    trainer = ChildTrainer(runs_per_process=LIMIT)
     try:
-        children = [trainer(configs[0]), trainer(configs[1].to_dict()), trainer(configs[2])]
+        children = [trainer(c) if k % 2 else trainer(c.to_dict()) for k, c in enumerate(configs)]
     finally:
         trainer.close()
-    assert_runs_of_this_process(children, configs)
+    assert [curves(r) for r in children] == [curves(r) for r in expected]
+
+
+@pytest.mark.parametrize(("task", "why"), [
+    (pool_tasks.raise_on_seed_1, r"raised ValueError: a bad config"),
+    (pool_tasks.die_on_seed_1, r"its worker process \d+ died \(killed by signal 9\)"),
+    (pool_tasks.freeze_on_seed_1, r"its worker process \d+ stopped answering for \d+ s"),
+])
+def test_a_failed_run_is_named_and_stops_the_batch(task, why):
+    pool = TrainingPool(2, task=task, heartbeat_s=0.2, silence_limit_s=3)
+    started = time.monotonic()
+    with pytest.raises(RunFailed, match=rf"^training run gru seed 1 failed: {why}; the batch's "
+                                        r"other \d run\(s\) were stopped"):
+        pool.run([{"cell": "gru", "seed": s} for s in range(4)])
+    assert time.monotonic() - started < 60
+    assert not multiprocessing.active_children()  # no worker left behind
+    pool.close()
+
+
+def test_a_run_far_over_its_expected_time_fails(monkeypatch):
+    from rnn_models.parallel import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "START_ALLOWANCE_S", 0.0)
+    pool = TrainingPool(1, task=pool_tasks.loop_on_seed_1, heartbeat_s=0.2, expected_s=lambda c: 0.2)
+    with pytest.raises(RunFailed, match=r"^training run gru seed 1 failed: it ran \d+ s, over 10 "
+                                        r"times its expected 0 s; the batch's other 1 run"):
+        pool.run([{"cell": "gru", "seed": s} for s in (0, 1, 2)])
+    assert not multiprocessing.active_children()
 
 
 def test_a_worker_must_train_at_least_one_run():
@@ -57,7 +114,18 @@ def test_a_worker_must_train_at_least_one_run():
         TrainingPool(processes=2, runs_per_process=0)
 
 
-@pytest.mark.skipif(not REAL_MNIST, reason="set RNN_MODELS_MNIST to the real MNIST to run")
+def test_workers_run_under_the_numerics_pin_and_without_it():
+    from rnn_models import numerics_pin
+
+    with TrainingPool(1, task=pool_tasks.environment) as pool:
+        pinned = pool.run([{"cell": "x", "seed": 0}])[0]
+    with TrainingPool(1, task=pool_tasks.environment, pin=False) as pool:
+        free = pool.run([{"cell": "x", "seed": 0}])[0]
+    assert numerics_pin.is_applied(pinned)
+    assert not numerics_pin.is_applied(free) or numerics_pin.is_applied(os.environ)
+
+
+@needs_mnist
 def test_exchange_runs_trained_by_another_process_are_bit_identical(tmp_path):
     folder = RunExchange.create(tmp_path)
     helper = subprocess.Popen([sys.executable, "-c", (
@@ -83,4 +151,4 @@ def test_exchange_runs_trained_by_another_process_are_bit_identical(tmp_path):
     finally:
         helper.kill()
     assert 0 < len(mine) < 3  # some runs came from the other process
-    assert_runs_of_this_process(exchanged, configs)
+    assert [curves(r) for r in exchanged] == [curves(train_here(c)) for c in configs]

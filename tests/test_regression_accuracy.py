@@ -64,15 +64,22 @@ def test_one_changed_bit_is_not_identical_and_says_where():
     assert not same and why.startswith("train window 4 loss") and "came from a machine" not in why
 
 
-def test_a_difference_names_the_machine_when_the_stored_run_came_from_another():
+def test_a_run_under_numerics_with_no_reference_names_them():
+    baseline, runs = distribution()
+    run = dataclasses.replace(runs[0], fingerprint={"cpu": "arm", "numerics": "aarch64/neon-native"})
+    same, why = identical_to_reference(run, baseline)
+    assert not same and why == ("no stored seed-0 run under this machine's numerics "
+                                "aarch64/neon-native (stored: test/avx2-pinned)")
+
+
+def test_a_second_reference_gives_its_machine_the_identical_path():
     baseline, runs = distribution()
     window = runs[0].train_curve[0]
-    changed = dataclasses.replace(window, loss=window.loss + 1e-7)
-    elsewhere = {"cpu": "other cpu", "threads": {"OMP_NUM_THREADS": "1"}}
-    run = dataclasses.replace(runs[0], train_curve=(changed,) + runs[0].train_curve[1:],
-                              fingerprint=elsewhere)
-    same, why = identical_to_reference(run, baseline)
-    assert not same and why.endswith("came from a machine with other cpu")  # not threads: they keep the bits
+    other = dataclasses.replace(runs[0], train_curve=(dataclasses.replace(window, loss=window.loss + 1e-7),)
+                                + runs[0].train_curve[1:], fingerprint={"numerics": "aarch64/neon-native"})
+    assert not identical_to_reference(other, baseline)[0]
+    assert identical_to_reference(other, baseline.with_reference(other)) == (True, "")
+    assert identical_to_reference(runs[0], baseline.with_reference(other)) == (True, "")
 
 
 def test_equal_but_different_passes_after_the_first_look():

@@ -13,8 +13,10 @@ import pytest
 from rnn_models.regression.rules import parse_rule
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession, ABUnavailable, WorkerProcess
-from rnn_models.speed.calibration_file import CALIBRATION_FILE, SCHEMA_VERSION
-from rnn_models.speed.gate import SpeedGate
+from rnn_models.environment import fingerprint
+from rnn_models.speed.calibration_file import (SCHEMA_VERSION, calibration_path, load_calibrations,
+                                               machine_kind, thresholds_for)
+from rnn_models.speed.gate import SpeedGate, check_speed_inputs
 from rnn_models.speed.measure import SpeedResult
 from rnn_models.speed.stored import machine_id, newest_run, read_run, StoredRunError
 
@@ -33,13 +35,15 @@ def git(repo, *args):
                           text=True).stdout.strip()
 
 
-def write_calibration(folder, looks=(8, 16), block_s=0.02):
+def write_calibration(folder, looks=(8, 16), block_s=0.02, kind=None):
     data = {"schema_version": SCHEMA_VERSION, "date": "test",
             "thresholds": {"min_effect": 0.03, "process_sigma": 0.005, "family_alpha": 0.01,
                            "looks": list(looks), "block_s": block_s},
             "measured": {"aa": {"runs": 0, "runs_with_false_alarm": 0}, "injected": []}}
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    (Path(folder) / CALIBRATION_FILE).write_text(json.dumps(data))
+    path = calibration_path(folder, kind or machine_kind(fingerprint()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return path
 
 
 def speed_result(cell="lstm", phase="train", median=0.0122, ratio=None):
@@ -193,6 +197,24 @@ def test_a_shallow_clone_says_to_fetch_the_history(tmp_path, repo):
     git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow))
     with pytest.raises(worktree.RefUnavailable, match="shallow clone .*fetch-depth: 0"):
         worktree.resolve(shallow, first)
+    assert worktree.fetch_commit(shallow, first)  # its remote answers: the commit comes
+    assert worktree.resolve(shallow, first) == first
+
+
+def test_a_shallow_clone_without_the_commit_fails_every_step_with_the_fix(tmp_path, repo):
+    first = git(repo, "rev-parse", "HEAD")
+    (repo / "extra.txt").write_text("x")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "second")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow))
+    git(shallow, "remote", "remove", "origin")  # as a CI checkout whose remote cannot be reached
+    gate = gate_for(shallow, tmp_path, ref=first)
+    outcome = gate.check("test_step_speed[lstm-CPU:0-train]", speed_result(), batch())
+    assert outcome.fails and outcome.verdict == "cannot judge" and outcome.mode == "error"
+    assert "not in this shallow clone" in outcome.detail and "fetch-depth: 0" in outcome.detail
+    assert "--no-ab" in outcome.detail
+    assert gate.check("test_step_speed[lstm-CPU:0-inference]", speed_result(phase="inference"), batch()).fails
 
 
 def test_dependencies_that_differ_fall_back(tmp_path, repo):
@@ -206,8 +228,42 @@ def test_dependencies_that_differ_fall_back(tmp_path, repo):
 
 def test_no_calibration_falls_back(tmp_path, repo):
     gate = gate_for(repo, tmp_path, calibrate=False)
-    gate.check("test_step_speed[lstm-CPU:0-train]", speed_result(), batch())
-    assert any("no A/B gate calibration at" in n and "gate-check" in n for n in gate.notes)
+    outcome = gate.check("test_step_speed[lstm-CPU:0-train]", speed_result(), batch())
+    assert any("no A/B gate calibration is stored in" in n and "gate-check" in n for n in gate.notes)
+    assert outcome.judged_by == "stored-run rules (median:150%, torch_ratio:60%)"
+
+
+def test_an_uncalibrated_kind_takes_the_widest_stored_thresholds(tmp_path):
+    write_calibration(tmp_path, kind="kind-a")
+    wide = write_calibration(tmp_path, kind="kind-b")
+    data = json.loads(wide.read_text())
+    data["thresholds"].update(min_effect=0.09, process_sigma=0.02, looks=[16, 32])
+    wide.write_text(json.dumps(data))
+    calibrations = load_calibrations(tmp_path)
+    thresholds, kind, how = thresholds_for(calibrations, {"cpu": "Other CPU", "usable_cores": 4})
+    assert kind is None and how.startswith("this machine kind other-cpu-4-cores is not calibrated")
+    assert (thresholds.min_effect, thresholds.process_sigma, thresholds.looks) == (0.09, 0.02, (16, 32))
+    mine = {"cpu": "AMD EPYC (family/model/stepping 23/49/0)", "usable_cores": 2}
+    write_calibration(tmp_path, kind=machine_kind(mine))
+    thresholds, kind, how = thresholds_for(load_calibrations(tmp_path), mine)
+    assert kind == "amd-epyc-family-23-model-49-2-cores" and thresholds.min_effect == 0.03
+    assert how.startswith("calibrated on this machine kind amd-epyc-family-23-model-49-2-cores")
+
+
+@pytest.mark.parametrize("text", ["", '{"schema_version": 1, "thresholds": {"min_effect": 0.03', '{"schema_version": 9}'])
+def test_a_corrupt_calibration_is_bad_input_naming_the_file(tmp_path, text):
+    path = write_calibration(tmp_path)
+    path.write_text(text)
+    with pytest.raises(ValueError, match=f"^{path} is not a valid A/B gate calibration .*git checkout -- "
+                                         f".*gate-check"):
+        check_speed_inputs(tmp_path)
+
+
+def test_a_named_ref_that_does_not_exist_is_bad_input(tmp_path, repo):
+    write_calibration(tmp_path)
+    with pytest.raises(ValueError, match="^--ab-ref no-such-ref: the ref no-such-ref is not in"):
+        check_speed_inputs(tmp_path, "no-such-ref", root=repo)
+    check_speed_inputs(tmp_path, "HEAD", root=repo)  # one that exists passes
 
 
 def test_a_step_the_stored_run_lacks_is_reported_not_gated(tmp_path, repo):
@@ -249,4 +305,5 @@ def test_a_real_ab_finds_a_committed_slowdown(tmp_path, repo):
     assert outcome.mode == "ab", gate.notes
     # the fixed per-call cost is not doubled, so the ratio lands under 2; past 1.1 is far from noise
     assert outcome.verdict == "slower" and outcome.fails and outcome.ab.decision.low > 1.1, outcome.ab
+    assert "; fresh workers: " in outcome.detail and outcome.judged_by.startswith("A/B confirmed in fresh workers")
     assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob(f"{worktree.PREFIX}*/{git(repo, 'rev-parse', 'HEAD')[:12]}"))

@@ -4,6 +4,6 @@ plain run on several cores), ``ChildTrainer`` (one such process, replaced every 
 ``local`` (training here, data loaded once)."""
 
 from .exchange import RunExchange, TrainingFailed, job_key
-from .pool import ChildTrainer, TrainingPool, usable_cores
+from .pool import ChildTrainer, RunFailed, TrainingPool, usable_cores
 
-__all__ = ["ChildTrainer", "RunExchange", "TrainingFailed", "TrainingPool", "job_key", "usable_cores"]
+__all__ = ["ChildTrainer", "RunExchange", "RunFailed", "TrainingFailed", "TrainingPool", "job_key", "usable_cores"]

@@ -1,38 +1,40 @@
-"""``TrainingPool``: training runs spread over worker processes that this process starts,
-each pinned to its slot's share of the cores (``rnn_models.suite.pin_process``), so that
-independent seeds train side by side.
+"""``TrainingPool``: training runs spread over worker processes that this process starts, each
+pinned to its slot's share of the cores (``rnn_models.suite.pin_process``) and started under
+the numerics pin (``rnn_models.numerics_pin``), so that independent seeds train side by side
+with the bits of any other AVX2 machine.
 
 Training is bit-identical for any thread count here (docs/decisions.md), so a run from the
-pool equals the same run trained alone. A worker loads MNIST once and keeps each task's
-prepared data (``rnn_models.parallel.local``); a run's RunResult comes back as its dict.
-A slot's worker is replaced every ``RUNS_PER_CHILD`` runs, since TensorFlow keeps part of every
-run for the process's life (docs/decisions.md); the new worker takes the same cores.
+pool equals the same run trained alone in a pinned process. A worker loads MNIST once and
+keeps each task's prepared data (``rnn_models.parallel.local``). A slot's worker is replaced
+every ``runs_per_process`` runs, since TensorFlow keeps part of every run for the process's
+life (docs/decisions.md); the new worker takes the same cores.
+
+The pool drives its workers itself over pipes, without ``concurrent.futures``: Python 3.11's
+``ProcessPoolExecutor(max_tasks_per_child=N)`` waits forever once a worker reaches N tasks
+with more queued (CPython gh-115634). Every wait here has a bound: a worker that dies, stops
+sending its heartbeat, or trains far longer than expected ends the batch with a
+``RunFailed`` naming the run; the batch's other runs are stopped, since a look of the
+accuracy gate is judged on all its seeds or not at all.
 """
 
+import collections
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import threading
+import time
+from multiprocessing.connection import wait
+
+RUNS_PER_CHILD = 5  # a worker's runs before it is replaced: bounds what TF keeps (docs/decisions.md)
+HEARTBEAT_S = 2.0  # a worker's heartbeat period
+SILENCE_LIMIT_S = 300.0  # no heartbeat for this long: the worker is stuck (150 periods)
+TIMEOUT_FACTOR = 10.0  # a run this many times its expected time is stuck, not slow
+START_ALLOWANCE_S = 120.0  # a worker's start (TF import, MNIST load; measured ~5 s) on a slow machine
 
 _STATE = {}  # in a worker: where its MNIST is
-RUNS_PER_CHILD = 5  # a worker's runs before it is replaced: bounds what TF keeps (docs/decisions.md)
 
 
-def _start_worker(slot, count, data_path, variant):
-    from rnn_models.suite import pin_process
-
-    pin_process(slot, count)  # before TensorFlow is imported
-    if variant:
-        from rnn_models.regression.accuracy_check import apply_variant
-
-        apply_variant(variant)
-    _STATE["data_path"] = data_path
-
-
-def _train(config_dict):
-    from rnn_models.parallel.local import train_here
-
-    return train_here(config_dict, _STATE["data_path"]).to_dict()
+class RunFailed(RuntimeError):
+    """A run of the pool did not finish: its worker raised, died, went silent or overran."""
 
 
 def usable_cores():
@@ -42,35 +44,184 @@ def usable_cores():
         return os.cpu_count() or 1
 
 
+def _train(config_dict):
+    from rnn_models.parallel.local import train_here
+
+    return train_here(config_dict, _STATE["data_path"]).to_dict()
+
+
+def _worker(conn, slot, count, data_path, variant, pin, task, heartbeat_s):
+    """A worker's life: pinned before TensorFlow loads, then runs until told to stop."""
+    from rnn_models import numerics_pin
+    from rnn_models.suite import pin_process
+
+    if pin:
+        numerics_pin.apply()
+    pin_process(slot, count)
+    if variant:
+        from rnn_models.regression.accuracy_check import apply_variant
+
+        apply_variant(variant)
+    _STATE["data_path"] = data_path
+    lock, stop = threading.Lock(), threading.Event()
+
+    def send(message):
+        with lock:
+            conn.send(message)
+
+    def beat():
+        while not stop.wait(heartbeat_s):
+            send(("alive", None))
+
+    threading.Thread(target=beat, daemon=True).start()
+    try:
+        while (job := conn.recv()) is not None:
+            try:
+                send(("done", (task or _train)(job)))
+            except Exception as err:  # reported to the parent, which names the run
+                send(("error", f"{type(err).__name__}: {' '.join(str(err).split())}"))
+    except (EOFError, KeyboardInterrupt):  # the parent is gone or stopping us
+        pass
+    finally:
+        stop.set()
+
+
+def _name(config):
+    return f"{config.get('cell')} seed {config.get('seed')}"
+
+
+class _Slot:
+    """One slot's worker process and the run it trains."""
+
+    def __init__(self, pool, index):
+        self.pool, self.index = pool, index
+        self.process = self.conn = None
+        self.runs = 0  # runs the current worker has taken
+        self.job = None  # (position, config dict, started, deadline) while training
+        self.heard = 0.0  # when the worker last said anything
+
+    def start(self):
+        pool = self.pool
+        self.conn, child = pool.ctx.Pipe()
+        self.process = pool.ctx.Process(
+            target=_worker, daemon=True, name=f"rnnbench-train-{self.index}",
+            args=(child, self.index, pool.processes, pool.data_path, pool.variant, pool.pin,
+                  pool.task, pool.heartbeat_s))
+        self.process.start()
+        child.close()
+        self.runs = 0
+
+    def give(self, position, config, expected_s):
+        if self.process is None or self.runs >= (self.pool.runs_per_process or float("inf")):
+            self.stop()
+            self.start()
+        now = time.monotonic()
+        deadline = None if expected_s is None else now + START_ALLOWANCE_S + TIMEOUT_FACTOR * expected_s
+        self.conn.send(config)
+        self.runs += 1
+        self.job = (position, config, now, deadline)
+        self.heard = now
+
+    def stop(self, kill=False):
+        """Ends the worker: asked to stop, else (or when ``kill``) killed; always reaped."""
+        if self.process is None:
+            return
+        if not kill:
+            try:
+                self.conn.send(None)
+            except (OSError, ValueError):
+                pass
+            self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.conn.close()
+        self.process = self.conn = self.job = None
+
+
 class TrainingPool:
     """``run(configs) -> [RunResult]`` in the configs' order, ``processes`` at a time
-    (default: one per usable core), dealt to the slots in turn. ``variant`` is a code change
-    each worker makes first (``rnn_models.regression.accuracy_check``). ``runs_per_process``
-    (None: never) replaces a slot's worker after that many runs. Use as a context manager, or
-    ``close()``."""
+    (default: one per usable core), each run given to the next free slot.
 
-    def __init__(self, processes=None, data_path=None, variant=None, runs_per_process=RUNS_PER_CHILD):
-        self.processes = processes or usable_cores()
+    - ``variant``: a code change each worker makes first (``rnn_models.regression.accuracy_check``).
+    - ``runs_per_process`` (None: never): a slot's worker is replaced after that many runs.
+    - ``pin``: the numerics pin in the workers (accuracy runs); False for the machine's own kernels.
+    - ``expected_s(config_dict) -> seconds | None``: a run's expected time; it fails at
+      ``TIMEOUT_FACTOR`` times that (plus a worker's start). None: only the heartbeat bounds it.
+    - ``task``: what a worker does with a config dict (default: train it), a module-level
+      function, for tests.
+    Use as a context manager, or ``close()``: no worker outlives it."""
+
+    def __init__(self, processes=None, data_path=None, variant=None, runs_per_process=RUNS_PER_CHILD,
+                 pin=True, expected_s=None, task=None, heartbeat_s=HEARTBEAT_S,
+                 silence_limit_s=SILENCE_LIMIT_S):
         if runs_per_process is not None and runs_per_process < 1:
             raise ValueError(f"runs_per_process must be at least 1 or None, got {runs_per_process}")
-        ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: pinned before TF loads
-        # One executor a slot, so that a replaced worker is pinned to its predecessor's cores.
-        self._executors = [
-            ProcessPoolExecutor(1, mp_context=ctx, initializer=_start_worker,
-                                initargs=(slot, self.processes, data_path, variant),
-                                max_tasks_per_child=runs_per_process)
-            for slot in range(self.processes)]
+        self.processes = processes or usable_cores()
+        self.data_path, self.variant, self.runs_per_process = data_path, variant, runs_per_process
+        self.pin, self.expected_s, self.task = pin, expected_s, task
+        self.heartbeat_s, self.silence_limit_s = heartbeat_s, silence_limit_s
+        self.ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: pinned before TF loads
+        self._slots = [_Slot(self, k) for k in range(self.processes)]
 
     def run(self, configs):
+        """Trains ``configs`` (TrainConfigs or their dicts); a RunFailed stops the others."""
         from rnn_models.results import RunResult
 
-        futures = [self._executors[k % self.processes].submit(_train, config.to_dict())
-                   for k, config in enumerate(configs)]
-        return [RunResult.from_dict(future.result()) for future in futures]
+        dicts = [c if isinstance(c, dict) else c.to_dict() for c in configs]
+        expected = [self.expected_s(d) if self.expected_s else None for d in dicts]
+        waiting = collections.deque(range(len(dicts)))
+        results = [None] * len(dicts)
+        try:
+            while waiting or any(s.job for s in self._slots):
+                for slot in self._slots:
+                    if slot.job is None and waiting:
+                        position = waiting.popleft()
+                        slot.give(position, dicts[position], expected[position])
+                busy = [s for s in self._slots if s.job]
+                wait([s.conn for s in busy] + [s.process.sentinel for s in busy], timeout=self.heartbeat_s)
+                for slot in busy:
+                    self._check(slot, results, len(waiting))
+        except BaseException:
+            self.close(kill=True)  # interrupted or failed: no worker is left behind
+            raise
+        return [RunResult.from_dict(r) if self.task is None else r for r in results]
 
-    def close(self):
-        for executor in self._executors:
-            executor.shutdown(cancel_futures=True)
+    def _check(self, slot, results, queued):
+        position, config, started, deadline = slot.job
+        now = time.monotonic()
+        why = None
+        try:
+            while slot.conn.poll():
+                kind, payload = slot.conn.recv()
+                slot.heard = now
+                if kind == "done":
+                    results[position], slot.job = payload, None
+                    return
+                if kind == "error":
+                    why = f"raised {payload}"
+                    break
+        except (EOFError, OSError):
+            pass  # the pipe closed: the worker died, said below
+        if why is None:
+            if not slot.process.is_alive():
+                code = slot.process.exitcode
+                how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+                why = f"its worker process {slot.process.pid} died ({how})"
+            elif now - slot.heard > self.silence_limit_s:
+                why = f"its worker process {slot.process.pid} stopped answering for {now - slot.heard:.0f} s"
+            elif deadline is not None and now > deadline:
+                why = (f"it ran {now - started:.0f} s, over {TIMEOUT_FACTOR:.0f} times its expected "
+                       f"{(deadline - started - START_ALLOWANCE_S) / TIMEOUT_FACTOR:.0f} s")
+            else:
+                return
+        others = sum(1 for s in self._slots if s.job and s is not slot) + queued
+        raise RunFailed(f"training run {_name(config)} failed: {why}; the batch's other {others} "
+                        f"run(s) were stopped (a look is judged on all its seeds)")
+
+    def close(self, kill=False):
+        for slot in self._slots:
+            slot.stop(kill=kill)
 
     def __enter__(self):
         return self
@@ -81,27 +232,18 @@ class TrainingPool:
 
 class ChildTrainer:
     """``trainer(config) -> RunResult`` (a TrainConfig or its dict), trained in a child process
-    pinned to this process's cores, so that this process's peak memory stays that of its own
-    runs (the budget checks it after each). The child starts on first use, is replaced every
-    ``runs_per_process`` runs and after it dies; ``close()`` ends it."""
+    pinned to this process's cores, so that this process's peak memory stays its own and its
+    TensorFlow stays unpinned. The child starts on first use, is replaced every
+    ``runs_per_process`` runs and after it fails; ``close()`` ends it."""
 
-    def __init__(self, runs_per_process=RUNS_PER_CHILD, data_path=None):
-        self.runs_per_process, self.data_path, self._pool = runs_per_process, data_path, None
+    def __init__(self, runs_per_process=RUNS_PER_CHILD, data_path=None, expected_s=None):
+        self._pool = TrainingPool(1, data_path, runs_per_process=runs_per_process, expected_s=expected_s)
 
     def __call__(self, config):
-        from rnn_models.config import TrainConfig
+        return self._pool.run([config])[0]
 
-        if isinstance(config, dict):
-            config = TrainConfig.from_dict(config)
-        if self._pool is None:
-            self._pool = TrainingPool(1, self.data_path, runs_per_process=self.runs_per_process)
-        try:
-            return self._pool.run([config])[0]
-        except BrokenProcessPool:
-            self.close()  # the next run starts a new child
-            raise
+    def run(self, configs):
+        return self._pool.run(configs)
 
     def close(self):
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        self._pool.close()

@@ -31,10 +31,7 @@ import statistics
 
 from scipy import stats
 
-from rnn_models.environment import fingerprint_differences
-
 VERDICTS = ("identical", "pass", "fail")
-ROUNDING_KEYS = ("cpu", "isa", "versions")  # the fingerprint keys that can change a run's bits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,13 +103,20 @@ def decide(baseline_values, candidate_values, alpha, policy=DEFAULT_POLICY, seed
 
 
 def identical_to_reference(result, baseline):
-    """``(True, "")`` when ``result`` reproduces the stored seed-0 run bit for bit, else
-    ``(False, where it first differs)``."""
+    """``(True, "")`` when ``result`` reproduces the stored seed-0 run of its numerics key bit
+    for bit, else ``(False, why not)``: no reference stored for its numerics, or where it
+    first differs."""
     if result.config.seed != 0:
         return False, f"seed {result.config.seed} is not the reference seed 0"
+    references = baseline.references()
+    key = (result.fingerprint or {}).get("numerics")
+    if key not in references:
+        stored = ", ".join(str(k) for k in references)
+        return False, f"no stored seed-0 run under this machine's numerics {key} (stored: {stored})"
+    train_curve, test_curve = references[key]
     fields = ("epoch", "step", "loss", "accuracy_mean", "accuracy_min")
-    pairs = (("train window", result.train_curve, baseline.train_curve),
-             ("test epoch", result.test_curve, baseline.test_curve))
+    pairs = (("train window", result.train_curve, train_curve),
+             ("test epoch", result.test_curve, test_curve))
     for what, now, stored in pairs:
         if len(now) != len(stored):
             return False, f"{len(now)} {what}s against {len(stored)} stored"
@@ -120,18 +124,8 @@ def identical_to_reference(result, baseline):
             for name in fields:
                 if getattr(a, name) != getattr(b, name):
                     return False, (f"{what} {k + 1} {name}: {getattr(a, name)!r} against "
-                                   f"{getattr(b, name)!r} stored{_other_machine(result, baseline)}")
+                                   f"{getattr(b, name)!r} stored under the same numerics {key}")
     return True, ""
-
-
-def _other_machine(result, baseline):
-    """``"; the stored run came from a machine with other cpu, isa"`` when the fingerprint
-    keys that can change float rounding differ from the stored seed-0 run's, else ``""``."""
-    if result.fingerprint is None or baseline.fingerprint is None:
-        return ""
-    differ = [k for k in fingerprint_differences(baseline.fingerprint, result.fingerprint)
-              if k in ROUNDING_KEYS]
-    return f"; the stored run came from a machine with other {', '.join(differ)}" if differ else ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,7 +190,8 @@ def judge(baseline, first_run, run_seeds, policy=DEFAULT_POLICY, skip_identical=
         same, why = identical_to_reference(first_run, baseline)
         if same:
             return AccuracyOutcome(baseline.cell, "identical",
-                                   "seed 0 reproduces the stored seed-0 run bit for bit",
+                                   f"seed 0 reproduces the stored seed-0 run of numerics "
+                                   f"{first_run.fingerprint['numerics']} bit for bit",
                                    (), len(baseline.seeds), (), policy)
     else:
         why = "the identical check was skipped"

@@ -13,7 +13,8 @@ can be replayed under any thresholds. From the A/A runs it derives the threshold
 
 then replays the gate's sequential decision on every stored run and counts the A/A runs
 with any false alarm and the injected runs flagged. All of it, with the machine's
-fingerprint, goes to ``baselines/speed_gate.json``, where the gate reads its thresholds.
+fingerprint, goes to ``baselines/speed_gate/<machine kind>.json``, where the gate reads its
+thresholds on machines of that kind; other kinds' files stay as they are.
 """
 
 import datetime
@@ -33,7 +34,7 @@ from rnn_models.environment import fingerprint
 from rnn_models.regression.speed import Thresholds, decide_sequentially, hodges_lehmann
 from rnn_models.registry import REGISTRY
 from rnn_models.speed.ab import ABSession
-from rnn_models.speed.calibration_file import CALIBRATION_FILE, SCHEMA_VERSION
+from rnn_models.speed.calibration_file import SCHEMA_VERSION, calibration_path, machine_kind
 
 DEFAULT_LOOKS = (16, 32)
 DEFAULT_BLOCK_S = 0.1
@@ -185,7 +186,7 @@ def calibrate_cli(args):
     from rnn_models.data import load_mnist, prepare
     from rnn_models.paths import check_output_file
 
-    out = check_output_file(args.out or BASELINE_DIR / CALIBRATION_FILE, "--out")
+    out = check_output_file(args.out or calibration_path(BASELINE_DIR, machine_kind(fingerprint())), "--out")
     cells = args.cells or list(REGISTRY)
     if args.inject_cell not in cells:
         raise ValueError(f"--inject-cell {args.inject_cell} is not among the gated --cells")

@@ -1,40 +1,84 @@
-"""The A/B gate's stored calibration, ``baselines/speed_gate.json``: its thresholds and the
-measurements they come from (written by ``python -m rnn_models gate-check``)."""
+"""The A/B gate's stored calibrations, one file per machine kind under
+``baselines/speed_gate/<kind>.json``: each kind's thresholds and the measurements they come
+from (written by ``python -m rnn_models gate-check``, which adds its kind's file and leaves
+the others).
+
+A machine of a kind with no calibration is judged with the widest stored thresholds
+(``thresholds_for``), and the gate confirms each slowdown with fresh workers
+(``rnn_models.speed.gate``); ``baselines/speed_gate_uncalibrated.json`` holds what that was
+measured to give on an uncalibrated kind.
+"""
 
 import json
+import re
 from pathlib import Path
 
 from rnn_models.regression.speed import Thresholds
 
-CALIBRATION_FILE = "speed_gate.json"
+CALIBRATION_DIR = "speed_gate"
 SCHEMA_VERSION = 1
 
 
 class CalibrationError(ValueError):
-    """A calibration file that is missing or unreadable; the message names it."""
+    """A calibration file that cannot be read; the message names it and the fix."""
 
 
-def calibration_path(baselines_dir):
-    return Path(baselines_dir) / CALIBRATION_FILE
+def machine_kind(fingerprint):
+    """A calibration's kind, as a file name: the CPU model, family and model, and the usable
+    cores, e.g. ``amd-epyc-family-23-model-49-2-cores`` (the stepping does not change speed)."""
+    cpu = (fingerprint or {}).get("cpu") or "unknown cpu"
+    cpu = re.sub(r"\(family/model/stepping (\w+)/(\w+)/\w+\)", r"family \1 model \2", cpu)
+    cores = (fingerprint or {}).get("usable_cores") or (fingerprint or {}).get("cores")
+    return re.sub(r"[^a-z0-9]+", "-", f"{cpu} {cores} cores".lower()).strip("-")
 
 
-def load_calibration(baselines_dir):
-    """``(Thresholds, calibration dict)`` from the stored file."""
-    path = calibration_path(baselines_dir)
-    if not path.is_file():
-        raise CalibrationError(f"no A/B gate calibration at {path}: run `python -m rnn_models "
-                               "gate-check` on this machine to measure one")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(f"schema_version {data.get('schema_version')!r} is not {SCHEMA_VERSION}")
-        t = data["thresholds"]
-        thresholds = Thresholds(float(t["min_effect"]), float(t["process_sigma"]),
-                                float(t["family_alpha"]), tuple(int(n) for n in t["looks"]),
-                                float(t["block_s"]))
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as err:
-        raise CalibrationError(f"{path} is not a valid A/B gate calibration: {err}") from err
-    return thresholds, data
+def calibration_path(baselines_dir, kind):
+    return Path(baselines_dir) / CALIBRATION_DIR / f"{kind}.json"
+
+
+def load_calibrations(baselines_dir):
+    """``{kind: (Thresholds, calibration dict)}`` of every stored kind ({} where there is
+    none). An unreadable or invalid file is an error naming it: a gate that silently lost
+    its calibration would judge with other rules."""
+    folder = Path(baselines_dir) / CALIBRATION_DIR
+    out = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("schema_version") != SCHEMA_VERSION:
+                raise ValueError(f"schema_version {data.get('schema_version')!r} is not {SCHEMA_VERSION}")
+            t = data["thresholds"]
+            thresholds = Thresholds(float(t["min_effect"]), float(t["process_sigma"]),
+                                    float(t["family_alpha"]), tuple(int(n) for n in t["looks"]),
+                                    float(t["block_s"]))
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as err:
+            raise CalibrationError(
+                f"{path} is not a valid A/B gate calibration ({' '.join(str(err).split())}): restore "
+                f"it (git checkout -- {path}) or measure it again with `python -m rnn_models "
+                "gate-check`") from None
+        out[path.stem] = (thresholds, data)
+    return out
+
+
+def thresholds_for(calibrations, fingerprint):
+    """``(Thresholds, kind or None, how)`` for this machine: its kind's calibration, else the
+    widest of every stored kind's (the largest minimum effect and process spread, the
+    smallest error level), named in ``how``. None when no kind is stored."""
+    kind = machine_kind(fingerprint)
+    if kind in calibrations:
+        thresholds, data = calibrations[kind]
+        return thresholds, kind, f"calibrated on this machine kind {kind} ({summary_line(data)})"
+    if not calibrations:
+        return None, None, "no A/B gate calibration is stored"
+    stored = [t for t, _ in calibrations.values()]
+    widest = Thresholds(
+        min_effect=max(t.min_effect for t in stored),
+        process_sigma=max(t.process_sigma for t in stored),
+        family_alpha=min(t.family_alpha for t in stored),
+        looks=max((t.looks for t in stored), key=lambda looks: looks[-1]),
+        block_s=max(t.block_s for t in stored))
+    return widest, None, (f"this machine kind {kind} is not calibrated: the widest thresholds of "
+                          f"{', '.join(calibrations)}")
 
 
 def summary_line(data):
@@ -45,4 +89,4 @@ def summary_line(data):
     for inj in m.get("injected", []):
         parts.append(f"+{inj['slowdown']:.0%} on {inj['cell']} {inj['phase']}: flagged in "
                      f"{inj['flagged']} of {inj['runs']}")
-    return f"calibrated {data.get('date', '?')} ({'; '.join(parts)})"
+    return f"calibrated {data.get('date', '?')}; {'; '.join(parts)}"

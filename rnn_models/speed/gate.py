@@ -1,9 +1,16 @@
 """The speed gate over a run's timed steps: A/B against the baseline ref when it can be
 had, else the stored-median and PyTorch-ratio rules against the stored run.
 
-Every way the A/B can be unavailable (no stored commit, no git, a missing ref, differing
-dependencies or libraries, a worker that fails, no calibration) is said once, in one line,
-and the fallback rules apply to each step; a step that neither can judge says so too.
+- Thresholds: this machine kind's calibration, else the widest stored ones
+  (``rnn_models.speed.calibration_file``).
+- A step found slower is timed again by fresh workers of both sides, and fails only if that
+  A/B finds it slower too: a false alarm that comes from one pair of processes (where the
+  machine placed them, a job beside them) does not repeat in the next pair.
+- Every way the A/B can be unavailable (no stored commit, no git, a missing default ref,
+  differing dependencies or libraries, a worker that fails, no calibration) is said once, in
+  one line, and the fallback rules apply to each step; a step that neither can judge says so.
+- A shallow clone that lacks the baseline commit, when no remote gives it, fails every step
+  with the fix: it must never pass on rules the user did not choose (``--no-ab`` opts out).
 """
 
 import contextlib
@@ -13,7 +20,7 @@ from pathlib import Path
 from rnn_models.environment import fingerprint, fingerprint_differences
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession, ABUnavailable
-from rnn_models.speed.calibration_file import CalibrationError, load_calibration, summary_line
+from rnn_models.speed.calibration_file import load_calibrations, thresholds_for
 from rnn_models.speed.stored import fingerprint_warning, newest_run
 
 
@@ -30,10 +37,32 @@ class GateOutcome:
     fails: bool
     detail: str
     ab: object = None  # ABResult when mode == "ab"
+    judged_by: str = ""  # what decided the verdict, for the summary
 
     def extra_info(self):
-        info = {"gate_mode": self.mode, "gate_verdict": self.verdict}
+        info = {"gate_mode": self.mode, "gate_verdict": self.verdict, "gate_judged_by": self.judged_by}
         return {**info, **(self.ab.extra_info() if self.ab is not None else {})}
+
+
+def check_speed_inputs(baselines_dir, ref=None, root=None):
+    """Before any timing: every stored calibration is readable, and a ref the user named exists
+    (fetched into a shallow clone where a remote gives it). A ValueError names the problem."""
+    load_calibrations(baselines_dir)  # a CalibrationError is a ValueError naming the file
+    if ref is None:
+        return
+    try:
+        repo = worktree.repo_root(root or Path(__file__).resolve().parents[2])
+        try:
+            worktree.resolve(repo, ref)
+        except worktree.RefUnavailable:
+            if not (worktree.is_shallow(repo) and worktree.fetch_commit(repo, ref)):
+                raise
+    except worktree.RefUnavailable as err:
+        raise ValueError(f"--ab-ref {ref}: {err}") from None
+
+
+class GateError(Exception):
+    """The gate cannot judge and must not pass on other rules; ``str()`` says the fix."""
 
 
 class SpeedGate:
@@ -63,18 +92,17 @@ class SpeedGate:
                               f"({', '.join(r.text for r in self.rules)})")
         self._baselines_dir = baselines_dir
         self._current_root = current_root or Path(__file__).resolve().parents[2]
+        self._baseline_root = self._batch = self._thresholds = None
+        self.kind, self.fatal = None, None
 
     # --- the A/B session, started on first use --------------------------------------
 
     def _start(self, batch):
-        thresholds, calibration = load_calibration(self._baselines_dir)
-        self.notes.append(f"A/B thresholds from {self._baselines_dir}/speed_gate.json, "
-                          + summary_line(calibration))
-        differing = fingerprint_differences(calibration.get("machine"), fingerprint())
-        if differing:
-            self.notes.append(f"the A/B gate was calibrated on another machine ({', '.join(differing)} "
-                              "differ): its rates are measured there; run `python -m rnn_models "
-                              "gate-check` to calibrate here")
+        thresholds, self.kind, how = thresholds_for(load_calibrations(self._baselines_dir), fingerprint())
+        if thresholds is None:
+            raise worktree.RefUnavailable(f"{how} in {self._baselines_dir}/speed_gate/: run "
+                                          "`python -m rnn_models gate-check` to measure one")
+        self.notes.append(f"A/B thresholds: {how}")
         if self.ref is None:
             if self.stored is None or not self.stored.commit.get("id"):
                 raise worktree.RefUnavailable(
@@ -84,27 +112,50 @@ class SpeedGate:
                 self.notes.append(f"the stored run {self.stored.path.name} was recorded from a tree "
                                   f"with uncommitted changes; the A/B uses {self.ref[:12]} as committed")
         repo = worktree.repo_root(self._current_root)
-        self.commit = worktree.resolve(repo, self.ref)
-        baseline_root = self._stack.enter_context(worktree.checkout(repo, self.commit))
-        differs = worktree.dependency_difference(self._current_root, baseline_root)
+        try:
+            self.commit = worktree.resolve(repo, self.ref)
+        except worktree.RefUnavailable as err:
+            if not worktree.is_shallow(repo):
+                raise
+            if not worktree.fetch_commit(repo, self.ref):
+                raise GateError(f"{err}; no remote gave it either. Fetch the history (actions/checkout: "
+                                "fetch-depth: 0, or `git fetch --unshallow`), or pass --no-ab to gate on "
+                                "the stored run's rules") from None
+            self.notes.append(f"fetched the baseline commit {self.ref[:12]} into this shallow clone")
+            self.commit = worktree.resolve(repo, self.ref)
+        self._baseline_root = self._stack.enter_context(worktree.checkout(repo, self.commit))
+        differs = worktree.dependency_difference(self._current_root, self._baseline_root)
         if differs:
             raise worktree.RefUnavailable(differs)
-        self._session = ABSession(self._current_root, baseline_root, batch, thresholds)
-        self.notes.append(f"A/B against {self.ref} ({self.commit[:12]}), both sides in fresh workers")
+        self._batch, self._thresholds = batch, thresholds
+        self._session = ABSession(self._current_root, self._baseline_root, batch, thresholds)
+        self.notes.append(f"A/B against {self.ref} ({self.commit[:12]}), both sides in fresh workers; "
+                          "a step found slower is timed again in fresh workers and fails only if "
+                          "found slower again")
 
     def _ab(self, cell, phase, device, batch):
-        if self.unavailable is None and self._session is None:
+        if self.unavailable is None and self._session is None and self.fatal is None:
             try:
                 self._start(batch)
-            except (worktree.RefUnavailable, ABUnavailable, CalibrationError, OSError) as err:
+            except GateError as err:
+                self.fatal = " ".join(str(err).split())
+                self.notes.append(f"speed gate cannot judge: {self.fatal}")
+                self.close()
+            except (worktree.RefUnavailable, ABUnavailable, OSError) as err:
                 self._give_up(err)
         if self._session is None:
-            return None
+            return None, None
         try:
-            return self._session.compare(cell, phase, device, self.family_size)
+            first = self._session.compare(cell, phase, device, self.family_size)
+            if not first.decision.fails:
+                return first, None
+            # Fresh workers of both sides: a slowdown must show in a second pair of processes.
+            self._session.close()
+            self._session = ABSession(self._current_root, self._baseline_root, self._batch, self._thresholds)
+            return first, self._session.compare(cell, phase, device, self.family_size)
         except ABUnavailable as err:
             self._give_up(err)
-            return None
+            return None, None
 
     def _give_up(self, err):
         self.unavailable = " ".join(str(err).split())
@@ -115,29 +166,44 @@ class SpeedGate:
     # --- the check ----------------------------------------------------------------------
 
     def check(self, name, result, batch):
-        ab = self._ab(result.cell, result.phase, result.device, batch)
-        if ab is not None:
-            d = ab.decision
-            outcome = GateOutcome(name, result.cell, result.phase, result.device, "ab", d.verdict,
-                                  d.fails, f"current/baseline {d.interval_text()} over {d.units} "
-                                  f"units of {ab.unit_steps} step pairs", ab)
+        first, second = self._ab(result.cell, result.phase, result.device, batch)
+        base = (name, result.cell, result.phase, result.device)
+        if self.fatal is not None:
+            outcome = GateOutcome(*base, "error", "cannot judge", True, self.fatal, judged_by="nothing")
+        elif first is not None:
+            outcome = self._ab_outcome(base, first, second)
         else:
             outcome = self._fallback(name, result)
         self.outcomes.append(outcome)
         return outcome
 
+    def _ab_outcome(self, base, first, second):
+        thresholds = (f"thresholds of {self.kind}" if self.kind else
+                      "the widest stored thresholds (this machine kind is not calibrated)")
+        d = first.decision
+        text = f"current/baseline {d.interval_text()} over {d.units} units of {first.unit_steps} step pairs"
+        if second is None:
+            return GateOutcome(*base, "ab", d.verdict, d.fails, text, first, f"A/B, {thresholds}")
+        d2 = second.decision
+        text += f"; fresh workers: {d2.interval_text()} ({d2.verdict})"
+        judged = f"A/B confirmed in fresh workers, {thresholds}"
+        if d2.fails:
+            return GateOutcome(*base, "ab", "slower", True, text, second, judged)
+        return GateOutcome(*base, "ab", "inconclusive", False, text + ", not confirmed", second, judged)
+
     def _fallback(self, name, result):
         base = (result.cell, result.phase, result.device, "fallback")
         if self.stored is None or name not in self.stored.benchmarks:
             return GateOutcome(name, *base, "not gated", False,
-                               "no stored entry for this step and no A/B: not gated")
+                               "no stored entry for this step and no A/B: not gated", judged_by="nothing")
         current = {"median": result.median_s, "ratio_to_torch": result.ratio_to_torch}
         stored = {"median": self.stored.median(name),
                   "ratio_to_torch": self.stored.extra_info(name).get("ratio_to_torch")}
         reasons = [why for why in (rule.fails(current, stored) for rule in self.rules) if why]
         detail = "; ".join(reasons) or (f"median {result.median_s * 1e3:.3g} ms vs stored "
                                         f"{stored['median'] * 1e3:.3g} ms")
-        return GateOutcome(name, *base, "slower" if reasons else "within rules", bool(reasons), detail)
+        return GateOutcome(name, *base, "slower" if reasons else "within rules", bool(reasons), detail,
+                           judged_by=f"stored-run rules ({', '.join(r.text for r in self.rules)})")
 
     def close(self):
         if self._session is not None:
@@ -149,9 +215,9 @@ class SpeedGate:
 
     def table(self, markdown=False):
         """The verdict of every checked step, as aligned text or as Markdown."""
-        header = ("cell", "phase", "device", "gate", "verdict", "detail")
-        rows = [(o.cell, o.phase, o.device, o.mode, o.verdict.upper() if o.fails else o.verdict,
-                 o.detail) for o in self.outcomes]
+        header = ("cell", "phase", "device", "verdict", "judged by", "detail")
+        rows = [(o.cell, o.phase, o.device, o.verdict.upper() if o.fails else o.verdict,
+                 o.judged_by, o.detail) for o in self.outcomes]
         if markdown:
             lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
             lines += ["| " + " | ".join(row) + " |" for row in rows]

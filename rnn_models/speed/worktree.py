@@ -48,11 +48,25 @@ def resolve(repo, ref):
     done = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
     if done.returncode == 0:
         return done.stdout.strip()
-    shallow = _git(repo, "rev-parse", "--is-shallow-repository", check=False).stdout.strip()
-    if shallow == "true":
+    if is_shallow(repo):
         raise RefUnavailable(f"the ref {ref} is not in this shallow clone (clone with its history, "
                              "e.g. actions/checkout's fetch-depth: 0)")
     raise RefUnavailable(f"the ref {ref} is not in {repo}")
+
+
+def is_shallow(repo):
+    return _git(repo, "rev-parse", "--is-shallow-repository", check=False).stdout.strip() == "true"
+
+
+def fetch_commit(repo, commit):
+    """Fetches ``commit`` from the ``origin`` remote into a shallow clone; False when there is
+    no such remote or it does not answer (git's own 120 s bound)."""
+    if "origin" not in _git(repo, "remote", check=False).stdout.split():
+        return False
+    try:
+        return _git(repo, "fetch", "--quiet", "--no-tags", "origin", commit, check=False).returncode == 0
+    except RefUnavailable:  # timed out
+        return False
 
 
 def _dependencies(pyproject_text):
