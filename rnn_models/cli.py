@@ -161,6 +161,30 @@ def build_parser():
     gate.add_argument("--out", default=None,
                       help=f"the calibration file (default: {BASELINE_DIR}/speed_gate/<this machine kind>.json)")
 
+    trial = commands.add_parser(
+        "gate-trial", help="run the whole speed gate A/A (or with an injected slowdown) on this "
+                           "machine as CI would, with the thresholds it gets here")
+    trial.add_argument("--runs", type=_positive_int, default=20)
+    trial.add_argument("--load", action="store_true", help="a second job beside the gate")
+    trial.add_argument("--slowdown", type=_fraction, default=0.0,
+                       help="inject this slowdown into one step instead of an A/A")
+    trial.add_argument("--inject-cell", choices=list(REGISTRY), default="basic_lstm", metavar="NAME")
+    trial.add_argument("--inject-phase", choices=PHASES, default="train")
+    trial.add_argument("--cells", type=_cells, default=None, metavar="A,B",
+                       help="the gated cells (default: every registry entry)")
+    trial.add_argument("--baselines", default=str(BASELINE_DIR))
+    trial.add_argument("--data", help="MNIST file or folder")
+    trial.add_argument("--out", default=None,
+                       help="the result file (default: BASELINES/speed_gate_uncalibrated.json)")
+
+    reference = commands.add_parser(
+        "add-reference", help="store this machine's seed-0 runs as references of their baselines "
+                              "(a machine kind whose numerics differ; run at the recording commit)")
+    reference.add_argument("--cells", type=_cells, default=None, metavar="A,B",
+                           help="default: the tutorial's five")
+    reference.add_argument("--baselines", default=str(BASELINE_DIR))
+    reference.add_argument("--data", help="MNIST file or folder")
+
     accuracy = commands.add_parser(
         "accuracy-check", help="measure the accuracy gate's false-fail rate and power on this machine")
     accuracy.add_argument("--cells", type=_cells, default=None, metavar="A,B",
@@ -205,6 +229,9 @@ def _out_paths(args, configs):
 
 
 def _train(args):
+    from rnn_models import numerics_pin
+
+    numerics_pin.apply()  # before TensorFlow loads: the suite's bits on any AVX2 machine
     from rnn_models.data import load_mnist
     from rnn_models.paths import check_output_dir
     from rnn_models.progress import ConsoleProgress
@@ -320,6 +347,18 @@ def _gate_check(args):
     return calibrate_cli(args)
 
 
+def _gate_trial(args):
+    from rnn_models.speed.trial import trial_cli
+
+    return trial_cli(args)
+
+
+def _add_reference(args):
+    from rnn_models.references import add_references_cli
+
+    return add_references_cli(args)
+
+
 def _accuracy_check(args):
     from rnn_models.regression.accuracy_check import check_cli
 
@@ -327,7 +366,8 @@ def _accuracy_check(args):
 
 
 COMMANDS = {"train": _train, "cells": _list_cells, "plot": _plot, "profile": _profile,
-            "gate-check": _gate_check, "accuracy-check": _accuracy_check}
+            "gate-check": _gate_check, "accuracy-check": _accuracy_check,
+            "add-reference": _add_reference, "gate-trial": _gate_trial}
 
 
 def main(argv=None):

@@ -481,6 +481,14 @@ def truncate(path):
     path.write_text(text[: len(text) // 2])
 
 
+def corrupt_calibration(tmp):
+    copy = tmp / "baselines"
+    shutil.copytree(ROOT / "baselines", copy)
+    calibration = next((copy / "speed_gate").glob("*.json"))
+    truncate(calibration)
+    return ["--baselines", copy, "--benchmark-compare"]
+
+
 def options(*opts):
     return lambda tmp: [str(o).format(tmp=tmp) for o in opts]
 
@@ -510,6 +518,10 @@ SUITE_ERRORS = [
                  ["{tmp}/baselines/lstm.json", "different config", "units"],
                  id="baseline-of-other-config"),
     pytest.param(baselines_copy(truncate), ["{tmp}/baselines/lstm.json"], id="baseline-truncated"),
+    pytest.param(corrupt_calibration, ["{tmp}/baselines/speed_gate/", "not a valid A/B gate calibration",
+                                       "gate-check"], id="speed-calibration-truncated"),
+    pytest.param(options("--ab-ref", "no-such-ref", "--benchmark-compare"),
+                 ["--ab-ref no-such-ref: the ref no-such-ref is not in"], id="ab-ref-missing"),
 ]
 
 

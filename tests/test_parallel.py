@@ -34,13 +34,10 @@ def curves(run):
 
 @pytest.fixture(scope="module")
 def alone():
-    """Each of six gru runs trained alone: one pinned process for each run."""
+    """Each of six gru runs trained alone: a fresh pinned process for each run."""
     configs = small_configs("gru", range(3 * LIMIT))
-    runs = []
-    for config in configs:
-        with TrainingPool(1) as pool:
-            runs += pool.run([config])
-    return configs, runs
+    with TrainingPool(2, runs_per_process=1) as pool:
+        return configs, pool.run(configs)
 
 
 @needs_mnist

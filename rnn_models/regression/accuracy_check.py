@@ -5,6 +5,9 @@ the training process:
 
 - ``rounding``: XLA switched for every cell (on where the registry has it off, off where
   on): the same model and data, other float rounding. The gate's A/A test.
+- ``unpinned``: the machine's own kernels, without the numerics pin: what a machine whose
+  seed 0 cannot reproduce the pinned references trains, so it takes the statistical path.
+  The A/A test of that path on a machine that takes it.
 - ``adam_eps=E``: Adam's epsilon set to E instead of TF1's 1e-8, which lowers the
   10-epoch accuracy; its effect is measured over the seeds, not assumed.
 
@@ -41,14 +44,14 @@ DROPS = tuple(round(0.001 * k, 3) for k in range(0, 41))  # 0 to 4 points, the p
 def check_variant(name):
     """Raises a ValueError naming the forms when ``name`` is not a known variant."""
     value = name.partition("=")[2] if name.startswith("adam_eps=") else None
-    if name in ("base", "rounding"):
+    if name in ("base", "rounding", "unpinned"):
         return
     try:
         if value is not None and math.isfinite(float(value)) and float(value) > 0:
             return
     except ValueError:
         pass
-    raise ValueError(f"Unknown variant {name!r}: expected base, rounding or adam_eps=E (E > 0)")
+    raise ValueError(f"Unknown variant {name!r}: expected base, rounding, unpinned or adam_eps=E (E > 0)")
 
 
 def apply_variant(name):
@@ -56,7 +59,7 @@ def apply_variant(name):
     from rnn_models import registry, steps
 
     check_variant(name)
-    if name == "base":
+    if name in ("base", "unpinned"):  # unpinned: the pool starts its workers without the pin
         return
     if name == "rounding":
         for key, spec in list(registry.REGISTRY.items()):
@@ -80,7 +83,7 @@ def record(variant, cells_seeds, runs_dir, data_path=None, processes=None, log=p
     if not todo:
         return
     todo.sort(key=lambda job: (job[0] != "ln_basic_lstm", job[1]))  # the longest first
-    with TrainingPool(processes, data_path, variant) as pool:
+    with TrainingPool(processes, data_path, variant, pin=variant != "unpinned") as pool:
         for (cell, seed), result in zip(todo, pool.run([matrix_config(c).replace(seed=s) for c, s in todo])):
             result.save(_run_path(runs_dir, variant, cell, seed))
             log(f"{variant} {cell} seed {seed}: test accuracy {result.final_test.accuracy_mean:.4f}")

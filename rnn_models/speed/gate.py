@@ -61,6 +61,25 @@ def check_speed_inputs(baselines_dir, ref=None, root=None):
         raise ValueError(f"--ab-ref {ref}: {err}") from None
 
 
+def compare_confirmed(session, restart, cell, phase, device, family_size, slowdown=0.0):
+    """``(first, second, session)``: the step's A/B in ``session``, and, when it finds the step
+    slower, a second A/B in a fresh session from ``restart()`` (else None), which is returned
+    for the next steps. ``slowdown`` stretches the current side's steps (calibration only)."""
+    first = session.compare(cell, phase, device, family_size, slowdown=slowdown)
+    if not first.decision.fails:
+        return first, None, session
+    session.close()
+    session = restart()
+    return first, session.compare(cell, phase, device, family_size, slowdown=slowdown), session
+
+
+def confirmed_verdict(first, second):
+    """The step's verdict: slower only when the fresh workers' A/B finds it slower too."""
+    if second is None:
+        return first.decision.verdict
+    return "slower" if second.decision.fails else "inconclusive"
+
+
 class GateError(Exception):
     """The gate cannot judge and must not pass on other rules; ``str()`` says the fix."""
 
@@ -145,14 +164,13 @@ class SpeedGate:
                 self._give_up(err)
         if self._session is None:
             return None, None
+        def restart():
+            return ABSession(self._current_root, self._baseline_root, self._batch, self._thresholds)
+
         try:
-            first = self._session.compare(cell, phase, device, self.family_size)
-            if not first.decision.fails:
-                return first, None
-            # Fresh workers of both sides: a slowdown must show in a second pair of processes.
-            self._session.close()
-            self._session = ABSession(self._current_root, self._baseline_root, self._batch, self._thresholds)
-            return first, self._session.compare(cell, phase, device, self.family_size)
+            first, second, self._session = compare_confirmed(
+                self._session, restart, cell, phase, device, self.family_size)
+            return first, second
         except ABUnavailable as err:
             self._give_up(err)
             return None, None
@@ -182,14 +200,13 @@ class SpeedGate:
                       "the widest stored thresholds (this machine kind is not calibrated)")
         d = first.decision
         text = f"current/baseline {d.interval_text()} over {d.units} units of {first.unit_steps} step pairs"
+        verdict = confirmed_verdict(first, second)
         if second is None:
-            return GateOutcome(*base, "ab", d.verdict, d.fails, text, first, f"A/B, {thresholds}")
+            return GateOutcome(*base, "ab", verdict, d.fails, text, first, f"A/B, {thresholds}")
         d2 = second.decision
-        text += f"; fresh workers: {d2.interval_text()} ({d2.verdict})"
-        judged = f"A/B confirmed in fresh workers, {thresholds}"
-        if d2.fails:
-            return GateOutcome(*base, "ab", "slower", True, text, second, judged)
-        return GateOutcome(*base, "ab", "inconclusive", False, text + ", not confirmed", second, judged)
+        text += f"; fresh workers: {d2.interval_text()} ({d2.verdict}{'' if d2.fails else ', not confirmed'})"
+        return GateOutcome(*base, "ab", verdict, d2.fails, text, second,
+                           f"A/B confirmed in fresh workers, {thresholds}")
 
     def _fallback(self, name, result):
         base = (result.cell, result.phase, result.device, "fallback")
