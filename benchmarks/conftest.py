@@ -205,9 +205,10 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
     if _xdist(config):
         _costliest_cells_first(config, items)
-    config.stash[PLANNED] = list(dict.fromkeys(
-        i.callspec.params["cell"] for i in items
-        if "matrix_run" in i.fixturenames and "cell" in getattr(i, "callspec", _NO_PARAMS).params))
+    if not _xdist(config):  # an xdist worker collects every test but runs only its share
+        config.stash[PLANNED] = list(dict.fromkeys(
+            i.callspec.params["cell"] for i in items
+            if "matrix_run" in i.fixturenames and "cell" in getattr(i, "callspec", _NO_PARAMS).params))
     steps = [i for i in items if i.originalname == "test_step_speed"]
     gpus = bool(steps) and any(i.callspec.params["device"] != "CPU:0" for i in steps) and _gpus()
     config.stash[GATED] = sum(1 for i in steps if i.callspec.params["device"] == "CPU:0" or gpus)

@@ -77,7 +77,7 @@ def _cells(text):
 
 
 def _variant(text):
-    from rnn_models.regression.accuracy_check import check_variant
+    from rnn_models.variants import check_variant
 
     try:
         check_variant(text)
@@ -196,6 +196,9 @@ def build_parser():
                           help="a change that lowers accuracy, e.g. lstm:adam_eps=5e-3 (repeatable)")
     accuracy.add_argument("--perturb-seeds", type=_positive_int, default=10,
                           help="seeds of each perturbation (default 10)")
+    accuracy.add_argument("--no-pin", action="store_true",
+                          help="train with this machine's own kernels, not the numerics pin: the "
+                               "statistical path's A/A, as on a machine that cannot reproduce seed 0")
     accuracy.add_argument("--tries", type=_positive_int, default=1000, help="resampled tries per rate")
     accuracy.add_argument("--runs-dir", default="runs", help="where the variants' runs are kept and reused")
     accuracy.add_argument("--baselines", default=str(BASELINE_DIR))

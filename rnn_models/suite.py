@@ -60,25 +60,21 @@ NUMERICS_CASES = {
 FIRST_STEP_SEEDS = tuple(range(10))
 
 # The seeds a tutorial cell's baseline distribution is recorded over
-# (``pytest benchmarks --update-baselines``); seed 0 is also the reference run that an
-# unchanged run reproduces bit for bit. basic_rnn's seeds spread about five times wider
-# than the gated LSTMs', so it needs more of them to see its 2-point target (docs/decisions.md).
+# (``pytest benchmarks --update-baselines``): the registry's count for the cell. Seed 0 is
+# also the reference run that an unchanged run reproduces bit for bit.
 BASELINE_SEEDS = tuple(range(10))
-WIDE_SPREAD_SEEDS = tuple(range(30))
 
 
 def baseline_seeds(cell):
-    return WIDE_SPREAD_SEEDS if cell == "basic_rnn" else BASELINE_SEEDS
+    return tuple(range(get_spec(cell).baseline_seeds))
 
 
 def accuracy_policy(cell):
-    """The accuracy gate's policy for ``cell`` (rnn_models.regression.accuracy): catch a
-    1-point drop, 2 points for basic_rnn, whose last-epoch accuracy is its steadiest statistic."""
+    """The accuracy gate's policy for ``cell`` (rnn_models.regression.accuracy): the default
+    (catch a 1-point drop), with the registry's changes for the cell."""
     from rnn_models.regression.accuracy import Policy
 
-    if cell == "basic_rnn":
-        return Policy(target_drop=0.02, last_epochs=1, looks=(5, 10, 20))
-    return Policy()
+    return Policy(**get_spec(cell).accuracy_policy)
 
 
 def costliest_first(cells, baselines):

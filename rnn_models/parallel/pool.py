@@ -59,7 +59,7 @@ def _worker(conn, slot, count, data_path, variant, pin, task, heartbeat_s):
         numerics_pin.apply()
     pin_process(slot, count)
     if variant:
-        from rnn_models.regression.accuracy_check import apply_variant
+        from rnn_models.variants import apply_variant
 
         apply_variant(variant)
     _STATE["data_path"] = data_path

@@ -1,29 +1,25 @@
 """``accuracy-check``: the accuracy gate measures its own false-fail rate and power.
 
 It trains the suite's run of each cell over seeds under a *variant*, a code change made in
-the training process:
+the training process (``rnn_models.variants``: ``rounding`` for the A/A, ``adam_eps=E`` for
+a real perturbation), and then replays the gate's statistical path
+(``rnn_models.regression.accuracy.sequential``) over many tries, each a random order of the
+variant's seeds (seed 0 first, as the gate runs it) against the stored distribution. A
+variant's seed k starts from the stored seed k's weights and batch order, so the two are
+correlated; the power curve therefore draws the candidate's seeds independently instead
+(the stored seeds' deviations, resampled, around the stored mean lowered by each drop), the
+harder case, and gives every cell the smallest drop caught in 95% of tries.
 
-- ``rounding``: XLA switched for every cell (on where the registry has it off, off where
-  on): the same model and data, other float rounding. The gate's A/A test.
-- ``unpinned``: the machine's own kernels, without the numerics pin: what a machine whose
-  seed 0 cannot reproduce the pinned references trains, so it takes the statistical path.
-  The A/A test of that path on a machine that takes it.
-- ``adam_eps=E``: Adam's epsilon set to E instead of TF1's 1e-8, which lowers the
-  10-epoch accuracy; its effect is measured over the seeds, not assumed.
+``--no-pin`` trains every variant with the machine's own kernels instead of the numerics pin:
+what a machine whose seed 0 cannot reproduce the pinned references trains, so that ``base``
+is the A/A of the statistical path on a machine that takes it.
 
-and then replays the gate's statistical path (``rnn_models.regression.accuracy.sequential``)
-over many tries, each a random order of the variant's seeds (seed 0 first, as the gate runs
-it) against the stored distribution. A variant's seed k starts from the stored seed k's
-weights and batch order, so the two are correlated; the power curve therefore draws the
-candidate's seeds independently instead (the stored seeds' deviations, resampled, around the
-stored mean lowered by each drop), the harder case, and gives every cell the smallest drop
-caught in 95% of tries. Runs go to ``runs/<variant>/<cell>_seed<S>.json`` and are reused when present;
-training spreads over pinned worker processes, one per core.
+Runs go to ``runs/<pinned|unpinned>/<variant>/<cell>_seed<S>.json`` and are reused when
+present; training spreads over the training pool's worker processes, one per core.
 """
 
 import dataclasses
 import datetime
-import math
 import statistics
 import sys
 import zlib
@@ -35,47 +31,21 @@ from rnn_models._atomic import write_json_atomic
 from rnn_models.baseline import BASELINE_DIR, CellBaseline
 from rnn_models.environment import fingerprint
 from rnn_models.results import RunResult
+from rnn_models.variants import check_variant
 
 RESULT_FILE = "accuracy_gate.json"
 TARGET_POWER = 0.95
 DROPS = tuple(round(0.001 * k, 3) for k in range(0, 41))  # 0 to 4 points, the power curve's grid
 
 
-def check_variant(name):
-    """Raises a ValueError naming the forms when ``name`` is not a known variant."""
-    value = name.partition("=")[2] if name.startswith("adam_eps=") else None
-    if name in ("base", "rounding", "unpinned"):
-        return
-    try:
-        if value is not None and math.isfinite(float(value)) and float(value) > 0:
-            return
-    except ValueError:
-        pass
-    raise ValueError(f"Unknown variant {name!r}: expected base, rounding, unpinned or adam_eps=E (E > 0)")
-
-
-def apply_variant(name):
-    """Makes the variant's code change in this process."""
-    from rnn_models import registry, steps
-
-    check_variant(name)
-    if name in ("base", "unpinned"):  # unpinned: the pool starts its workers without the pin
-        return
-    if name == "rounding":
-        for key, spec in list(registry.REGISTRY.items()):
-            registry.REGISTRY[key] = dataclasses.replace(spec, prefers_xla=not spec.prefers_xla)
-        return
-    if name.startswith("adam_eps="):
-        steps.ADAM_EPSILON = float(name.partition("=")[2])
-
-
 def _run_path(runs_dir, variant, cell, seed):
     return Path(runs_dir) / variant / f"{cell}_seed{seed}.json"
 
 
-def record(variant, cells_seeds, runs_dir, data_path=None, processes=None, log=print):
-    """Trains every missing ``(cell, seed)`` of ``variant`` in the training pool, and keeps
-    each run as ``runs_dir/variant/<cell>_seed<S>.json``."""
+def record(variant, cells_seeds, runs_dir, data_path=None, processes=None, log=print, pin=True):
+    """Trains every missing ``(cell, seed)`` of ``variant`` in the training pool (under the
+    numerics pin unless ``pin`` is False), and keeps each run as
+    ``runs_dir/variant/<cell>_seed<S>.json``."""
     from rnn_models.parallel import TrainingPool
     from rnn_models.suite import matrix_config
 
@@ -83,7 +53,7 @@ def record(variant, cells_seeds, runs_dir, data_path=None, processes=None, log=p
     if not todo:
         return
     todo.sort(key=lambda job: (job[0] != "ln_basic_lstm", job[1]))  # the longest first
-    with TrainingPool(processes, data_path, variant, pin=variant != "unpinned") as pool:
+    with TrainingPool(processes, data_path, variant, pin=pin) as pool:
         for (cell, seed), result in zip(todo, pool.run([matrix_config(c).replace(seed=s) for c, s in todo])):
             result.save(_run_path(runs_dir, variant, cell, seed))
             log(f"{variant} {cell} seed {seed}: test accuracy {result.final_test.accuracy_mean:.4f}")
@@ -219,15 +189,17 @@ def check_cli(args):
         count = max(args.perturb_seeds, accuracy_policy(cell).looks[-1])
         perturbations.setdefault(cell, []).append((variant, tuple(baseline_seeds(cell)[:count])))
     load_mnist(args.data)  # found and verified here, in seconds, not in each training process
-    record(args.aa_variant, [(c, s) for c in cells for s in baseline_seeds(c)], args.runs_dir, args.data)
+    pin = not args.no_pin
+    runs_dir = Path(args.runs_dir) / ("pinned" if pin else "unpinned")  # the two never mix
+    record(args.aa_variant, [(c, s) for c in cells for s in baseline_seeds(c)], runs_dir, args.data, pin=pin)
     for cell, items in perturbations.items():
         for variant, seeds in items:
-            record(variant, [(cell, s) for s in seeds], args.runs_dir, args.data)
-    result = analyze(cells, args.baselines, args.runs_dir, args.aa_variant, perturbations, args.tries)
+            record(variant, [(cell, s) for s in seeds], runs_dir, args.data, pin=pin)
+    result = analyze(cells, args.baselines, runs_dir, args.aa_variant, perturbations, args.tries)
     write_json_atomic(out, {
         "what": "the accuracy gate's A/A pass rate, power against real perturbations, and power "
                 "curve, replayed over resampled tries of measured runs",
-        "tries": args.tries, "rng_seed": 0,
+        "tries": args.tries, "rng_seed": 0, "numerics_pin": pin,
         "date": datetime.date.today().isoformat(),
         "command": " ".join(["python -m rnn_models", *sys.argv[1:]]),
         "machine": fingerprint(),
