@@ -199,6 +199,11 @@ def build_parser():
     accuracy.add_argument("--no-pin", action="store_true",
                           help="train with this machine's own kernels, not the numerics pin: the "
                                "statistical path's A/A, as on a machine that cannot reproduce seed 0")
+    accuracy.add_argument("--aa-from", default=None, metavar="REF",
+                          help="train nothing: take the A/A samples from the seeds stored at git REF "
+                               "(unpinned runs) and the perturbations from --perturbations-from")
+    accuracy.add_argument("--perturbations-from", default=str(BASELINE_DIR / "accuracy_gate.json"),
+                          metavar="FILE", help="an earlier result file whose perturbation samples to replay")
     accuracy.add_argument("--tries", type=_positive_int, default=1000, help="resampled tries per rate")
     accuracy.add_argument("--runs-dir", default="runs", help="where the variants' runs are kept and reused")
     accuracy.add_argument("--baselines", default=str(BASELINE_DIR))

@@ -116,3 +116,32 @@ def test_the_accuracy_gate_meets_its_targets_as_measured(cell):
     for p in entry["perturbation_rates"]:
         if p["drop_of_statistic"] >= target:
             assert p["failed"] >= 0.95 * p["tries"], p
+
+
+# --- the speed gate on an uncalibrated kind (gate-trial) ------------------------------
+
+TRIALS = BASELINES / "speed_gate_uncalibrated.json"
+
+
+def _trials():
+    data = json.loads(TRIALS.read_text())
+    return [(kind, name, entry) for kind, experiments in data["kinds"].items()
+            for name, entry in experiments.items() if name != "machine"]
+
+
+@pytest.mark.parametrize("kind, name, entry", _trials())
+def test_a_trials_summary_counts_its_runs(kind, name, entry):
+    steps = [v for run in entry["runs"] for v in run["steps"].values()]
+    flagged = sum(any(v["verdict"] == "slower" for v in run["steps"].values()) for run in entry["runs"])
+    assert entry["summary"]["runs"] == len(entry["runs"]) and entry["summary"]["runs_flagged_slower"] == flagged
+    assert entry["summary"]["steps_flagged_before_confirmation"] == sum(v["first"] == "slower" for v in steps)
+    assert all(v["verdict"] == "slower" or v["second"] != "slower" for v in steps)  # the rule itself
+
+
+@pytest.mark.parametrize("kind, name, entry", [t for t in _trials() if t[1].startswith("aa")])
+def test_an_uncalibrated_kind_keeps_to_one_false_alarm_in_20_runs(kind, name, entry):
+    """Issue 23: at most 1 of 20 whole-gate A/A runs flagged, quiet or beside a second job."""
+    runs = entry["summary"]["runs"]
+    assert entry["summary"]["runs_flagged_slower"] <= max(1, runs // 20)
+    if name == "aa":
+        assert runs >= 20

@@ -307,3 +307,44 @@ def test_a_real_ab_finds_a_committed_slowdown(tmp_path, repo):
     assert outcome.verdict == "slower" and outcome.fails and outcome.ab.decision.low > 1.1, outcome.ab
     assert "; fresh workers: " in outcome.detail and outcome.judged_by.startswith("A/B confirmed in fresh workers")
     assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob(f"{worktree.PREFIX}*/{git(repo, 'rev-parse', 'HEAD')[:12]}"))
+
+
+# --- the confirmation in fresh workers -------------------------------------------------
+
+
+class FakeSession:
+    """An ABSession stand-in whose compare() returns the next of ``verdicts``."""
+
+    def __init__(self, verdicts, log):
+        self.verdicts, self.log = verdicts, log
+
+    def compare(self, cell, phase, device, family_size, slowdown=0.0):
+        from rnn_models.regression.speed import Decision
+        from rnn_models.speed.ab import ABResult
+
+        verdict = self.verdicts.pop(0)
+        self.log.append(("compare", verdict))
+        ratio = 1.2 if verdict == "slower" else 1.0
+        return ABResult(cell, phase, device, Decision(verdict, ratio, ratio - 0.05, ratio + 0.05, 16),
+                        (), 10, 1.0, 1.0, {})
+
+    def close(self):
+        self.log.append(("close",))
+
+
+@pytest.mark.parametrize("verdicts, final, restarted", [
+    (["unchanged"], "unchanged", False),
+    (["slower", "slower"], "slower", True),
+    (["slower", "unchanged"], "inconclusive", True),
+    (["slower", "inconclusive"], "inconclusive", True),
+])
+def test_a_slowdown_fails_only_when_fresh_workers_find_it_too(verdicts, final, restarted):
+    from rnn_models.speed.gate import compare_confirmed, confirmed_verdict
+
+    log = []
+    session = FakeSession(list(verdicts), log)
+    first, second, after = compare_confirmed(session, lambda: (log.append(("restart",)), session)[1],
+                                             "lstm", "train", "CPU:0", 16)
+    assert confirmed_verdict(first, second) == final
+    assert (("restart",) in log) == restarted and (second is not None) == restarted
+    assert after is session and not session.verdicts

@@ -164,6 +164,42 @@ def analyze(cells, baselines_dir, runs_dir, aa_variant, perturbations, n_tries=1
     return out
 
 
+def replay_stored(cells, baselines_dir, aa_ref, perturbation_file, n_tries=1000, seed=0):
+    """The rates of the gate against the current stored seeds, with samples that were already
+    measured: the A/A from the seeds stored at git ``aa_ref`` (the same code's runs, trained
+    without the numerics pin: a machine whose seed 0 cannot reproduce the pinned references),
+    the perturbations from ``perturbation_file``'s samples (an earlier accuracy-check)."""
+    import json
+    import subprocess
+
+    from rnn_models.regression.accuracy import statistic
+    from rnn_models.suite import accuracy_policy
+
+    measured = json.loads(Path(perturbation_file).read_text())["cells"]
+    out = {}
+    for cell in cells:
+        policy = accuracy_policy(cell)
+        baseline = CellBaseline.load(baselines_dir, cell)
+        text = subprocess.run(["git", "show", f"{aa_ref}:{Path(baselines_dir).name}/{cell}.json"],
+                              capture_output=True, text=True, check=True).stdout
+        earlier = json.loads(text)["seeds"]  # any schema: only each seed's accuracy curve is read
+        stored = [statistic(r.test_accuracy, policy) for r in baseline.seeds]
+        aa_name = f"unpinned seeds stored at {aa_ref}"
+        samples = {aa_name: {str(r["seed"]): statistic(r["test_accuracy"], policy) for r in earlier},
+                   **{v: measured[cell]["samples"][v] for v in measured[cell]["perturbations"]}}
+        entry = {
+            "cell": cell, "policy": dataclasses.asdict(policy), "statistic": policy.description,
+            "stored": {"seeds": len(stored), "mean": statistics.fmean(stored),
+                       "sd": statistics.stdev(stored), "values": stored},
+            "aa_variant": aa_name, "aa_machine": (earlier[0].get("fingerprint") or {}).get("cpu"),
+            "perturbations": list(measured[cell]["perturbations"]),
+            "samples": samples,
+        }
+        entry.update(rates(entry, n_tries, seed))
+        out[cell] = entry
+    return out
+
+
 def _counts(values):
     counts = {}
     for value in values:
@@ -188,6 +224,9 @@ def check_cli(args):
         # At least the gate's last look: a try may use that many seeds.
         count = max(args.perturb_seeds, accuracy_policy(cell).looks[-1])
         perturbations.setdefault(cell, []).append((variant, tuple(baseline_seeds(cell)[:count])))
+    if args.aa_from:
+        result = replay_stored(cells, args.baselines, args.aa_from, args.perturbations_from, args.tries)
+        return _store(out, args, result, pin=False)
     load_mnist(args.data)  # found and verified here, in seconds, not in each training process
     pin = not args.no_pin
     runs_dir = Path(args.runs_dir) / ("pinned" if pin else "unpinned")  # the two never mix
@@ -196,6 +235,10 @@ def check_cli(args):
         for variant, seeds in items:
             record(variant, [(cell, s) for s in seeds], runs_dir, args.data, pin=pin)
     result = analyze(cells, args.baselines, runs_dir, args.aa_variant, perturbations, args.tries)
+    return _store(out, args, result, pin)
+
+
+def _store(out, args, result, pin):
     write_json_atomic(out, {
         "what": "the accuracy gate's A/A pass rate, power against real perturbations, and power "
                 "curve, replayed over resampled tries of measured runs",
