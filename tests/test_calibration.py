@@ -124,6 +124,8 @@ TRIALS = BASELINES / "speed_gate_uncalibrated.json"
 
 
 def _trials():
+    if not TRIALS.is_file():  # none measured yet: nothing to hold to its targets
+        return []
     data = json.loads(TRIALS.read_text())
     return [(kind, name, entry) for kind, experiments in data["kinds"].items()
             for name, entry in experiments.items() if name != "machine"]
