@@ -239,7 +239,8 @@ def _out_paths(args, configs):
 def _train(args):
     from rnn_models import numerics_pin
 
-    numerics_pin.apply()  # before TensorFlow loads: the suite's bits on any AVX2 machine
+    if "tensorflow" not in sys.modules:  # in-process callers that loaded it keep its kernels
+        numerics_pin.apply()  # before TensorFlow loads: the suite's bits on any AVX2 machine
     from rnn_models.data import load_mnist
     from rnn_models.paths import check_output_dir
     from rnn_models.progress import ConsoleProgress

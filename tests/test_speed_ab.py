@@ -93,9 +93,9 @@ def test_worker_protocol(tmp_path):
         built = worker.request({"op": "build", "key": "k", "cell": "basic_rnn", "phase": "inference",
                                 "device": "CPU:0", "batch": str(tmp_path / "b.npz")}, timeout=300)
         assert built["kernel_path"] == "generic loop, unrolled" and built["step_s"] > 0
-        times = worker.request({"op": "time", "key": "k", "steps": 3}, timeout=60)["times"]
-        slowed = worker.request({"op": "time", "key": "k", "steps": 3, "slowdown": 1.0}, timeout=60)["times"]
-        assert len(times) == len(slowed) == 3 and np.median(slowed) > 1.5 * np.median(times)
+        times = worker.request({"op": "time", "key": "k", "steps": 9}, timeout=60)["times"]
+        slowed = worker.request({"op": "time", "key": "k", "steps": 9, "slowdown": 1.0}, timeout=60)["times"]
+        assert len(times) == len(slowed) == 9 and np.median(slowed) > 1.5 * np.median(times)
         with pytest.raises(ABUnavailable, match="build: ValueError: Unknown cell 'nope'"):
             worker.request({"op": "build", "key": "x", "cell": "nope", "phase": "train",
                             "device": "CPU:0", "batch": str(tmp_path / "b.npz")}, timeout=60)
