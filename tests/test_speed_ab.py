@@ -188,13 +188,19 @@ def test_a_missing_ref_falls_back(tmp_path, repo):
     assert outcome.fails and "median 0.05 is over 0.0305" in outcome.detail  # the fallback still gates
 
 
-def test_a_shallow_clone_says_to_fetch_the_history(tmp_path, repo):
+def shallow_clone(repo, tmp_path):
+    """``(first commit, a depth-1 clone of the second)``: the clone lacks the first."""
     first = git(repo, "rev-parse", "HEAD")
     (repo / "extra.txt").write_text("x")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "second")
     shallow = tmp_path / "shallow"
     git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow))
+    return first, shallow
+
+
+def test_a_shallow_clone_says_to_fetch_the_history(tmp_path, repo):
+    first, shallow = shallow_clone(repo, tmp_path)
     with pytest.raises(worktree.RefUnavailable, match="shallow clone .*fetch-depth: 0"):
         worktree.resolve(shallow, first)
     assert worktree.fetch_commit(shallow, first)  # its remote answers: the commit comes
@@ -202,12 +208,7 @@ def test_a_shallow_clone_says_to_fetch_the_history(tmp_path, repo):
 
 
 def test_a_shallow_clone_without_the_commit_fails_every_step_with_the_fix(tmp_path, repo):
-    first = git(repo, "rev-parse", "HEAD")
-    (repo / "extra.txt").write_text("x")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "second")
-    shallow = tmp_path / "shallow"
-    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow))
+    first, shallow = shallow_clone(repo, tmp_path)
     git(shallow, "remote", "remove", "origin")  # as a CI checkout whose remote cannot be reached
     gate = gate_for(shallow, tmp_path, ref=first)
     outcome = gate.check("test_step_speed[lstm-CPU:0-train]", speed_result(), batch())
