@@ -46,11 +46,10 @@ def _update(config):
     return config.getoption("--update-baselines")
 
 
-def _gating_speed(config):
-    """True when this session runs the speed gate's A/B (``--benchmark-compare`` or ``--ab-ref``)."""
+def _speed_gate_on(config):
+    """True when this session gates speed (``--benchmark-compare`` or ``--ab-ref``, no update)."""
     option = config.option
-    return (not _update(config) and not option.no_ab
-            and bool(getattr(option, "benchmark_compare", None) or option.ab_ref))
+    return not _update(config) and bool(getattr(option, "benchmark_compare", None) or option.ab_ref)
 
 
 def _selected(config, names):
@@ -78,7 +77,7 @@ def pytest_configure(config):
             recover(baselines)  # complete an update a kill interrupted, drop stale temp files
         if not _update(config):
             check_stored_inputs(baselines, _selected(config, matrix_cells()), config.getoption("--epochs"))
-        if _gating_speed(config):
+        if _speed_gate_on(config) and not config.option.no_ab:  # the A/B's inputs
             check_speed_inputs(baselines, config.option.ab_ref)
     except ValueError as err:
         raise pytest.UsageError(" ".join(str(err).split())) from None
@@ -206,16 +205,11 @@ def pytest_collection_modifyitems(config, items):
     if _xdist(config):
         _costliest_cells_first(config, items)
     if not _xdist(config):  # an xdist worker collects every test but runs only its share
-        config.stash[PLANNED] = list(dict.fromkeys(
-            i.callspec.params["cell"] for i in items
-            if "matrix_run" in i.fixturenames and "cell" in getattr(i, "callspec", _NO_PARAMS).params))
+        params = [getattr(i, "callspec", None) for i in items if "matrix_run" in i.fixturenames]
+        config.stash[PLANNED] = list(dict.fromkeys(p.params["cell"] for p in params if p and "cell" in p.params))
     steps = [i for i in items if i.originalname == "test_step_speed"]
     gpus = bool(steps) and any(i.callspec.params["device"] != "CPU:0" for i in steps) and _gpus()
     config.stash[GATED] = sum(1 for i in steps if i.callspec.params["device"] == "CPU:0" or gpus)
-
-
-class _NO_PARAMS:  # an item without parametrisation
-    params = {}
 
 
 def _costliest_cells_first(config, items):
@@ -507,7 +501,7 @@ def gemm_rate():
 def speed_gate(pytestconfig):
     """The speed gate under ``--benchmark-compare`` (A/B, or the fallback rules), else None."""
     option = pytestconfig.option
-    if _update(pytestconfig) or not (getattr(option, "benchmark_compare", None) or option.ab_ref):
+    if not _speed_gate_on(pytestconfig):
         yield None
         return
     from rnn_models.regression.rules import parse_rule

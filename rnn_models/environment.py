@@ -79,7 +79,7 @@ def versions():
     }
 
 
-def _cpuinfo():
+def cpu_fields():
     """The first processor's fields of /proc/cpuinfo ({} where there is none)."""
     try:
         text = open("/proc/cpuinfo", encoding="utf-8", errors="replace").read()
@@ -97,7 +97,7 @@ def fingerprint():
     """What identifies this machine for timing: CPU model, cores, ISA flags, library
     versions, thread settings, and the numerics key (``rnn_models.numerics_pin``). pytest-benchmark's machine id (``Linux-CPython-3.11-64bit``)
     names none of these."""
-    info = _cpuinfo()
+    info = cpu_fields()
     flags = set((info.get("flags") or info.get("Features") or "").split())
     model = info.get("model name") or platform.processor() or platform.machine()
     family = "/".join(info.get(k, "?") for k in ("cpu family", "model", "stepping"))

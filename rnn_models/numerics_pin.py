@@ -56,15 +56,10 @@ def is_applied(env=os.environ):
 
 
 def _cpu_flags():
-    try:
-        text = open("/proc/cpuinfo", encoding="utf-8", errors="replace").read()
-    except OSError:
-        return set()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):
-            return set(value.split())
-    return set()
+    from rnn_models.environment import cpu_fields  # environment imports this module
+
+    fields = cpu_fields()
+    return set((fields.get("flags") or fields.get("Features") or "").split())
 
 
 def numerics_key(versions=None, env=os.environ, machine=None, flags=None):

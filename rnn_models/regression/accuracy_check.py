@@ -149,19 +149,25 @@ def analyze(cells, baselines_dir, runs_dir, aa_variant, perturbations, n_tries=1
             runs = load_runs(runs_dir, variant, cell, seeds)
             samples[variant] = {str(r.config.seed): run_statistic(r, policy) for r in runs}
             finals[variant] = statistics.fmean(r.final_test.accuracy_mean for r in runs)
-        entry = {
-            "cell": cell, "policy": dataclasses.asdict(policy), "statistic": policy.description,
-            "stored": {"seeds": len(stored), "mean": statistics.fmean(stored),
-                       "sd": statistics.stdev(stored), "values": stored,
-                       "mean_final_accuracy": statistics.fmean(r.final_test_accuracy for r in baseline.seeds)},
-            "aa_variant": aa_variant,
-            "perturbations": [v for v, _ in perturbations.get(cell, [])],
-            "mean_final_accuracy": finals,
-            "samples": samples,
-        }
-        entry.update(rates(entry, n_tries, seed))
-        out[cell] = entry
+        out[cell] = _entry(cell, policy, stored, aa_variant, [v for v, _ in perturbations.get(cell, [])],
+                           samples, n_tries, seed,
+                           stored_extra={"mean_final_accuracy": statistics.fmean(
+                               r.final_test_accuracy for r in baseline.seeds)},
+                           mean_final_accuracy=finals)
     return out
+
+
+def _entry(cell, policy, stored, aa_variant, perturbations, samples, n_tries, seed, stored_extra=(), **extra):
+    """One cell's entry of a result file: the stored statistic, the samples and the rates
+    replayed over them (``extra`` keys go before the samples, as written since the start)."""
+    entry = {
+        "cell": cell, "policy": dataclasses.asdict(policy), "statistic": policy.description,
+        "stored": {"seeds": len(stored), "mean": statistics.fmean(stored), "sd": statistics.stdev(stored),
+                   "values": stored, **dict(stored_extra)},
+        "aa_variant": aa_variant, "perturbations": list(perturbations), **extra, "samples": samples,
+    }
+    entry.update(rates(entry, n_tries, seed))
+    return entry
 
 
 def replay_stored(cells, baselines_dir, aa_ref, perturbation_file, n_tries=1000, seed=0):
@@ -187,16 +193,8 @@ def replay_stored(cells, baselines_dir, aa_ref, perturbation_file, n_tries=1000,
         aa_name = f"unpinned seeds stored at {aa_ref}"
         samples = {aa_name: {str(r["seed"]): statistic(r["test_accuracy"], policy) for r in earlier},
                    **{v: measured[cell]["samples"][v] for v in measured[cell]["perturbations"]}}
-        entry = {
-            "cell": cell, "policy": dataclasses.asdict(policy), "statistic": policy.description,
-            "stored": {"seeds": len(stored), "mean": statistics.fmean(stored),
-                       "sd": statistics.stdev(stored), "values": stored},
-            "aa_variant": aa_name, "aa_machine": (earlier[0].get("fingerprint") or {}).get("cpu"),
-            "perturbations": list(measured[cell]["perturbations"]),
-            "samples": samples,
-        }
-        entry.update(rates(entry, n_tries, seed))
-        out[cell] = entry
+        out[cell] = _entry(cell, policy, stored, aa_name, measured[cell]["perturbations"], samples,
+                           n_tries, seed, aa_machine=(earlier[0].get("fingerprint") or {}).get("cpu"))
     return out
 
 

@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 from pathlib import Path
 
-from rnn_models.environment import fingerprint, fingerprint_differences
+from rnn_models.environment import fingerprint
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession, ABUnavailable
 from rnn_models.speed.calibration_file import load_calibrations, thresholds_for

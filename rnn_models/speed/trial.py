@@ -49,13 +49,13 @@ def second_job(on):
 
 def one_run(root, baseline_root, batch, thresholds, steps, family, slowdown=0.0, log=print):
     """One whole-gate run in fresh workers: ``{step: {verdict, ratio, low, high, confirmed}}``."""
-    session = ABSession(root, baseline_root, batch, thresholds)
+    def restart():
+        return ABSession(root, baseline_root, batch, thresholds)
+
+    session = restart()
     out = {}
     try:
         for cell, phase, device in steps:
-            def restart():
-                return ABSession(root, baseline_root, batch, thresholds)
-
             first, second, session = compare_confirmed(session, restart, cell, phase, device, family,
                                                        slowdown=slowdown)
             d = (second or first).decision
