@@ -148,5 +148,6 @@ def test_a_bad_ray_address_is_named_with_where_it_came_from(option, env, message
 
 def test_a_ray_address_without_ray_installed_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
-    with pytest.raises(ValueError, match=r'^--ray-address auto: Ray is not installed; pip install "rnn_models\[ray\]"$'):
+    with pytest.raises(ValueError, match=r'^--ray-address auto: Ray is not installed; '
+                                         r'pip install "rnn_models\[ray\]"$'):
         ray_address("auto", {})

@@ -55,7 +55,10 @@ for n in "${counts[@]}"; do
     ray status --address "$address" >/dev/null 2>&1 && break
     sleep 1
   done
-  ray status --address "$address" >/dev/null 2>&1 || { echo "no Ray cluster at $address: see $logs/ray-head-$n.log" >&2; exit 1; }
+  if ! ray status --address "$address" >/dev/null 2>&1; then
+    echo "no Ray cluster at $address: see $logs/ray-head-$n.log" >&2
+    exit 1
+  fi
   time_gate "ray-$n-workers" --ray-address "$address"
   stop_head
 done

@@ -71,7 +71,8 @@ def ray_address(option=None, env=os.environ):
     """The Ray cluster that runs go to: ``option`` (``--ray-address``), else
     ``$RNN_MODELS_RAY_ADDRESS``, else None (this machine). A ValueError names where a bad
     address came from, or says that Ray is not installed."""
-    source, address = ("--ray-address", option) if option else (f"${ADDRESS_VARIABLE}", env.get(ADDRESS_VARIABLE))
+    source, address = (("--ray-address", option) if option
+                       else (f"${ADDRESS_VARIABLE}", env.get(ADDRESS_VARIABLE)))
     if not address:
         return None
     if not _ADDRESS.match(address):
@@ -81,7 +82,8 @@ def ray_address(option=None, env=os.environ):
     return address
 
 
-def open_executor(address=None, *, processes=None, data_path=None, variant=None, expected_s=None, pin=True):
+def open_executor(address=None, *, processes=None, data_path=None, variant=None, expected_s=None,
+                  pin=True):
     """The executor for ``address`` (see ``ray_address``): None, worker processes here,
     ``processes`` of them (default: one per usable core); else that Ray cluster, which runs as
     many at once as it has CPUs. ``variant``: a code change each worker makes first

@@ -98,7 +98,8 @@ class RayExecutor(Executor):
                  runs_per_process=RUNS_PER_CHILD, task=None):
         self.address, self.data_path, self.expected_s, self.task = address, data_path, expected_s, task
         unpinned = {numerics_pin.DISABLE_VARIABLE: "1"}  # the pin's choice when it is off
-        env = {**numerics_pin.pin_variables(os.environ if pin else unpinned), **thread_variables(CPUS_PER_RUN),
+        env = {**numerics_pin.pin_variables(os.environ if pin else unpinned),
+               **thread_variables(CPUS_PER_RUN),
                **{key: os.environ[key] for key in PASSED_ON if key in os.environ}}
         if variant:
             env[VARIANT_VARIABLE] = variant
@@ -109,7 +110,8 @@ class RayExecutor(Executor):
 
     def _connect(self):
         if not ray.is_initialized():
-            ray.init(address=self.address, runtime_env={"py_modules": [str(Path(rnn_models.__file__).parent)]})
+            code = str(Path(rnn_models.__file__).parent)  # this package, shipped to every host
+            ray.init(address=self.address, runtime_env={"py_modules": [code]})
             self._connected = True
         if self._mnist is None and self.task is None:
             self._mnist = ray.put(local.mnist(self.data_path))
