@@ -90,7 +90,10 @@ def test_workers_are_replaced_after_their_runs_and_runs_keep_their_order(cluster
 def test_the_pin_and_the_variant_reach_the_workers(cluster):
     with RayExecutor(cluster, task=pool_tasks.environment) as executor:
         env = executor.run(gru_runs(0))[0]
+    with RayExecutor(cluster, task=pool_tasks.environment, pin=False) as executor:
+        free = executor.run(gru_runs(0))[0]
     assert numerics_pin.is_applied(env) == numerics_pin.enabled()  # RNN_MODELS_NO_PIN=1 goes along too
+    assert not numerics_pin.enabled(free) and not numerics_pin.is_applied(free)
     assert env["TF_NUM_INTRAOP_THREADS"] == "1"
     with RayExecutor(cluster, variant="adam_eps=0.5", task=pool_tasks.adam_epsilon) as executor:
         varied = executor.run(gru_runs(0))[0]
