@@ -44,6 +44,9 @@ def pytest_addoption(parser):
                     help="gate speed on the stored run alone (the fallback rules), no A/B")
     group.addoption("--speed-summary", default=None, metavar="FILE",
                     help="write the speed gate's verdicts as Markdown to FILE (a CI job summary)")
+    group.addoption("--ray-address", default=None, metavar="auto|HOST:PORT",
+                    help="train the runs on this Ray cluster (pip install \"rnn_models[ray]\"; "
+                         "default: $RNN_MODELS_RAY_ADDRESS, else worker processes on this machine)")
     parser.addini("rnnbench_fallback_rules", type="linelist", default=[],
                   help="speed rules against the stored run when the A/B cannot run, "
                        "e.g. median:150%")

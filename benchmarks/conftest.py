@@ -2,10 +2,11 @@
 devices; the real MNIST once per session; each training run once per process; the speed
 gate; and, with ``--update-baselines``, one transaction that writes baselines/ at the end.
 
-Under pytest-xdist the training runs spread over the workers (one ``xdist_group`` per
-cell, so a cell's runs share a worker and its cache, the costliest cells first); a cell's
-extra seeds go through a run exchange that every worker on the machine helps with once its
-own tests are over (``rnn_models.parallel.exchange``). Each test reports its results
+Runs train away from the pytest process, in one executor per process
+(``rnn_models.parallel.open_executor``): worker processes on this machine, or the Ray
+cluster at ``--ray-address``. Under pytest-xdist the tests spread over the workers (one
+``xdist_group`` per cell, so a cell's runs share a worker and its cache, the costliest cells
+first), and each worker submits its runs to its own executor. Each test reports its results
 through ``user_properties``, so the controller sees every run, whichever host ran it.
 """
 
@@ -28,12 +29,10 @@ SELECTED = pytest.StashKey[list]()  # --cells, parsed (None: every cell)
 GATED = pytest.StashKey[int]()  # the speed steps this session gates, for the A/B's correction
 SPEED_RESULTS = pytest.StashKey[list]()  # this process's SpeedResults (speed never runs under xdist)
 ACCURACY = pytest.StashKey[dict]()  # each cell's accuracy verdict and table, for the summary
-EXCHANGE = pytest.StashKey[object]()  # a worker's RunExchange; the controller's folder (a Path)
-EXCHANGE_TRAINER = pytest.StashKey[object]()  # a worker's ChildTrainer, for its runs and the exchange's
-POOL = pytest.StashKey[object]()  # a plain session's TrainingPool, once started
+RAY_ADDRESS = pytest.StashKey[object]()  # --ray-address or $RNN_MODELS_RAY_ADDRESS, checked (None: local)
+EXECUTOR = pytest.StashKey[object]()  # this process's executor, once started
 PLANNED = pytest.StashKey[list]()  # the cells whose seed-0 run this session's tests need
 RUN_PROPERTY, NUMERICS_PROPERTY, ACCURACY_PROPERTY = "rnnbench_run", "rnnbench_numerics", "rnnbench_accuracy"
-EXCHANGE_INPUT, HELPED_OUTPUT = "rnnbench_exchange", "rnnbench_helped"
 
 
 def _xdist(config):
@@ -60,6 +59,7 @@ def _selected(config, names):
 def pytest_configure(config):
     from rnn_models._atomic import Transaction, recover
     from rnn_models.baseline import check_stored_inputs
+    from rnn_models.parallel import ray_address
     from rnn_models.speed.gate import check_speed_inputs
     from rnn_models.suite import check_suite_options
 
@@ -73,6 +73,7 @@ def pytest_configure(config):
             cells=config.getoption("--cells"), epochs=config.getoption("--epochs"),
             update=_update(config), baselines=baselines, plots=config.getoption("--plots"),
             speed_summary=config.getoption("--speed-summary"))
+        config.stash[RAY_ADDRESS] = ray_address(config.getoption("--ray-address"))
         if not hasattr(config, "workerinput"):
             recover(baselines)  # complete an update a kill interrupted, drop stale temp files
         if not _update(config):
@@ -90,64 +91,6 @@ def pytest_configure(config):
         if _update(config):
             config.stash[TRANSACTION] = Transaction(baselines)
         config.pluginmanager.register(_Session(config), "rnnbench-session")
-    _open_exchange(config)
-
-
-def _open_exchange(config):
-    """The controller of an xdist session makes the run exchange's folder; each worker on
-    the same machine joins it (a worker on another host, which lacks the folder, does not)."""
-    import tempfile
-
-    from rnn_models.parallel import ChildTrainer, exchange
-    from rnn_models.suite import expected_run_seconds
-
-    if hasattr(config, "workerinput"):
-        folder = config.workerinput.get(EXCHANGE_INPUT)
-        if folder and Path(folder).is_dir():
-            config.stash[EXCHANGE] = exchange.RunExchange(folder, config.workerinput["workerid"]).join()
-        # Runs train in a pinned child on the worker's core: the worker's TensorFlow stays unpinned.
-        config.stash[EXCHANGE_TRAINER] = ChildTrainer(expected_s=expected_run_seconds(config.getoption("--baselines")))
-    elif _xdist(config):
-        exchange.remove_stale(tempfile.gettempdir())  # left by killed sessions
-        config.stash[EXCHANGE] = exchange.RunExchange.create(tempfile.mkdtemp(prefix=exchange.PREFIX))
-
-
-def pytest_unconfigure(config):
-    import shutil
-
-    folder = config.stash.get(EXCHANGE, None)
-    if isinstance(folder, Path):  # the controller's: every worker has finished
-        shutil.rmtree(folder, ignore_errors=True)
-    trainer = config.stash.get(EXCHANGE_TRAINER, None)
-    if trainer is not None:
-        trainer.close()
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node):
-    """xdist's controller, per worker: where the run exchange is."""
-    folder = node.config.stash.get(EXCHANGE, None)
-    if folder is not None:
-        node.workerinput[EXCHANGE_INPUT] = str(folder)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node, error):
-    helped = getattr(node, "workeroutput", {}).get(HELPED_OUTPUT)
-    if helped:
-        node.config.stash[NOTES].append(
-            f"{node.gateway.id} trained {helped} run(s) for other workers through the run exchange")
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtestloop(session):
-    """A worker whose tests are over trains the other workers' posted runs until all are over."""
-    result = yield
-    exchange = session.config.stash.get(EXCHANGE, None)
-    if hasattr(session.config, "workerinput") and exchange is not None:
-        exchange.help(session.config.stash[EXCHANGE_TRAINER])
-        session.config.workeroutput[HELPED_OUTPUT] = exchange.helped
-    return result
 
 
 # --- parametrisation ----------------------------------------------------------------
@@ -389,19 +332,18 @@ def run_config(pytestconfig):
 
 @pytest.fixture(scope="session")
 def trainer(pytestconfig):
-    """The process that trains this session's runs: worker processes under the numerics pin
-    (``rnn_models.parallel.TrainingPool``), one per usable core, so the pytest process's own
-    TensorFlow stays unpinned for the speed steps. An xdist worker's is its exchange trainer."""
-    if EXCHANGE_TRAINER in pytestconfig.stash:
-        yield pytestconfig.stash[EXCHANGE_TRAINER].run
-        return
-    from rnn_models.parallel import TrainingPool
+    """``trainer(configs) -> [RunResult]``: this process's executor, under the numerics pin.
+    With ``--ray-address``, the Ray cluster; else worker processes on this machine, one per
+    usable core (an xdist worker's one, on its own cores), so the pytest process's own
+    TensorFlow stays unpinned for the speed steps and its memory its own for the budget."""
+    from rnn_models.parallel import open_executor
     from rnn_models.suite import expected_run_seconds
 
-    pool = pytestconfig.stash[POOL] = TrainingPool(
+    executor = pytestconfig.stash[EXECUTOR] = open_executor(
+        pytestconfig.stash[RAY_ADDRESS], processes=1 if hasattr(pytestconfig, "workerinput") else None,
         expected_s=expected_run_seconds(pytestconfig.getoption("--baselines")))
-    yield pool.run
-    pool.close()
+    yield executor.run
+    executor.close()
 
 
 @pytest.fixture(scope="session")
@@ -422,18 +364,14 @@ def matrix_run(run_config, trainer, session_results, pytestconfig):
 
 
 @pytest.fixture(scope="session")
-def matrix_runs(matrix_run, run_config, session_results, trainer, pytestconfig):
+def matrix_runs(matrix_run, run_config, session_results, trainer):
     """``matrix_runs(cell, seeds) -> [RunResult]``: several seeds of the cell's suite run, side
-    by side: over the xdist workers through the run exchange, else in the session's pool."""
-    exchange = pytestconfig.stash.get(EXCHANGE, None)
+    by side in this process's executor."""
 
     def runs(cell, seeds):
         todo = [s for s in seeds if (cell, s) not in session_results["runs"]]
         if len(todo) > 1:
-            configs = [run_config(cell, s) for s in todo]
-            trained = (trainer(configs) if exchange is None
-                       else exchange.run(configs, pytestconfig.stash[EXCHANGE_TRAINER]))
-            for seed, result in zip(todo, trained):
+            for seed, result in zip(todo, trainer([run_config(cell, s) for s in todo])):
                 session_results["runs"][(cell, seed)] = result
         return [matrix_run(cell, seed) for seed in seeds]
 
@@ -469,9 +407,9 @@ def report_numerics(record_property):
 @pytest.fixture(scope="session")
 def real_batch(sequence_data, pytestconfig):
     """One batch of real MNIST rows: x [128, 28, 28] float32, y [128] int32. The speed steps
-    use it, so the training pool's workers end first: nothing else runs while steps are timed."""
-    if POOL in pytestconfig.stash:
-        pytestconfig.stash[POOL].close()  # started again if a later test trains
+    use it, so the executor's workers end first: nothing else runs while steps are timed."""
+    if EXECUTOR in pytestconfig.stash:
+        pytestconfig.stash[EXECUTOR].close()  # started again if a later test trains
     from rnn_models.config import TUTORIAL
 
     data = sequence_data(TUTORIAL)

@@ -210,6 +210,9 @@ def build_parser():
     accuracy.add_argument("--data", help="MNIST file or folder")
     accuracy.add_argument("--out", default=None,
                           help=f"the result file (default: {BASELINE_DIR}/accuracy_gate.json)")
+    accuracy.add_argument("--ray-address", default=None, metavar="auto|HOST:PORT",
+                          help="train the runs on this Ray cluster (pip install \"rnn_models[ray]\"; "
+                               "default: $RNN_MODELS_RAY_ADDRESS, else worker processes here)")
     return parser
 
 

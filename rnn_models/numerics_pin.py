@@ -7,7 +7,8 @@ run (AVX-512 against AVX2: the 9th digit of the first loss window). Capping both
 TensorFlow's oneDNN graph rewrites off, gives every AVX2 machine the same kernels
 (docs/decisions.md: the kinds checked, and the pin's cost). It must be in the environment
 before TensorFlow loads, so accuracy runs train in processes started with it
-(``rnn_models.executor``); speed runs stay unpinned, timed as users run.
+(``rnn_models.parallel``: the local pool's workers, or Ray workers, whose environment carries
+``pin_variables``); speed runs stay unpinned, timed as users run.
 
 TF-free: the suite's process reads the key without loading TensorFlow.
 """
@@ -39,6 +40,16 @@ def pinned_env(env=os.environ):
     flags = out.get("XLA_FLAGS", "").split()
     out["XLA_FLAGS"] = " ".join([f for f in flags if not f.startswith("--xla_cpu_max_isa")] + [XLA_FLAG])
     return out
+
+
+def pin_variables(env=os.environ):
+    """The variables that carry this process's choice to a process started elsewhere (a Ray
+    worker on another host, whose own environment may differ): the pin's, or
+    ``RNN_MODELS_NO_PIN=1`` when it is disabled here."""
+    if not enabled(env):
+        return {DISABLE_VARIABLE: "1"}
+    pinned = pinned_env(env)
+    return {key: pinned[key] for key in (*PIN, "XLA_FLAGS")}
 
 
 def apply(env=os.environ):

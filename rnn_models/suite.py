@@ -163,9 +163,15 @@ def pin_process(index, count, env=os.environ):
     first = (index * share) % len(cores)
     mine = cores[first:first + share]
     os.sched_setaffinity(0, mine)
-    for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
-        env[variable] = str(len(mine))
+    env.update(thread_variables(len(mine)))
     return mine
+
+
+def thread_variables(count):
+    """The environment that sizes TensorFlow's thread pools (and OpenMP's) to ``count`` cores,
+    read when TensorFlow loads."""
+    return {variable: str(count) for variable in
+            ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")}
 
 
 def pin_xdist_worker(env=os.environ):

@@ -1,5 +1,6 @@
-"""Stand-ins for training that the pool's tests hand to its workers (``TrainingPool(task=...)``):
-module-level, so a spawned worker can import them."""
+"""Stand-ins for training that the executors' tests hand to their workers
+(``TrainingPool(task=...)``, ``RayExecutor(task=...)``): module-level, so a spawned process
+or a Ray worker can import them."""
 
 import os
 import signal
@@ -23,6 +24,15 @@ def die_on_seed_1(config):
     return echo(config)
 
 
+def die_first_time_on_seed_1(config):
+    """Seed 1's first try kills its process, after writing its pid to ``config["marker"]``."""
+    if config["seed"] == 1 and not os.path.exists(config["marker"]):
+        with open(config["marker"], "x") as marker:
+            marker.write(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
+    return echo(config)
+
+
 def freeze_on_seed_1(config):
     """The whole worker stops (its heartbeat too), as a process stuck in the kernel would."""
     if config["seed"] == 1:
@@ -40,3 +50,10 @@ def loop_on_seed_1(config):
 def environment(config):
     """The worker's environment, as it was when its task ran."""
     return dict(os.environ)
+
+
+def adam_epsilon(config):
+    """The Adam epsilon that training in this process would use (a variant changes it)."""
+    from rnn_models import steps
+
+    return {**echo(config), "adam_epsilon": steps.ADAM_EPSILON}

@@ -361,6 +361,13 @@ def no_accuracy_runs(*extra):
     return setup
 
 
+def ray_address_variable(value):
+    def setup(tmp, monkeypatch):
+        monkeypatch.setenv("RNN_MODELS_RAY_ADDRESS", value)
+        return no_accuracy_runs()(tmp, monkeypatch)
+    return setup
+
+
 GZIPPED_RESULT = gzip.compress(json.dumps(make_result().to_dict()).encode())
 
 COMMAND_ERRORS = [
@@ -395,6 +402,11 @@ COMMAND_ERRORS = [
                  id="accuracy-check-cells-unknown"),
     pytest.param("accuracy-check", no_accuracy_runs("--aa-variant", "bogus"), ["--aa-variant", "bogus"],
                  id="accuracy-check-aa-variant-bogus"),
+    pytest.param("accuracy-check", no_accuracy_runs("--ray-address", "nohost"),
+                 ["--ray-address 'nohost': expected auto or HOST:PORT"], id="accuracy-check-ray-address-bad"),
+    pytest.param("accuracy-check", ray_address_variable("localhost:port"),
+                 ["$RNN_MODELS_RAY_ADDRESS 'localhost:port': expected auto or HOST:PORT"],
+                 id="accuracy-check-ray-address-variable-bad"),
 ]
 
 
@@ -512,6 +524,8 @@ SUITE_ERRORS = [
                  id="speed-summary-is-a-directory"),
     pytest.param(options("-n", "2", "--benchmark-compare"), ["--benchmark-compare", "pytest-xdist"],
                  id="xdist-with-benchmark-compare"),
+    pytest.param(options("--ray-address", "nohost"), ["--ray-address 'nohost': expected auto or HOST:PORT"],
+                 id="ray-address-bad"),
     pytest.param(baselines_copy(edit_config(epochs=3)), ["{tmp}/baselines/lstm.json"],
                  id="baseline-of-other-epochs"),
     pytest.param(baselines_copy(edit_config(units=32)),

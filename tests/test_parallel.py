@@ -1,19 +1,17 @@
-"""The training pool: runs trained in its pinned worker processes equal the same runs trained
-alone, however many runs each worker takes before it is replaced; every failure ends in a
-RunFailed naming the run, never in a wait without end; and the run exchange's runs trained by
-another process equal this one's."""
+"""The training pool, the local executor: runs trained in its pinned worker processes equal
+the same runs trained alone, however many runs each worker takes before it is replaced; every
+failure ends in a RunFailed naming the run, never in a wait without end. And the one place
+that picks the executor from an address. (The Ray executor: tests/test_ray.py.)"""
 
 import multiprocessing
 import os
-import subprocess
-import sys
+import re
 import time
 
 import pytest
 
 from rnn_models.config import TrainConfig
-from rnn_models.parallel import ChildTrainer, RunExchange, RunFailed, TrainingPool
-from rnn_models.parallel.local import train_here
+from rnn_models.parallel import RunFailed, TrainingPool, open_executor, ray_address
 from tests import pool_tasks
 
 REAL_MNIST = os.environ.get("RNN_MODELS_MNIST")
@@ -69,14 +67,12 @@ def test_workers_are_replaced_at_their_limit_and_runs_keep_their_order():
 
 
 @needs_mnist
-def test_a_replaced_child_gives_the_runs_trained_alone(alone):
+def test_a_one_slot_pool_given_one_run_at_a_time_gives_the_runs_trained_alone(alone):
+    """An xdist worker's executor: one slot, asked for one run at a time, replaced at its limit."""
     configs, expected = alone
-    trainer = ChildTrainer(runs_per_process=LIMIT)
-    try:
-        children = [trainer(c) if k % 2 else trainer(c.to_dict()) for k, c in enumerate(configs)]
-    finally:
-        trainer.close()
-    assert [curves(r) for r in children] == [curves(r) for r in expected]
+    with TrainingPool(1, runs_per_process=LIMIT) as pool:
+        one_by_one = [pool.run([c if k % 2 else c.to_dict()])[0] for k, c in enumerate(configs)]
+    assert [curves(r) for r in one_by_one] == [curves(r) for r in expected]
 
 
 @pytest.mark.parametrize(("task", "why"), [
@@ -96,9 +92,9 @@ def test_a_failed_run_is_named_and_stops_the_batch(task, why):
 
 
 def test_a_run_far_over_its_expected_time_fails(monkeypatch):
-    from rnn_models.parallel import pool as pool_module
+    from rnn_models.parallel import executor
 
-    monkeypatch.setattr(pool_module, "START_ALLOWANCE_S", 0.0)
+    monkeypatch.setattr(executor, "START_ALLOWANCE_S", 0.0)
     pool = TrainingPool(1, task=pool_tasks.loop_on_seed_1, heartbeat_s=0.2, expected_s=lambda c: 0.2)
     with pytest.raises(RunFailed, match=r"^training run gru seed 1 failed: it ran \d+ s, over 10 "
                                         r"times its expected 0 s; the batch's other 1 run"):
@@ -122,30 +118,36 @@ def test_workers_run_under_the_numerics_pin_and_without_it():
     assert not numerics_pin.is_applied(free) or numerics_pin.is_applied(os.environ)
 
 
-@needs_mnist
-def test_exchange_runs_trained_by_another_process_are_bit_identical(tmp_path):
-    folder = RunExchange.create(tmp_path)
-    helper = subprocess.Popen([sys.executable, "-c", (
-        "import sys; from rnn_models.parallel import RunExchange; "
-        "from rnn_models.parallel.local import train_here; "
-        "RunExchange(sys.argv[1], 'helper').join().help(train_here)"), str(folder)])
-    here = RunExchange(folder, "here").join()
-    mine = []
 
-    def train(config_dict):  # waits until the helper holds a job, so both processes train
-        deadline = time.monotonic() + 300
-        while not any(p.name.split(".")[-2] != str(os.getpid()) for p in (folder / "claimed").iterdir()):
-            assert time.monotonic() < deadline and helper.poll() is None, "the helper claimed nothing"
-            time.sleep(0.1)
-        mine.append(config_dict["seed"])
-        return train_here(config_dict)
+def test_no_address_is_the_local_pool():
+    with open_executor(None, processes=1) as executor:
+        assert isinstance(executor, TrainingPool) and executor.processes == 1
 
-    configs = small_configs("gru")
-    try:
-        exchanged = here.run(configs, train)
-        here.help(train_here)
-        assert helper.wait(timeout=60) == 0
-    finally:
-        helper.kill()
-    assert 0 < len(mine) < 3  # some runs came from the other process
-    assert [curves(r) for r in exchanged] == [curves(train_here(c)) for c in configs]
+
+@pytest.mark.parametrize(("option", "variable", "address"), [
+    (None, None, None),
+    ("auto", None, "auto"),
+    (None, "head.example:6379", "head.example:6379"),
+    ("10.1.2.3:6380", "head.example:6379", "10.1.2.3:6380"),  # the option wins
+])
+def test_the_ray_address_comes_from_the_option_else_the_variable(option, variable, address, monkeypatch):
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: object())  # as if Ray were installed
+    env = {} if variable is None else {"RNN_MODELS_RAY_ADDRESS": variable}
+    assert ray_address(option, env) == address
+
+
+@pytest.mark.parametrize(("option", "env", "message"), [
+    ("head", {}, "--ray-address 'head': expected auto or HOST:PORT"),
+    (None, {"RNN_MODELS_RAY_ADDRESS": "ray://head:10001"},
+     "$RNN_MODELS_RAY_ADDRESS 'ray://head:10001': expected auto or HOST:PORT"),
+])
+def test_a_bad_ray_address_is_named_with_where_it_came_from(option, env, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        ray_address(option, env)
+
+
+def test_a_ray_address_without_ray_installed_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(ValueError, match=r'^--ray-address auto: Ray is not installed; '
+                                         r'pip install "rnn_models\[ray\]"$'):
+        ray_address("auto", {})

@@ -1,9 +1,9 @@
-"""Training runs side by side: ``TrainingPool`` (worker processes this process starts, for a
-plain run on several cores), ``ChildTrainer`` (one such process, replaced every few runs),
-``RunExchange`` (runs shared by the workers of one pytest-xdist session on one machine) and
-``local`` (training here, data loaded once)."""
+"""Training runs side by side, away from the process that asks for them: one ``Executor``
+interface (``run(configs) -> [RunResult]``, ``close()``), chosen by ``open_executor(address)``:
+``TrainingPool`` (worker processes on this machine, the default) or ``RayExecutor`` (a Ray
+cluster, ``rnn_models.parallel.ray_executor``); and ``local`` (training here, data loaded once)."""
 
-from .exchange import RunExchange, TrainingFailed, job_key
-from .pool import ChildTrainer, RunFailed, TrainingPool, usable_cores
+from .executor import Executor, RunFailed, open_executor, ray_address
+from .pool import TrainingPool, usable_cores
 
-__all__ = ["ChildTrainer", "RunExchange", "RunFailed", "TrainingFailed", "TrainingPool", "job_key", "usable_cores"]
+__all__ = ["Executor", "RunFailed", "TrainingPool", "open_executor", "ray_address", "usable_cores"]

@@ -1,7 +1,8 @@
-"""``TrainingPool``: training runs spread over worker processes that this process starts, each
-pinned to its slot's share of the cores (``rnn_models.suite.pin_process``) and started under
-the numerics pin (``rnn_models.numerics_pin``), so that independent seeds train side by side
-with the bits of any other AVX2 machine.
+"""``TrainingPool``, the local executor (``rnn_models.parallel.executor``): training runs
+spread over worker processes that this process starts, each pinned to its slot's share of the
+cores (``rnn_models.suite.pin_process``) and started under the numerics pin
+(``rnn_models.numerics_pin``), so that independent seeds train side by side with the bits of
+any other AVX2 machine.
 
 Training is bit-identical for any thread count here (docs/decisions.md), so a run from the
 pool equals the same run trained alone in a pinned process. A worker loads MNIST once and
@@ -24,17 +25,13 @@ import threading
 import time
 from multiprocessing.connection import wait
 
+from rnn_models.parallel.executor import Executor, one_line, overrun, run_failed
+
 RUNS_PER_CHILD = 5  # a worker's runs before it is replaced: bounds what TF keeps (docs/decisions.md)
 HEARTBEAT_S = 2.0  # a worker's heartbeat period
 SILENCE_LIMIT_S = 300.0  # no heartbeat for this long: the worker is stuck (150 periods)
-TIMEOUT_FACTOR = 10.0  # a run this many times its expected time is stuck, not slow
-START_ALLOWANCE_S = 120.0  # a worker's start (TF import, MNIST load; measured ~5 s) on a slow machine
 
 _STATE = {}  # in a worker: where its MNIST is
-
-
-class RunFailed(RuntimeError):
-    """A run of the pool did not finish: its worker raised, died, went silent or overran."""
 
 
 def usable_cores():
@@ -79,15 +76,11 @@ def _worker(conn, slot, count, data_path, variant, pin, task, heartbeat_s):
             try:
                 send(("done", (task or _train)(job)))
             except Exception as err:  # reported to the parent, which names the run
-                send(("error", f"{type(err).__name__}: {' '.join(str(err).split())}"))
+                send(("error", one_line(err)))
     except (EOFError, KeyboardInterrupt):  # the parent is gone or stopping us
         pass
     finally:
         stop.set()
-
-
-def _name(config):
-    return f"{config.get('cell')} seed {config.get('seed')}"
 
 
 class _Slot:
@@ -97,7 +90,7 @@ class _Slot:
         self.pool, self.index = pool, index
         self.process = self.conn = None
         self.runs = 0  # runs the current worker has taken
-        self.job = None  # (position, config dict, started, deadline) while training
+        self.job = None  # (position, config dict, started, expected seconds) while training
         self.heard = 0.0  # when the worker last said anything
 
     def start(self):
@@ -115,12 +108,10 @@ class _Slot:
         if self.process is None or self.runs >= (self.pool.runs_per_process or float("inf")):
             self.stop()
             self.start()
-        now = time.monotonic()
-        deadline = None if expected_s is None else now + START_ALLOWANCE_S + TIMEOUT_FACTOR * expected_s
         self.conn.send(config)
         self.runs += 1
-        self.job = (position, config, now, deadline)
-        self.heard = now
+        self.job = (position, config, time.monotonic(), expected_s)
+        self.heard = self.job[2]
 
     def stop(self, kill=False):
         """Ends the worker: asked to stop, else (or when ``kill``) killed; always reaped."""
@@ -139,15 +130,16 @@ class _Slot:
         self.process = self.conn = self.job = None
 
 
-class TrainingPool:
-    """``run(configs) -> [RunResult]`` in the configs' order, ``processes`` at a time
-    (default: one per usable core), each run given to the next free slot.
+class TrainingPool(Executor):
+    """The local executor: ``run(configs) -> [RunResult]`` in the configs' order, ``processes``
+    at a time (default: one per usable core), each run given to the next free slot.
 
     - ``variant``: a code change each worker makes first (``rnn_models.regression.accuracy_check``).
     - ``runs_per_process`` (None: never): a slot's worker is replaced after that many runs.
     - ``pin``: the numerics pin in the workers (accuracy runs); False for the machine's own kernels.
     - ``expected_s(config_dict) -> seconds | None``: a run's expected time; it fails at
-      ``TIMEOUT_FACTOR`` times that (plus a worker's start). None: only the heartbeat bounds it.
+      ``TIMEOUT_FACTOR`` times that (``rnn_models.parallel.executor``, plus a worker's start).
+      None: only the heartbeat bounds it.
     - ``task``: what a worker does with a config dict (default: train it), a module-level
       function, for tests.
     Use as a context manager, or ``close()``: no worker outlives it."""
@@ -188,7 +180,7 @@ class TrainingPool:
         return [RunResult.from_dict(r) if self.task is None else r for r in results]
 
     def _check(self, slot, results, queued):
-        position, config, started, deadline = slot.job
+        position, config, started, expected_s = slot.job
         now = time.monotonic()
         why = None
         try:
@@ -210,40 +202,13 @@ class TrainingPool:
                 why = f"its worker process {slot.process.pid} died ({how})"
             elif now - slot.heard > self.silence_limit_s:
                 why = f"its worker process {slot.process.pid} stopped answering for {now - slot.heard:.0f} s"
-            elif deadline is not None and now > deadline:
-                why = (f"it ran {now - started:.0f} s, over {TIMEOUT_FACTOR:.0f} times its expected "
-                       f"{(deadline - started - START_ALLOWANCE_S) / TIMEOUT_FACTOR:.0f} s")
             else:
-                return
-        others = sum(1 for s in self._slots if s.job and s is not slot) + queued
-        raise RunFailed(f"training run {_name(config)} failed: {why}; the batch's other {others} "
-                        f"run(s) were stopped (a look is judged on all its seeds)")
+                why = overrun(started, expected_s, now)
+                if why is None:
+                    return
+        raise run_failed(config, why, sum(1 for s in self._slots if s.job and s is not slot) + queued)
 
     def close(self, kill=False):
         for slot in self._slots:
             slot.stop(kill=kill)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class ChildTrainer:
-    """``trainer(config) -> RunResult`` (a TrainConfig or its dict), trained in a child process
-    pinned to this process's cores, so that this process's peak memory stays its own and its
-    TensorFlow stays unpinned. The child starts on first use, is replaced every
-    ``runs_per_process`` runs and after it fails; ``close()`` ends it."""
-
-    def __init__(self, runs_per_process=RUNS_PER_CHILD, data_path=None, expected_s=None):
-        self._pool = TrainingPool(1, data_path, runs_per_process=runs_per_process, expected_s=expected_s)
-
-    def __call__(self, config):
-        return self._pool.run([config])[0]
-
-    def run(self, configs):
-        return self._pool.run(configs)
-
-    def close(self):
-        self._pool.close()

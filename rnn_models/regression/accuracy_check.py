@@ -15,7 +15,8 @@ what a machine whose seed 0 cannot reproduce the pinned references trains, so th
 is the A/A of the statistical path on a machine that takes it.
 
 Runs go to ``runs/<pinned|unpinned>/<variant>/<cell>_seed<S>.json`` and are reused when
-present; training spreads over the training pool's worker processes, one per core.
+present; training spreads over the training pool's worker processes, one per core, or over a
+Ray cluster (``--ray-address``; ``rnn_models.parallel.open_executor``).
 """
 
 import dataclasses
@@ -42,19 +43,22 @@ def _run_path(runs_dir, variant, cell, seed):
     return Path(runs_dir) / variant / f"{cell}_seed{seed}.json"
 
 
-def record(variant, cells_seeds, runs_dir, data_path=None, processes=None, log=print, pin=True):
-    """Trains every missing ``(cell, seed)`` of ``variant`` in the training pool (under the
-    numerics pin unless ``pin`` is False), and keeps each run as
-    ``runs_dir/variant/<cell>_seed<S>.json``."""
-    from rnn_models.parallel import TrainingPool
+def record(variant, cells_seeds, runs_dir, data_path=None, processes=None, log=print, pin=True,
+           ray_address=None):
+    """Trains every missing ``(cell, seed)`` of ``variant`` in the executor of ``ray_address``
+    (None: the local training pool), under the numerics pin unless ``pin`` is False, and keeps
+    each run as ``runs_dir/variant/<cell>_seed<S>.json``."""
+    from rnn_models.parallel import open_executor
     from rnn_models.suite import matrix_config
 
     todo = [(c, s) for c, s in cells_seeds if not _run_path(runs_dir, variant, c, s).is_file()]
     if not todo:
         return
     todo.sort(key=lambda job: (job[0] != "ln_basic_lstm", job[1]))  # the longest first
-    with TrainingPool(processes, data_path, variant, pin=pin) as pool:
-        for (cell, seed), result in zip(todo, pool.run([matrix_config(c).replace(seed=s) for c, s in todo])):
+    with open_executor(ray_address, processes=processes, data_path=data_path, variant=variant,
+                       pin=pin) as executor:
+        results = executor.run([matrix_config(c).replace(seed=s) for c, s in todo])
+        for (cell, seed), result in zip(todo, results):
             result.save(_run_path(runs_dir, variant, cell, seed))
             log(f"{variant} {cell} seed {seed}: test accuracy {result.final_test.accuracy_mean:.4f}")
 
@@ -208,10 +212,12 @@ def _counts(values):
 def check_cli(args):
     """``python -m rnn_models accuracy-check``: record the variants, replay, store."""
     from rnn_models.data import load_mnist
+    from rnn_models.parallel import ray_address
     from rnn_models.paths import check_output_file
     from rnn_models.suite import accuracy_policy, baseline_seeds, matrix_cells
 
     out = check_output_file(args.out or BASELINE_DIR / RESULT_FILE, "--out")
+    address = ray_address(args.ray_address)
     cells = args.cells or matrix_cells()
     perturbations = {}
     for spec in args.perturb or []:  # CELL:VARIANT
@@ -228,10 +234,11 @@ def check_cli(args):
     load_mnist(args.data)  # found and verified here, in seconds, not in each training process
     pin = not args.no_pin
     runs_dir = Path(args.runs_dir) / ("pinned" if pin else "unpinned")  # the two never mix
-    record(args.aa_variant, [(c, s) for c in cells for s in baseline_seeds(c)], runs_dir, args.data, pin=pin)
+    record(args.aa_variant, [(c, s) for c in cells for s in baseline_seeds(c)], runs_dir, args.data, pin=pin,
+           ray_address=address)
     for cell, items in perturbations.items():
         for variant, seeds in items:
-            record(variant, [(cell, s) for s in seeds], runs_dir, args.data, pin=pin)
+            record(variant, [(cell, s) for s in seeds], runs_dir, args.data, pin=pin, ray_address=address)
     result = analyze(cells, args.baselines, runs_dir, args.aa_variant, perturbations, args.tries)
     return _store(out, args, result, pin)
 

@@ -1,0 +1,99 @@
+"""Where training runs go: one interface, two backends, chosen by one value, the address.
+
+An ``Executor`` trains a batch, ``run(configs) -> [RunResult]`` in the configs' order, and
+``close()`` ends what it started (or use it as a context manager). A run that does not
+finish is a ``RunFailed`` in one line naming it, and the batch's other runs are stopped,
+since a look of the accuracy gate is judged on all its seeds or not at all. The caller
+never learns where a run trained:
+
+- no address (the default): ``TrainingPool``, worker processes on this machine, each
+  pinned to its cores and replaced every few runs (``rnn_models.parallel.pool``);
+- a Ray address, ``auto`` or ``HOST:PORT`` (``pip install "rnn_models[ray]"``):
+  ``RayExecutor``, each run a task of that cluster (``rnn_models.parallel.ray_executor``).
+"""
+
+import abc
+import importlib.util
+import os
+import re
+
+ADDRESS_VARIABLE = "RNN_MODELS_RAY_ADDRESS"  # the address when no --ray-address is given
+_ADDRESS = re.compile(r"^(auto|[\w.-]+:\d{1,5})$")
+TIMEOUT_FACTOR = 10.0  # a run this many times its expected time is stuck, not slow
+START_ALLOWANCE_S = 120.0  # a worker's start (TF import, MNIST load; measured ~5 s) on a slow machine
+
+
+class RunFailed(RuntimeError):
+    """A run did not finish: it raised, its worker died, went silent or overran."""
+
+
+def one_line(err):
+    """An exception as ``Type: message``, its message on one line."""
+    return f"{type(err).__name__}: {' '.join(str(err).split())}"
+
+
+def run_failed(config, why, others, host=None):
+    """The RunFailed of run ``config`` (a config dict), in one line: the run, where it
+    failed, why, and how many runs of its batch were stopped with it."""
+    where = f" on host {host}" if host else ""
+    return RunFailed(f"training run {config.get('cell')} seed {config.get('seed')} failed{where}: "
+                     f"{why}; the batch's other {others} run(s) were stopped (a look is judged on "
+                     f"all its seeds)")
+
+
+def overrun(started, expected_s, now):
+    """Why a run that started at ``started`` (monotonic seconds) is stuck, or None while it
+    is within ``TIMEOUT_FACTOR`` times ``expected_s`` (None: no limit) plus a worker's start."""
+    if expected_s is None or now <= started + START_ALLOWANCE_S + TIMEOUT_FACTOR * expected_s:
+        return None
+    return f"it ran {now - started:.0f} s, over {TIMEOUT_FACTOR:.0f} times its expected {expected_s:.0f} s"
+
+
+class Executor(abc.ABC):
+    """Trains batches of runs somewhere else than in this process."""
+
+    @abc.abstractmethod
+    def run(self, configs):
+        """``configs`` (TrainConfigs or their dicts) trained -> their RunResults, in order."""
+
+    @abc.abstractmethod
+    def close(self):
+        """Ends every process or connection this executor started; a later ``run`` starts anew."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def ray_address(option=None, env=os.environ):
+    """The Ray cluster that runs go to: ``option`` (``--ray-address``), else
+    ``$RNN_MODELS_RAY_ADDRESS``, else None (this machine). A ValueError names where a bad
+    address came from, or says that Ray is not installed."""
+    source, address = (("--ray-address", option) if option
+                       else (f"${ADDRESS_VARIABLE}", env.get(ADDRESS_VARIABLE)))
+    if not address:
+        return None
+    if not _ADDRESS.match(address):
+        raise ValueError(f"{source} {address!r}: expected auto or HOST:PORT")
+    if importlib.util.find_spec("ray") is None:
+        raise ValueError(f"{source} {address}: Ray is not installed; pip install \"rnn_models[ray]\"")
+    return address
+
+
+def open_executor(address=None, *, processes=None, data_path=None, variant=None, expected_s=None,
+                  pin=True):
+    """The executor for ``address`` (see ``ray_address``): None, worker processes here,
+    ``processes`` of them (default: one per usable core); else that Ray cluster, which runs as
+    many at once as it has CPUs. ``variant``: a code change each worker makes first
+    (``rnn_models.variants``); ``expected_s(config_dict) -> seconds | None``: a run's expected
+    time, past ``TIMEOUT_FACTOR`` times which it fails; ``pin``: the numerics pin in the
+    workers (False: the machines' own kernels)."""
+    if address is None:
+        from rnn_models.parallel.pool import TrainingPool
+
+        return TrainingPool(processes, data_path, variant, expected_s=expected_s, pin=pin)
+    from rnn_models.parallel.ray_executor import RayExecutor
+
+    return RayExecutor(address, data_path=data_path, variant=variant, expected_s=expected_s, pin=pin)
