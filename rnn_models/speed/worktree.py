@@ -22,7 +22,8 @@ class RefUnavailable(Exception):
     """The baseline ref cannot be checked out here; ``str()`` says why in one line."""
 
 
-def _git(repo, *args, check=True):
+def git(repo, *args, check=True):
+    """``git -C repo args``, its CompletedProcess; a failure (with ``check``) is a RefUnavailable."""
     try:
         done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
                               timeout=120)
@@ -37,7 +38,7 @@ def _git(repo, *args, check=True):
 
 def repo_root(path):
     """The top of the git checkout holding ``path``."""
-    done = _git(path, "rev-parse", "--show-toplevel", check=False)
+    done = git(path, "rev-parse", "--show-toplevel", check=False)
     if done.returncode != 0:
         raise RefUnavailable(f"{path} is not inside a git checkout")
     return Path(done.stdout.strip())
@@ -45,10 +46,10 @@ def repo_root(path):
 
 def resolve(repo, ref):
     """The full commit id of ``ref`` in ``repo``."""
-    done = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    done = git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
     if done.returncode == 0:
         return done.stdout.strip()
-    shallow = _git(repo, "rev-parse", "--is-shallow-repository", check=False).stdout.strip()
+    shallow = git(repo, "rev-parse", "--is-shallow-repository", check=False).stdout.strip()
     if shallow == "true":
         raise RefUnavailable(f"the ref {ref} is not in this shallow clone (clone with its history, "
                              "e.g. actions/checkout's fetch-depth: 0)")
@@ -79,15 +80,15 @@ def dependency_difference(current_root, baseline_root):
 
 def remove_stale(repo):
     """Removes our worktrees whose process is gone (a killed run), and git's records of them."""
-    listing = _git(repo, "worktree", "list", "--porcelain", check=False).stdout
+    listing = git(repo, "worktree", "list", "--porcelain", check=False).stdout
     for block in listing.split("\n\n"):
         fields = dict(line.partition(" ")[::2] for line in block.splitlines() if line)
         path, reason = fields.get("worktree", ""), fields.get("locked", "")
         pid = re.search(r"pid (\d+)", reason)
         if PREFIX in path and (pid is None or not pid_alive(int(pid.group(1)))):
-            _git(repo, "worktree", "remove", "--force", "--force", path, check=False)
+            git(repo, "worktree", "remove", "--force", "--force", path, check=False)
             shutil.rmtree(Path(path).parent, ignore_errors=True)
-    _git(repo, "worktree", "prune", check=False)
+    git(repo, "worktree", "prune", check=False)
 
 
 @contextlib.contextmanager
@@ -98,10 +99,10 @@ def checkout(repo, commit):
     parent = Path(tempfile.mkdtemp(prefix=PREFIX))
     path = parent / commit[:12]
     try:
-        _git(repo, "worktree", "add", "--detach", "--lock", "--reason",
+        git(repo, "worktree", "add", "--detach", "--lock", "--reason",
              f"rnnbench A/B, pid {os.getpid()}", str(path), commit)
         yield path
     finally:
-        _git(repo, "worktree", "remove", "--force", "--force", str(path), check=False)
+        git(repo, "worktree", "remove", "--force", "--force", str(path), check=False)
         shutil.rmtree(parent, ignore_errors=True)
-        _git(repo, "worktree", "prune", check=False)
+        git(repo, "worktree", "prune", check=False)
