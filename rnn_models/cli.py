@@ -1,11 +1,11 @@
 """``python -m rnn_models``: train a cell as the tutorial did, list cells, redraw plots,
-profile a step, and calibrate the speed gate.
+profile a step, calibrate the speed gate, and bisect a regression.
 
 The CLI only parses and checks arguments; the work is ``rnn_models``' library calls.
 Every argument, path and stored file is checked before any training. Exit codes: 0 done;
-1 a run stopped on a non-finite loss or gradient (its result is still written); 2 an
-error, reported on one line of stderr; 130 interrupted (Ctrl-C), the partial result
-written when ``--out`` was given.
+1 a run stopped on a non-finite loss or gradient (its result is still written), or a bisect
+found no single first bad commit; 2 an error, reported on one line of stderr; 130
+interrupted (Ctrl-C), the partial result written when ``--out`` was given.
 """
 
 import argparse
@@ -15,7 +15,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from rnn_models.baseline import BASELINE_DIR
+from rnn_models.baseline import BASELINE_DIR, MIN_SEEDS
 from rnn_models.config import PHASES, TUTORIAL, TrainConfig
 from rnn_models.data import SPLITS, TASKS
 from rnn_models.registry import (GENERIC_LOOP, MAX_UNROLLED_STEPS, REGISTRY, UNROLLED_LOOP,
@@ -178,6 +178,29 @@ def build_parser():
     accuracy.add_argument("--data", help="MNIST file or folder")
     accuracy.add_argument("--out", default=None,
                           help=f"the result file (default: {BASELINE_DIR}/accuracy_gate.json)")
+    bisect = commands.add_parser(
+        "bisect", help="find the commit that made a cell slower, changed its numerics or lowered its accuracy")
+    bisect.add_argument("--good", required=True, metavar="REF", help="a commit without the regression")
+    bisect.add_argument("--bad", required=True, metavar="REF", help="a later commit with it")
+    bisect.add_argument("--cells", type=_cells, required=True, metavar="NAME[,NAME]")
+    bisect.add_argument("--metric", choices=("speed", "numerics", "accuracy"), default="speed",
+                        help="speed: the A/B gate; numerics: the pinned seed-0 run's bits; "
+                             "accuracy: the accuracy gate's rule (default: speed)")
+    bisect.add_argument("--phase", choices=PHASES, default=None, help="speed: the timed step (default: train)")
+    bisect.add_argument("--device", default=None, help="speed: the device of the timed step (default: CPU:0)")
+    bisect.add_argument("--rounds", type=_positive_int, default=None,
+                        help="speed, accuracy: rounds of samples an inconclusive step may take "
+                             "before its commit counts as inconclusive (default: 3)")
+    bisect.add_argument("--steps", type=_positive_int, default=None,
+                        help="numerics, accuracy: train steps per epoch (default: every batch)")
+    bisect.add_argument("--epochs", type=_positive_int, default=None,
+                        help="numerics, accuracy: epochs per run (default: 1 for numerics, the suite's for accuracy)")
+    bisect.add_argument("--good-seeds", type=_int_at_least(MIN_SEEDS, f"an integer >= {MIN_SEEDS}"), default=None,
+                        help="accuracy: the good commit's seeds, its distribution (default: 10)")
+    bisect.add_argument("--repo", default=".", help="the git checkout to bisect (default: this folder)")
+    bisect.add_argument("--baselines", default=str(BASELINE_DIR),
+                        help=f"speed: the folder of the A/B calibration (default: {BASELINE_DIR})")
+    bisect.add_argument("--data", help="MNIST file or folder")
     return parser
 
 
@@ -320,6 +343,12 @@ def _gate_check(args):
     return calibrate_cli(args)
 
 
+def _bisect(args):
+    from rnn_models.bisect.command import bisect_cli
+
+    return bisect_cli(args)
+
+
 def _accuracy_check(args):
     from rnn_models.regression.accuracy_check import check_cli
 
@@ -327,7 +356,7 @@ def _accuracy_check(args):
 
 
 COMMANDS = {"train": _train, "cells": _list_cells, "plot": _plot, "profile": _profile,
-            "gate-check": _gate_check, "accuracy-check": _accuracy_check}
+            "gate-check": _gate_check, "accuracy-check": _accuracy_check, "bisect": _bisect}
 
 
 def main(argv=None):
