@@ -201,6 +201,18 @@ def build_parser():
     bisect.add_argument("--baselines", default=str(BASELINE_DIR),
                         help=f"speed: the folder of the A/B calibration (default: {BASELINE_DIR})")
     bisect.add_argument("--data", help="MNIST file or folder")
+
+    check = commands.add_parser(
+        "bisect-check", help="measure how often and how fast the speed bisect names a real slowdown")
+    check.add_argument("--repeats", type=_positive_int, default=20, help="bisects of the same history")
+    check.add_argument("--commits", type=_positive_int, default=8, help="commits after the good one")
+    check.add_argument("--position", type=_positive_int, default=5, help="the slow commit's place (1 to --commits)")
+    check.add_argument("--slowdown", type=_fraction, default=0.15, help="the real slowdown to tune, as a fraction")
+    check.add_argument("--tolerance", type=_fraction, default=0.02, help="how near the tuned ratio must come")
+    check.add_argument("--tune-tries", type=_positive_int, default=4, help="A/Bs to tune the slowdown with, at most")
+    check.add_argument("--baselines", default=str(BASELINE_DIR), help="the folder of the A/B calibration")
+    check.add_argument("--data", help="MNIST file or folder")
+    check.add_argument("--out", default=str(BASELINE_DIR / "bisect_check.json"), help="the result file")
     return parser
 
 
@@ -349,6 +361,12 @@ def _bisect(args):
     return bisect_cli(args)
 
 
+def _bisect_check(args):
+    from rnn_models.bisect.experiment import check_cli
+
+    return check_cli(args)
+
+
 def _accuracy_check(args):
     from rnn_models.regression.accuracy_check import check_cli
 
@@ -356,7 +374,8 @@ def _accuracy_check(args):
 
 
 COMMANDS = {"train": _train, "cells": _list_cells, "plot": _plot, "profile": _profile,
-            "gate-check": _gate_check, "accuracy-check": _accuracy_check, "bisect": _bisect}
+            "gate-check": _gate_check, "accuracy-check": _accuracy_check, "bisect": _bisect,
+            "bisect-check": _bisect_check}
 
 
 def main(argv=None):

@@ -445,3 +445,29 @@ def test_sigterm_stops_the_bisect_and_removes_its_worktrees(synthetic_history, t
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
     assert [p.name for p in temp.iterdir() if p.name.startswith("rnnbench-")] == []
     assert git(repo, "status", "--porcelain") == ""
+
+
+# --- bisect-check: the experiment's tuning ---------------------------------------------
+
+
+def test_the_slowdown_is_tuned_along_a_line_through_the_tries():
+    from rnn_models.bisect import experiment
+    from rnn_models.regression.speed import Decision
+
+    def measure(width):  # a fixed 2% and 1% more per 100 of width
+        ratio = 1.02 + width / 10000
+        return Decision("slower", ratio, ratio - 0.01, ratio + 0.01, 32)
+
+    width, decision, tries = experiment.tune(measure, 0.15, 0.002, 4, log=lambda line: None)
+    # 1000 gives 1.12; scaled in proportion, 1250 gives 1.145; the line through both hits 1300
+    assert [w for w, _ in tries] == [1000, 1250, 1300] and experiment.FIRST_WIDTH == 1000
+    assert width == 1300 and decision.ratio == pytest.approx(1.15)
+    never_there = experiment.tune(lambda w: measure(0), 0.15, 0.002, 3, log=lambda line: None)
+    assert len(never_there[2]) == 3 and never_there[1].ratio == pytest.approx(1.02)  # the nearest kept
+
+
+def test_bisect_check_refuses_a_position_outside_the_history(capsys, tmp_path):
+    code, out, err = run_cli(capsys, ["bisect-check", "--commits", "8", "--position", "9",
+                                      "--out", tmp_path / "check.json"])
+    assert code == 2 and err == ["rnn_models bisect-check: error: --position 9 is not a commit of the "
+                                 "history (1 to 8)"]

@@ -48,6 +48,16 @@ def wider_gates(extra_columns):
                   f"basic_lstm: gate product over {extra_columns} extra columns")
 
 
+HEAD_LINE = '    logits = keras.layers.Dense(NUM_CLASSES, name="logits")(last)\n'
+
+
+def wider_head(width):
+    """The model puts a ``Dense(width)`` layer before its logits: every cell's train step does
+    more work, in proportion to ``width`` (a few ops more, so a fine-grained slowdown)."""
+    new = (f'    last = keras.layers.Dense({width}, name="head")(last)\n' + HEAD_LINE)
+    return Change("rnn_models/model.py", HEAD_LINE, new, f"model: a Dense({width}) head before the logits")
+
+
 def forget_bias(value):
     """lstm's default forget_bias (1.0, TF1's) becomes ``value``: other numbers, same speed."""
     return Change("rnn_models/cells/lstm.py", "        forget_bias=1.0,\n", f"        forget_bias={value!r},\n",
