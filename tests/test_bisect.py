@@ -130,7 +130,7 @@ def test_the_report_ends_with_the_first_bad_commit():
     judge, _ = judged(monotone(8, 5))
     outcome = search.bisect(commits(8), lambda c: judge(int(c.sha, 16)))
     line = report.step_line(1, outcome.steps[0])
-    assert line.startswith("[1] 000000000000 subject 8: bad (bad) measure of 8; ") and line.endswith(" s, 8 in doubt")
+    assert line.startswith("[1] 000000000000 subject 8: bad measure of 8; ") and line.endswith(" s, 8 in doubt")
     table = report.table(outcome).splitlines()
     assert [c.strip() for c in table[0].split(" | ")] == ["#", "commit", "subject", "verdict", "measure", "time"]
     assert [row.split(" | ")[0].strip() for row in table[2:]] == ["4", "5", "6", "8"]  # history order
@@ -407,6 +407,18 @@ def test_speed_bisect_names_the_commit_that_made_the_train_step_slower(
     assert ratio > 1.5, slower  # a clear regression, measured as one
     assert all(" good (unchanged) " in line for line in lines
                if line.startswith("[") and any(f" {s[:12]} " in line for s in shas[:SLOWER]))
+
+
+def test_accuracy_bisect_finds_no_regression_where_seed_0_is_identical(
+        synthetic_history, capsys, monkeypatch, tmp_path):
+    repo, shas = synthetic_history
+    shas = shas[:BROKEN + 2]  # up to the commit that drops the missing dependency: good's code again
+    code, lines, err = bisect_in(repo, shas, capsys, monkeypatch, tmp_path, "--cells", "lstm",
+                                 "--metric", "accuracy", "--epochs", "1", "--steps", "2", "--good-seeds", "3")
+    assert code == 1, (lines, err)
+    assert lines[1].startswith(f"[1] {shas[-1][:12]} cells: drop the dependency that is not installed: "
+                               "good (identical) lstm: seed 0 bit-identical to good's; ")
+    assert lines[-1].startswith(f"no regression in the range: --bad {shas[-1][:12]} is not worse than --good")
 
 
 def test_a_speed_step_on_a_commit_that_does_not_run_is_a_skip(synthetic_history, tmp_path):

@@ -111,7 +111,7 @@ def bisect_cli(args):
     if outcome.status == search.BAD_DOES_NOT_RUN:
         bad = outcome.steps[0]
         raise ValueError(f"--bad {bad.commit.short} does not run: {bad.judgment.measure}")
-    rounds = f" after {args.rounds} rounds" if args.metric != "numerics" else ""
+    rounds = f" after {args.rounds} round{'s' if args.rounds > 1 else ''}" if args.metric != "numerics" else ""
     print(report.table(outcome))
     print("\n".join(report.conclusion(outcome, rounds)), flush=True)
     return EXIT_FOUND if outcome.status == search.FOUND else EXIT_NOT_FOUND

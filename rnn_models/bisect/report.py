@@ -11,11 +11,17 @@ def _clip(text, width):
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
+def _verdict(judgment):
+    """``bad (slower)``; the verdict alone where the metric's word is the same."""
+    j = judgment
+    return j.verdict if j.label == j.verdict else f"{j.verdict} ({j.label})"
+
+
 def step_line(number, step):
     """``[3] 1a2b3c4d5e6f subject: bad (slower) basic_lstm 1.52 [1.40, 1.65], 32 units; 41.2 s,
     2 in doubt``."""
     j = step.judgment
-    return (f"[{number}] {step.commit.short} {_clip(step.commit.subject, SUBJECT_WIDTH)}: {j.verdict} ({j.label}) "
+    return (f"[{number}] {step.commit.short} {_clip(step.commit.subject, SUBJECT_WIDTH)}: {_verdict(j)} "
             f"{j.measure}; {step.seconds:.1f} s, {step.in_doubt} in doubt")
 
 
@@ -23,7 +29,7 @@ def table(outcome):
     """Every commit tried, oldest first."""
     header = ("#", "commit", "subject", "verdict", "measure", "time")
     rows = [(str(s.index), s.commit.short, _clip(s.commit.subject, SUBJECT_WIDTH),
-             f"{s.judgment.verdict} ({s.judgment.label})", _clip(s.judgment.measure, MEASURE_WIDTH),
+             _verdict(s.judgment), _clip(s.judgment.measure, MEASURE_WIDTH),
              f"{s.seconds:.1f} s")
             for s in sorted(outcome.steps, key=lambda s: s.index)]
     return text_table(header, rows)
