@@ -1,11 +1,11 @@
 """``python -m rnn_models``: train a cell as the tutorial did, list cells, redraw plots,
-profile a step, and calibrate the speed gate.
+profile a step, calibrate the speed gate, and bisect a regression.
 
 The CLI only parses and checks arguments; the work is ``rnn_models``' library calls.
 Every argument, path and stored file is checked before any training. Exit codes: 0 done;
-1 a run stopped on a non-finite loss or gradient (its result is still written); 2 an
-error, reported on one line of stderr; 130 interrupted (Ctrl-C), the partial result
-written when ``--out`` was given.
+1 a run stopped on a non-finite loss or gradient (its result is still written), or a bisect
+found no single first bad commit; 2 an error, reported on one line of stderr; 130
+interrupted (Ctrl-C), the partial result written when ``--out`` was given.
 """
 
 import argparse
@@ -15,7 +15,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from rnn_models.baseline import BASELINE_DIR
+from rnn_models.baseline import BASELINE_DIR, MIN_SEEDS
 from rnn_models.config import PHASES, TUTORIAL, TrainConfig
 from rnn_models.data import SPLITS, TASKS
 from rnn_models.registry import (GENERIC_LOOP, MAX_UNROLLED_STEPS, REGISTRY, UNROLLED_LOOP,
@@ -213,6 +213,42 @@ def build_parser():
     accuracy.add_argument("--ray-address", default=None, metavar="auto|HOST:PORT",
                           help="train the runs on this Ray cluster (pip install \"rnn_models[ray]\"; "
                                "default: $RNN_MODELS_RAY_ADDRESS, else worker processes here)")
+
+    bisect = commands.add_parser(
+        "bisect", help="find the commit that made a cell slower, changed its numerics or lowered its accuracy")
+    bisect.add_argument("--good", required=True, metavar="REF", help="a commit without the regression")
+    bisect.add_argument("--bad", required=True, metavar="REF", help="a later commit with it")
+    bisect.add_argument("--cells", type=_cells, required=True, metavar="NAME[,NAME]")
+    bisect.add_argument("--metric", choices=("speed", "numerics", "accuracy"), default="speed",
+                        help="speed: the A/B gate; numerics: the pinned seed-0 run's bits; "
+                             "accuracy: the accuracy gate's rule (default: speed)")
+    bisect.add_argument("--phase", choices=PHASES, default=None, help="speed: the timed step (default: train)")
+    bisect.add_argument("--device", default=None, help="speed: the device of the timed step (default: CPU:0)")
+    bisect.add_argument("--rounds", type=_positive_int, default=None,
+                        help="speed, accuracy: rounds of samples an inconclusive step may take "
+                             "before its commit counts as inconclusive (default: 3)")
+    bisect.add_argument("--steps", type=_positive_int, default=None,
+                        help="numerics, accuracy: train steps per epoch (default: every batch)")
+    bisect.add_argument("--epochs", type=_positive_int, default=None,
+                        help="numerics, accuracy: epochs per run (default: 1 for numerics, the suite's for accuracy)")
+    bisect.add_argument("--good-seeds", type=_int_at_least(MIN_SEEDS, f"an integer >= {MIN_SEEDS}"), default=None,
+                        help="accuracy: the good commit's seeds, its distribution (default: 10)")
+    bisect.add_argument("--repo", default=".", help="the git checkout to bisect (default: this folder)")
+    bisect.add_argument("--baselines", default=str(BASELINE_DIR),
+                        help=f"speed: the folder of the A/B calibration (default: {BASELINE_DIR})")
+    bisect.add_argument("--data", help="MNIST file or folder")
+
+    check = commands.add_parser(
+        "bisect-check", help="measure how often and how fast the speed bisect names a real slowdown")
+    check.add_argument("--repeats", type=_positive_int, default=20, help="bisects of the same history")
+    check.add_argument("--commits", type=_positive_int, default=8, help="commits after the good one")
+    check.add_argument("--position", type=_positive_int, default=5, help="the slow commit's place (1 to --commits)")
+    check.add_argument("--slowdown", type=_fraction, default=0.15, help="the real slowdown to tune, as a fraction")
+    check.add_argument("--tolerance", type=_fraction, default=0.02, help="how near the tuned ratio must come")
+    check.add_argument("--tune-tries", type=_positive_int, default=4, help="A/Bs to tune the slowdown with, at most")
+    check.add_argument("--baselines", default=str(BASELINE_DIR), help="the folder of the A/B calibration")
+    check.add_argument("--data", help="MNIST file or folder")
+    check.add_argument("--out", default=str(BASELINE_DIR / "bisect_check.json"), help="the result file")
     return parser
 
 
@@ -371,6 +407,18 @@ def _add_reference(args):
     return add_references_cli(args)
 
 
+def _bisect(args):
+    from rnn_models.bisect.command import bisect_cli
+
+    return bisect_cli(args)
+
+
+def _bisect_check(args):
+    from rnn_models.bisect.experiment import check_cli
+
+    return check_cli(args)
+
+
 def _accuracy_check(args):
     from rnn_models.regression.accuracy_check import check_cli
 
@@ -379,7 +427,8 @@ def _accuracy_check(args):
 
 COMMANDS = {"train": _train, "cells": _list_cells, "plot": _plot, "profile": _profile,
             "gate-check": _gate_check, "accuracy-check": _accuracy_check,
-            "add-reference": _add_reference, "gate-trial": _gate_trial}
+            "add-reference": _add_reference, "gate-trial": _gate_trial, "bisect": _bisect,
+            "bisect-check": _bisect_check}
 
 
 def main(argv=None):

@@ -31,6 +31,8 @@ import statistics
 
 from scipy import stats
 
+from rnn_models.tables import text_table
+
 VERDICTS = ("identical", "pass", "fail")
 
 
@@ -151,12 +153,9 @@ class AccuracyOutcome:
                 for i, look in enumerate(self.looks)]
         if not rows:
             rows = [(self.cell, "-", "0", "-", "-", "-", self.verdict)]
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        lines = [" | ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in [header, *rows]]
-        lines.insert(1, "-+-".join("-" * w for w in widths))
         rule = (f"statistic: {self.policy.description}; fail on a significant drop of at least "
                 f"{self.policy.min_drop:.3f}, pass once the drop is surely below {self.policy.target_drop:.3f}")
-        return "\n".join([*lines, rule, f"{self.cell}: {self.verdict} ({self.detail})"])
+        return "\n".join([text_table(header, rows), rule, f"{self.cell}: {self.verdict} ({self.detail})"])
 
 
 def run_statistic(run, policy=DEFAULT_POLICY):

@@ -31,8 +31,22 @@ MIN_UNIT_STEPS, MAX_UNIT_STEPS = 6, 400  # step pairs in one sample (unit)
 CHECKED_VERSIONS = ("tensorflow", "keras", "numpy", "python")
 
 
+def real_batch(data=None, n=128):
+    """The batch the A/B times its steps on: the first ``n`` training rows of the real MNIST
+    (``data``: a file or folder, else the default places), as x [n, 28, 28], y [n]."""
+    from rnn_models.data import load_mnist, prepare
+
+    split = prepare(load_mnist(data))
+    return split.inputs(split.pixels_train[:n]), split.y_train[:n]
+
+
 class ABUnavailable(Exception):
-    """The A/B cannot run (a worker failed, the sides' libraries differ); one-line message."""
+    """The A/B cannot run (a worker failed, the sides' libraries differ); one-line message.
+    ``side`` names the worker at fault (``current`` or ``baseline``), None when neither alone is."""
+
+    def __init__(self, message, side=None):
+        super().__init__(message)
+        self.side = side
 
 
 class WorkerProcess:
@@ -82,7 +96,7 @@ class WorkerProcess:
             tail = f" (last log line: {lines[-1].strip()})" if lines else ""
         except OSError:
             pass
-        return ABUnavailable(f"{self.name} worker: {message}{tail}; log {self.log_path}")
+        return ABUnavailable(f"{self.name} worker: {message}{tail}; log {self.log_path}", self.name)
 
     def close(self):
         if self.process.poll() is None:
@@ -158,7 +172,7 @@ class ABSession:
             expected = (worker.root / "rnn_models").resolve()
             if loaded != expected:
                 raise ABUnavailable(f"the {name} worker imported rnn_models from {loaded}, not from "
-                                    f"its checkout {expected}")
+                                    f"its checkout {expected}", name)
 
     def check_versions(self):
         """Both sides must run on the same libraries, or the A/B would time those too."""

@@ -33,7 +33,7 @@ from rnn_models.config import PHASES
 from rnn_models.environment import fingerprint
 from rnn_models.regression.speed import Thresholds, decide_sequentially, hodges_lehmann
 from rnn_models.registry import REGISTRY
-from rnn_models.speed.ab import ABSession
+from rnn_models.speed.ab import ABSession, real_batch
 from rnn_models.speed.calibration_file import SCHEMA_VERSION, calibration_path, machine_kind
 
 DEFAULT_LOOKS = (16, 32)
@@ -183,16 +183,13 @@ def calibrate(batch, *, cells, runs, slowdowns, inject, looks, block_s, alpha, r
 
 def calibrate_cli(args):
     """``python -m rnn_models gate-check``: run, store, and print the rates."""
-    from rnn_models.data import load_mnist, prepare
     from rnn_models.paths import check_output_file
 
     out = check_output_file(args.out or calibration_path(BASELINE_DIR, machine_kind(fingerprint())), "--out")
     cells = args.cells or list(REGISTRY)
     if args.inject_cell not in cells:
         raise ValueError(f"--inject-cell {args.inject_cell} is not among the gated --cells")
-    data = prepare(load_mnist(args.data))
-    n = 128
-    batch = (data.inputs(data.pixels_train[:n]), data.y_train[:n])
+    batch = real_batch(args.data)
     root = Path(__file__).resolve().parents[2]
     calibration = calibrate(
         batch, cells=cells, runs=args.runs, slowdowns=tuple(args.slowdown or DEFAULT_SLOWDOWNS),

@@ -81,6 +81,18 @@ def thresholds_for(calibrations, fingerprint):
                           f"{', '.join(calibrations)}")
 
 
+def load_calibration(baselines_dir):
+    """``(Thresholds, how)`` for this machine (``thresholds_for``), for a command that cannot
+    run without one; a missing calibration is an error naming the folder and the fix."""
+    from rnn_models.environment import fingerprint
+
+    thresholds, _, how = thresholds_for(load_calibrations(baselines_dir), fingerprint())
+    if thresholds is None:
+        raise CalibrationError(f"no A/B gate calibration under {Path(baselines_dir) / CALIBRATION_DIR}: run "
+                               "`python -m rnn_models gate-check` on this machine to measure one")
+    return thresholds, how
+
+
 def summary_line(data):
     """The calibration's measured rates, in one line, for the gate's report."""
     m = data.get("measured", {})

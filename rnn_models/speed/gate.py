@@ -22,6 +22,7 @@ from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession, ABUnavailable
 from rnn_models.speed.calibration_file import load_calibrations, thresholds_for
 from rnn_models.speed.stored import fingerprint_warning, newest_run
+from rnn_models.tables import text_table
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,7 +241,4 @@ class SpeedGate:
             lines += ["| " + " | ".join(row) + " |" for row in rows]
             notes = [f"- {note}" for note in self.notes]
             return "\n".join(["## rnnbench speed gate", "", *lines, "", *notes]) + "\n"
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        lines = [" | ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in [header, *rows]]
-        lines.insert(1, "-+-".join("-" * w for w in widths))
-        return "\n".join(lines)
+        return text_table(header, rows)

@@ -104,12 +104,11 @@ def trial(batch, *, cells, runs, load, slowdown, inject, root, baselines, log=pr
 
 def trial_cli(args):
     """``python -m rnn_models gate-trial``: run, add to the result file, print the summary."""
-    from rnn_models.data import load_mnist, prepare
     from rnn_models.paths import check_output_file
+    from rnn_models.speed.ab import real_batch
 
     out = check_output_file(args.out or Path(args.baselines) / RESULT_FILE, "--out")
-    data = prepare(load_mnist(args.data))
-    batch = (data.inputs(data.pixels_train[:128]), data.y_train[:128])
+    batch = real_batch(args.data)
     root = Path(__file__).resolve().parents[2]
     kind, entry = trial(batch, cells=args.cells or list(REGISTRY), runs=args.runs, load=args.load,
                         slowdown=args.slowdown, inject=(args.inject_cell, args.inject_phase), root=root,

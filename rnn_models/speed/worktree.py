@@ -22,7 +22,8 @@ class RefUnavailable(Exception):
     """The baseline ref cannot be checked out here; ``str()`` says why in one line."""
 
 
-def _git(repo, *args, check=True):
+def git(repo, *args, check=True):
+    """``git -C repo args``, its CompletedProcess; a failure (with ``check``) is a RefUnavailable."""
     try:
         done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
                               timeout=120)
@@ -37,7 +38,7 @@ def _git(repo, *args, check=True):
 
 def repo_root(path):
     """The top of the git checkout holding ``path``."""
-    done = _git(path, "rev-parse", "--show-toplevel", check=False)
+    done = git(path, "rev-parse", "--show-toplevel", check=False)
     if done.returncode != 0:
         raise RefUnavailable(f"{path} is not inside a git checkout")
     return Path(done.stdout.strip())
@@ -45,7 +46,7 @@ def repo_root(path):
 
 def resolve(repo, ref):
     """The full commit id of ``ref`` in ``repo``."""
-    done = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    done = git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
     if done.returncode == 0:
         return done.stdout.strip()
     if is_shallow(repo):
@@ -55,16 +56,16 @@ def resolve(repo, ref):
 
 
 def is_shallow(repo):
-    return _git(repo, "rev-parse", "--is-shallow-repository", check=False).stdout.strip() == "true"
+    return git(repo, "rev-parse", "--is-shallow-repository", check=False).stdout.strip() == "true"
 
 
 def fetch_commit(repo, commit):
     """Fetches ``commit`` from the ``origin`` remote into a shallow clone; False when there is
     no such remote or it does not answer (git's own 120 s bound)."""
-    if "origin" not in _git(repo, "remote", check=False).stdout.split():
+    if "origin" not in git(repo, "remote", check=False).stdout.split():
         return False
     try:
-        return _git(repo, "fetch", "--quiet", "--no-tags", "origin", commit, check=False).returncode == 0
+        return git(repo, "fetch", "--quiet", "--no-tags", "origin", commit, check=False).returncode == 0
     except RefUnavailable:  # timed out
         return False
 
@@ -93,15 +94,15 @@ def dependency_difference(current_root, baseline_root):
 
 def remove_stale(repo):
     """Removes our worktrees whose process is gone (a killed run), and git's records of them."""
-    listing = _git(repo, "worktree", "list", "--porcelain", check=False).stdout
+    listing = git(repo, "worktree", "list", "--porcelain", check=False).stdout
     for block in listing.split("\n\n"):
         fields = dict(line.partition(" ")[::2] for line in block.splitlines() if line)
         path, reason = fields.get("worktree", ""), fields.get("locked", "")
         pid = re.search(r"pid (\d+)", reason)
         if PREFIX in path and (pid is None or not pid_alive(int(pid.group(1)))):
-            _git(repo, "worktree", "remove", "--force", "--force", path, check=False)
+            git(repo, "worktree", "remove", "--force", "--force", path, check=False)
             shutil.rmtree(Path(path).parent, ignore_errors=True)
-    _git(repo, "worktree", "prune", check=False)
+    git(repo, "worktree", "prune", check=False)
 
 
 @contextlib.contextmanager
@@ -112,10 +113,10 @@ def checkout(repo, commit):
     parent = Path(tempfile.mkdtemp(prefix=PREFIX))
     path = parent / commit[:12]
     try:
-        _git(repo, "worktree", "add", "--detach", "--lock", "--reason",
+        git(repo, "worktree", "add", "--detach", "--lock", "--reason",
              f"rnnbench A/B, pid {os.getpid()}", str(path), commit)
         yield path
     finally:
-        _git(repo, "worktree", "remove", "--force", "--force", str(path), check=False)
+        git(repo, "worktree", "remove", "--force", "--force", str(path), check=False)
         shutil.rmtree(parent, ignore_errors=True)
-        _git(repo, "worktree", "prune", check=False)
+        git(repo, "worktree", "prune", check=False)

@@ -1,0 +1,65 @@
+"""The accuracy bisect's judge: the accuracy gate's rule, with the good commit's seeds as the
+stored distribution.
+
+The good commit's runs over ``good_seeds`` seeds stand for the stored baseline
+(``CellBaseline.from_results``); each commit is then judged by
+``rnn_models.regression.accuracy.judge`` with the cell's policy: identical when its seed-0 run
+reproduces good's bit for bit (one run), else its seeds against good's by the sequential
+t-test. Its looks are extended round by round up to the budget (``search.budget_looks``); a
+test still undecided at the last look is inconclusive here, not a pass.
+"""
+
+import dataclasses
+from pathlib import Path
+
+from rnn_models.baseline import CellBaseline
+from rnn_models.bisect.runs import RunFailed, train_seeds
+from rnn_models.bisect.search import (BAD, GOOD, INCONCLUSIVE, SKIP, GoodDoesNotRun, Judgment,
+                                      budget_looks, combine)
+from rnn_models.regression.accuracy import judge as accuracy_judge
+
+
+class AccuracyJudge:
+    """``judge(commit, root)``: ``bad`` when any cell's accuracy fails against good's seeds."""
+
+    def __init__(self, good_root, configs, policies, good_seeds, rounds, work, data=None):
+        self.configs, self.work, self.data = configs, Path(work), data
+        self.policies = {cell: dataclasses.replace(p, looks=budget_looks(p.looks, rounds))
+                         for cell, p in policies.items()}
+        self.baselines = {}
+        for config in configs:
+            try:
+                runs = train_seeds(good_root, config, range(good_seeds), self.work / "good", data)
+                self.baselines[config.cell] = CellBaseline.from_results(runs)
+            except (RunFailed, ValueError) as err:
+                raise GoodDoesNotRun(f"the good commit's seeds cannot serve as a baseline: "
+                                     f"{' '.join(str(err).split())}") from None
+
+    def __call__(self, commit, root):
+        out = self.work / commit.sha
+        judgments = []
+        for config in self.configs:
+            try:
+                first = train_seeds(root, config, [0], out, self.data)[0]
+                outcome = accuracy_judge(self.baselines[config.cell], first,
+                                         lambda seeds, c=config: train_seeds(root, c, seeds, out, self.data),
+                                         self.policies[config.cell])
+            except RunFailed as err:
+                return Judgment(SKIP, "does not run", f"{config.cell}: {err}")
+            judgments.append(self._judgment(config.cell, outcome))
+            if judgments[-1].verdict == BAD:
+                break  # one failing cell makes the commit bad
+        return combine(judgments)
+
+    @staticmethod
+    def _judgment(cell, outcome):
+        if outcome.verdict == "identical":
+            return Judgment(GOOD, "identical", f"{cell}: seed 0 bit-identical to good's")
+        look = outcome.looks[-1]
+        measure = (f"{cell} drop {look.drop:+.4f} [{look.low:+.4f}, {look.high:+.4f}], "
+                   f"{len(look.seeds)} seeds against {outcome.baseline_seeds}")
+        if outcome.verdict == "fail":
+            return Judgment(BAD, "fail", measure)
+        if look.verdict == "continue":
+            return Judgment(INCONCLUSIVE, "inconclusive", measure)
+        return Judgment(GOOD, "pass", measure)

@@ -1,0 +1,66 @@
+"""Seeded training runs of one commit's code, for the numerics and accuracy bisects.
+
+Each call is one ``python -m rnn_models train`` process in that commit's worktree (its own
+code first on ``PYTHONPATH``), started with the numerics pin so that seed-0 runs are
+bit-identical however often and wherever they run on this machine kind
+(``rnn_models.numerics_pin``). A run that cannot be had (the command fails, its result is
+missing or unreadable) is a ``RunFailed``; the bisect then skips that commit.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rnn_models import numerics_pin
+from rnn_models.results import RunResult
+
+EXIT_NONFINITE, EXIT_INTERRUPTED = 1, 130  # ``python -m rnn_models train``'s own codes
+
+
+class RunFailed(Exception):
+    """A commit's training run could not be had; ``str()`` says why in one line."""
+
+
+def train_argv(config, seeds, out, data=None):
+    """The ``python -m rnn_models train`` arguments of ``config`` over ``seeds``; the options
+    a commit's CLI has had since its first version, the rest left to its defaults."""
+    argv = ["train", "--cell", config.cell, "--epochs", str(config.epochs), "--quiet",
+            "--seeds", *map(str, seeds), "--out", str(out)]
+    if config.clip_norm is not None:
+        argv += ["--clip", repr(config.clip_norm)]
+    if config.steps_per_epoch is not None:
+        argv += ["--steps-per-epoch", str(config.steps_per_epoch)]
+    for key, value in config.cell_kwargs.items():
+        argv += ["--cell-arg", f"{key}={value!r}"]
+    if data:
+        argv += ["--data", str(data)]
+    return argv
+
+
+def environment(root):
+    """The pinned environment with ``root``'s code first on the import path."""
+    env = numerics_pin.pinned_env()
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return env
+
+
+def train_seeds(root, config, seeds, out_dir, data=None):
+    """The RunResults of ``config`` over ``seeds``, trained by the code at ``root``, in order."""
+    seeds = list(seeds)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{config.cell}_seed{seed}.json" for seed in seeds]
+    out = paths[0] if len(seeds) == 1 else out_dir  # the CLI's --out: a file for one seed
+    done = subprocess.run([sys.executable, "-m", "rnn_models", *train_argv(config, seeds, out, data)],
+                          cwd=root, env=environment(root), capture_output=True, text=True)
+    if done.returncode == EXIT_INTERRUPTED:
+        raise KeyboardInterrupt  # the same Ctrl-C reached the run
+    if done.returncode not in (0, EXIT_NONFINITE) or not all(path.is_file() for path in paths):
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        raise RunFailed(f"train exited {done.returncode}: {lines[-1] if lines else 'no message'}")
+    try:
+        return [RunResult.load(path) for path in paths]
+    except ValueError as err:
+        raise RunFailed(" ".join(str(err).split())) from None
