@@ -2,6 +2,7 @@
 checks made before any test runs, and what must happen before TensorFlow loads."""
 
 import os
+from pathlib import Path
 
 # Quieter TensorFlow start-up in test logs; must be set before TensorFlow is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -72,7 +73,22 @@ def pytest_configure(config):
     if getattr(config, "workerinput", {}).get(DIST_INPUT) == "loadgroup":
         config.option.loadgroup = True
     # The options' values, output paths and stored inputs are checked in benchmarks/conftest.py.
+    _storage_follows_baselines(config)
     if config.getoption("--update-baselines") and hasattr(config.option, "benchmark_save"):
         # The speed run is saved into pytest-benchmark's storage (baselines/benchmarks/) as
         # NNNN_baseline.json, staged with the rest of the update (benchmarks/conftest.py).
         config.option.benchmark_save = config.option.benchmark_save or "baseline"
+
+
+def _storage_follows_baselines(config):
+    """pytest-benchmark's storage (the stored speed runs) is ``<--baselines>/benchmarks``, so
+    that a run given another baselines folder reads and writes every baseline there. An
+    explicit ``--benchmark-storage`` elsewhere is kept."""
+    option = config.option
+    if not hasattr(option, "benchmark_storage"):
+        return
+    baselines = Path(config.getoption("--baselines")).resolve()
+    storage = str(option.benchmark_storage)
+    default = (BASELINE_DIR / "benchmarks").resolve()
+    if baselines != BASELINE_DIR.resolve() and Path(storage.removeprefix("file://")).resolve() == default:
+        option.benchmark_storage = f"file://{baselines / 'benchmarks'}"

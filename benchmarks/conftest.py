@@ -31,6 +31,8 @@ SPEED_RESULTS = pytest.StashKey[list]()  # this process's SpeedResults (speed ne
 ACCURACY = pytest.StashKey[dict]()  # each cell's accuracy verdict and table, for the summary
 RAY_ADDRESS = pytest.StashKey[object]()  # --ray-address or $RNN_MODELS_RAY_ADDRESS, checked (None: local)
 EXECUTOR = pytest.StashKey[object]()  # this process's executor, once started
+UPDATE_LOCK = pytest.StashKey[object]()  # the baselines folder's lock, held by an update
+STOP_HANDLERS = pytest.StashKey[object]()  # the signal handlers to restore at the end
 PLANNED = pytest.StashKey[list]()  # the cells whose seed-0 run this session's tests need
 RUN_PROPERTY, NUMERICS_PROPERTY, ACCURACY_PROPERTY = "rnnbench_run", "rnnbench_numerics", "rnnbench_accuracy"
 
@@ -57,7 +59,7 @@ def _selected(config, names):
 
 
 def pytest_configure(config):
-    from rnn_models._atomic import Transaction, recover
+    from rnn_models._atomic import Transaction, lock_for_update, recover
     from rnn_models.baseline import check_stored_inputs
     from rnn_models.parallel import ray_address
     from rnn_models.speed.gate import check_speed_inputs
@@ -75,6 +77,8 @@ def pytest_configure(config):
             speed_summary=config.getoption("--speed-summary"))
         config.stash[RAY_ADDRESS] = ray_address(config.getoption("--ray-address"))
         if not hasattr(config, "workerinput"):
+            if _update(config):
+                config.stash[UPDATE_LOCK] = lock_for_update(baselines)  # one update at a time
             recover(baselines)  # complete an update a kill interrupted, drop stale temp files
         if not _update(config):
             check_stored_inputs(baselines, _selected(config, matrix_cells()), config.getoption("--epochs"))
@@ -88,9 +92,21 @@ def pytest_configure(config):
             "training would measure the other worker. Run `pytest benchmarks -n 2 -m \"not speed\"`, "
             "then `pytest benchmarks -m speed --benchmark-compare`.")
     if not hasattr(config, "workerinput"):
+        from rnn_models import interrupts
+
+        config.stash[STOP_HANDLERS] = interrupts.install()  # SIGTERM stops the session as Ctrl-C does
         if _update(config):
             config.stash[TRANSACTION] = Transaction(baselines)
         config.pluginmanager.register(_Session(config), "rnnbench-session")
+
+
+def pytest_unconfigure(config):
+    from rnn_models import interrupts
+
+    interrupts.restore(config.stash.get(STOP_HANDLERS, None))
+    lock = config.stash.get(UPDATE_LOCK, None)
+    if lock is not None:
+        lock.release()
 
 
 # --- parametrisation ----------------------------------------------------------------
@@ -201,6 +217,11 @@ class _Session:
     def pytest_sessionfinish(self, session, exitstatus):
         """After pytest-benchmark staged its save: the update's commit, the summary file."""
         config = self.config
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            from rnn_models import interrupts
+
+            config.stash[NOTES].append(f"stopped by {interrupts.describe()}: the tests so far are "
+                                       "reported above, exit code 2 (pytest's 'interrupted')")
         gate = config.stash.get(SPEED_GATE, None)
         summary = config.getoption("--speed-summary")
         if gate is not None and summary:
@@ -237,14 +258,14 @@ class _Session:
                          f"run stopped; {config.getoption('--baselines')} is exactly as it was")
             return
         try:
-            staged = stage_update(transaction, config.stash[RUNS], config.stash[NUMERICS])
+            stage_update(transaction, config.stash[RUNS], config.stash[NUMERICS])
             written = transaction.commit()
         except ValueError as err:  # the runs cannot make a baseline: nothing is written
             transaction.discard()
             notes.append(f"baselines not updated: {' '.join(str(err).split())}")
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
             return
-        notes.append(f"baselines updated: {len(written)} files ({', '.join(staged)})")
+        notes.append(f"baselines updated: {len(written)} files ({', '.join(map(str, written))})")
 
     def pytest_terminal_summary(self, terminalreporter):
         config = self.config

@@ -10,6 +10,7 @@
 - ``clean_stale``: removes temporary files and staging folders left by killed processes.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -19,6 +20,7 @@ from pathlib import Path
 
 JOURNAL = ".rnnbench-commit.json"
 STAGING_PREFIX = ".rnnbench-staging-"
+UPDATE_LOCK = ".rnnbench-update.lock"  # held by the one run that may update a baselines folder
 _TEMP = re.compile(r"^\..+\.pid(\d+)\.[^.]+\.tmp$")
 
 
@@ -53,20 +55,30 @@ def _fsync_dir(folder):
 
 
 def write_bytes_atomic(path, data):
-    """Writes ``data`` to ``path`` through a temporary file in the same folder + rename."""
+    """Writes ``data`` to ``path`` through a temporary file in the same folder + rename. On
+    failure nothing is left: not the temporary file, nor a folder made for it; an OSError
+    (a full disk) names ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.pid{os.getpid()}.",
-                               suffix=".tmp")
+    created = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.pid{os.getpid()}.",
+                                   suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as err:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        for folder in created:  # innermost first; only what this call made, and only if empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if isinstance(err, OSError):
+            raise OSError(err.errno, f"cannot write {path}: {err.strerror or err}") from None
         raise
 
 
@@ -162,3 +174,20 @@ def clean_stale(folder):
                 not pid_alive(int(path.name[len(STAGING_PREFIX):])) and \
                 not (folder / JOURNAL).exists():
             shutil.rmtree(path, ignore_errors=True)
+
+
+def lock_for_update(folder):
+    """Takes ``folder``'s update lock (filelock; the OS frees it if its holder dies) and
+    returns it, held: ``release()`` it when done. Another run holding it is a ValueError
+    naming the folder, so two updates never interleave their files."""
+    from filelock import FileLock, Timeout
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(folder / UPDATE_LOCK)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ValueError(f"{folder} is being updated by another run (it holds {folder / UPDATE_LOCK}): "
+                         "wait for that run to end, then run again") from None
+    return lock

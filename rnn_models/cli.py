@@ -4,8 +4,9 @@ profile a step, calibrate the speed gate, and bisect a regression.
 The CLI only parses and checks arguments; the work is ``rnn_models``' library calls.
 Every argument, path and stored file is checked before any training. Exit codes: 0 done;
 1 a run stopped on a non-finite loss or gradient (its result is still written), or a bisect
-found no single first bad commit; 2 an error, reported on one line of stderr; 130
-interrupted (Ctrl-C), the partial result written when ``--out`` was given.
+found no single first bad commit; 2 an error, reported on one line of stderr; 130 stopped by
+Ctrl-C and 143 by SIGTERM, handled alike (``rnn_models.interrupts``): one line, the partial
+result written when ``--out`` was given, no worker process or worktree left behind.
 """
 
 import argparse
@@ -15,13 +16,14 @@ import statistics
 import sys
 from pathlib import Path
 
+from rnn_models import interrupts
 from rnn_models.baseline import BASELINE_DIR, MIN_SEEDS
 from rnn_models.config import PHASES, TUTORIAL, TrainConfig
 from rnn_models.data import SPLITS, TASKS
 from rnn_models.registry import (GENERIC_LOOP, MAX_UNROLLED_STEPS, REGISTRY, UNROLLED_LOOP,
                                  parse_cell_list)
 
-EXIT_NONFINITE, EXIT_ERROR, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_NONFINITE, EXIT_ERROR = 1, 2
 
 
 def _cell_arg(text):
@@ -261,7 +263,12 @@ def _train_configs(args):
                 task=args.task, split=args.split, standardize=args.standardize, units=args.units,
                 batch_size=args.batch, steps_per_epoch=args.steps_per_epoch,
                 jit_compile=args.xla, unroll=args.unroll)
-    return [TrainConfig(**base, seed=seed) for seed in dict.fromkeys(args.seeds)]
+    seeds = list(dict.fromkeys(args.seeds))  # a seed given twice trains once, and the user is told
+    repeated = sorted({s for s in args.seeds if args.seeds.count(s) > 1})
+    if repeated:
+        print(f"rnn_models train: --seeds gives {', '.join(map(str, repeated))} more than once; "
+              f"training each seed once: {' '.join(map(str, seeds))}", file=sys.stderr)
+    return [TrainConfig(**base, seed=seed) for seed in seeds]
 
 
 def _out_paths(args, configs):
@@ -303,9 +310,9 @@ def _train(args):
         except RunInterrupted as interrupt:
             if out:
                 interrupt.result.save(out)
-            print(f"rnn_models train: {config.cell} seed {config.seed} {interrupt}{saved} "
+            print(f"rnn_models train: {config.cell} seed {config.seed} {interrupt} ({interrupts.describe()}){saved} "
                   "(marked interrupted)", file=sys.stderr)
-            return EXIT_INTERRUPTED
+            return interrupts.exit_code()
         if out:
             result.save(out)
         if result.nonfinite is not None:
@@ -434,10 +441,12 @@ COMMANDS = {"train": _train, "cells": _list_cells, "plot": _plot, "profile": _pr
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args) or 0
-    except KeyboardInterrupt:
-        print(f"rnn_models {args.command}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        with interrupts.handle_stop_signals():
+            try:
+                return COMMANDS[args.command](args) or 0
+            except KeyboardInterrupt:
+                print(f"rnn_models {args.command}: interrupted ({interrupts.describe()})", file=sys.stderr)
+                return interrupts.exit_code()
     except (ValueError, OSError, FloatingPointError, TypeError, RuntimeError) as err:
         message = " ".join(str(err).split())  # one line, however the library wrapped it
         print(f"rnn_models {args.command}: error: {message}", file=sys.stderr)

@@ -63,10 +63,15 @@ def add_references(cells, baselines, train, log=print):
 
 
 def add_references_cli(args):
+    from rnn_models._atomic import lock_for_update
     from rnn_models.parallel import TrainingPool
     from rnn_models.suite import matrix_cells
 
     cells = args.cells or matrix_cells()
-    with TrainingPool(data_path=args.data) as pool:
-        add_references(cells, args.baselines, pool.run)
+    lock = lock_for_update(args.baselines)
+    try:
+        with TrainingPool(data_path=args.data) as pool:
+            add_references(cells, args.baselines, pool.run)
+    finally:
+        lock.release()
     return 0

@@ -2,11 +2,12 @@
 
 Each case asserts what the user sees: the documented exit code (``python -m rnn_models``:
 0 done, 1 a non-finite run whose result is still written, 2 an error on one line of
-stderr, 130 Ctrl-C; ``pytest benchmarks``: 4, one ``ERROR:`` line at configure time), a
-message that names the argument or the file, and that no result or baseline file is lost
-or half-written. Errors must come before any work: training and data loading are replaced
-by stand-ins that fail the test when called. Only the non-finite and Ctrl-C cases train,
-a few steps of a tiny model on synthetic data.
+stderr, 130 Ctrl-C, 143 SIGTERM; ``pytest benchmarks``: 4, one ``ERROR:`` line at configure
+time, 2 when stopped), a message that names the argument or the file, and that no result or
+baseline file is lost or half-written. Errors must come before any work: training and data
+loading are replaced by stand-ins that fail the test when called. The signal cases send the
+real signal to a real child process (``train``, ``accuracy-check``, the suite) once it is
+training, and check what it kept and that none of its workers is left.
 """
 
 import builtins
@@ -16,8 +17,10 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -577,3 +580,214 @@ def test_an_unreadable_stored_speed_run_is_skipped_with_one_line_naming_it(conte
     assert run is not None and run.number == 2
     naming = [line for line in warnings if str(bad) in line]
     assert len(naming) == 1 and "\n" not in naming[0] and "skipping" in naming[0]
+
+
+# --- signals: SIGTERM is handled as Ctrl-C is ---------------------------------------
+
+
+def descendants(pid):
+    """The pids of every process below ``pid``, from /proc."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended while we looked
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def alive(pids):
+    return [p for p in pids if Path(f"/proc/{p}").exists()
+            and Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+
+
+def start(argv, **kwargs):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def wait_for(condition, what, process, timeout=180):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"never saw {what}: {process.communicate()}")
+        time.sleep(0.2)
+
+
+def read_line_containing(process, needle, timeout=180):
+    """Reads the process's stdout until a line holding ``needle``; returns what was read."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    for line in process.stdout:
+        seen.append(line)
+        if needle in line or time.monotonic() > deadline:
+            break
+    if not seen or needle not in seen[-1]:
+        process.kill()
+        pytest.fail(f"never saw {needle!r}: {''.join(seen)}{process.communicate()}")
+    return seen
+
+
+STOPS = [pytest.param(signal.SIGINT, 130, "Ctrl-C", id="ctrl-c"),
+         pytest.param(signal.SIGTERM, 143, "SIGTERM", id="sigterm")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum, code, name", STOPS)
+def test_a_stop_signal_keeps_train_s_partial_result_with_one_line(signum, code, name, tmp_path):
+    out = tmp_path / "r.json"
+    process = start(["-m", "rnn_models", "train", "--cell", "gru", "--units", "16", "--epochs", "3",
+                     "--steps-per-epoch", "600", "--out", str(out)])
+    read_line_containing(process, "[trn]")  # the first train window is logged: mid-run
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == code, err
+    lines = [line for line in err.splitlines() if line.startswith("rnn_models")]
+    assert len(lines) == 1 and "interrupted after step" in lines[0] and f"({name})" in lines[0], err
+    assert str(out) in lines[0]
+    result = RunResult.load(out)
+    assert result.interrupted and result.steps >= 250 and result.train_curve
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary file left
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_command_s_worker_processes(tmp_path):
+    process = start(["-m", "rnn_models", "accuracy-check", "--cells", "gru", "--perturb-seeds", "1",
+                     "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "gate.json")])
+    wait_for(lambda: descendants(process.pid), "the training workers", process)
+    time.sleep(3)  # the workers are importing TensorFlow or training
+    workers = descendants(process.pid)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "rnn_models accuracy-check: interrupted (SIGTERM)", err
+    time.sleep(1)
+    assert alive(workers) == []
+    assert not (tmp_path / "gate.json").exists()
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_suite_leaving_the_baselines_as_they_were(tmp_path):
+    copy = tmp_path / "baselines"
+    shutil.copytree(ROOT / "baselines", copy)
+    before = snapshot(copy)
+    process = start(["-m", "pytest", "benchmarks", "--update-baselines", "-m", "not speed", "--cells", "gru",
+                     "--baselines", str(copy), "-p", "no:cacheprovider", "-q"])
+    wait_for(lambda: descendants(process.pid), "the training workers", process)
+    time.sleep(3)
+    workers = descendants(process.pid)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=180)
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, out + err
+    assert "rnnbench: stopped by SIGTERM" in out and "baselines not updated" in out, out
+    assert "Traceback" not in out + err
+    time.sleep(1)
+    assert alive(workers) == []
+    after = snapshot(copy)
+    after.pop(".rnnbench-update.lock", None)  # the lock's (empty) file stays; git ignores it
+    assert after == before
+
+
+def test_the_stop_handler_raises_once_and_restores_the_handlers():
+    from rnn_models import interrupts
+
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts.handle_stop_signals():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the handler raises first
+            finally:
+                os.kill(os.getpid(), signal.SIGINT)  # a second signal during cleanup: noted only
+                time.sleep(0.1)
+                assert (interrupts.exit_code(), interrupts.describe()) == (143, "SIGTERM")
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+# --- where an update writes, and one update at a time --------------------------------
+
+
+@pytest.mark.slow
+def test_an_update_into_another_baselines_folder_writes_its_speed_run_there_and_lists_it(tmp_path):
+    copy = tmp_path / "b"
+    shutil.copytree(ROOT / "baselines", copy)
+    checkout = snapshot(ROOT / "baselines")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "benchmarks", "--update-baselines", "-m", "speed", "--cells",
+         "basic_rnn", "--baselines", str(copy), "-p", "no:cacheprovider", "-q", "-k", "not torch",
+         "--benchmark-max-time=0.05", "--benchmark-min-rounds=3"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    new = set(snapshot(copy)) - set(snapshot(ROOT / "baselines"))
+    saved = [name for name in new if name.startswith("benchmarks/") and name.endswith("_baseline.json")]
+    assert len(saved) == 1, new
+    assert snapshot(ROOT / "baselines") == checkout
+    report = [line for line in done.stdout.splitlines() if "baselines updated:" in line]
+    assert len(report) == 1 and str(copy / saved[0]) in report[0] and "1 files" in report[0], done.stdout
+
+
+def test_a_second_update_of_the_same_folder_is_refused_with_one_line(tmp_path):
+    from rnn_models._atomic import lock_for_update
+
+    copy = tmp_path / "baselines"
+    shutil.copytree(ROOT / "baselines", copy)
+    lock = lock_for_update(copy)  # a first update, still running
+    before = snapshot(copy)  # with the lock's empty file, which stays (git ignores it)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "benchmarks", "--update-baselines", "--cells", "gru",
+             "--baselines", str(copy), "-p", "no:cacheprovider", "--collect-only", "-q"],
+            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    finally:
+        lock.release()
+    output = done.stdout + done.stderr
+    assert done.returncode == 4, output
+    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and str(copy) in errors[0] and "another run" in errors[0], output
+    assert snapshot(copy) == before
+    lock = lock_for_update(copy)  # free again once the first has ended
+    lock.release()
+
+
+# --- duplicate seeds, a full disk ------------------------------------------------------
+
+
+def test_a_seed_given_twice_trains_once_and_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("rnn_models.data.load_mnist", lambda path: synthetic_arrays(6000, 256))
+    code, lines, _ = run_cli(capsys, TINY_TRAIN + ["--seeds", "1", "1", "2", "--out", tmp_path])
+    assert code == 0, lines
+    assert lines == ["rnn_models train: --seeds gives 1 more than once; training each seed once: 1 2"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gru_seed1.json", "gru_seed2.json"]
+
+
+def full_disk(monkeypatch):
+    """Every fsync fails as on a full disk (the write-back of the data is where ENOSPC shows)."""
+    def fsync(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+def test_a_full_disk_names_the_file_and_leaves_nothing(tmp_path, kept, monkeypatch, capsys):
+    monkeypatch.setattr("rnn_models.data.load_mnist", lambda path: synthetic_arrays(6000, 256))
+    before = snapshot(tmp_path)
+    full_disk(monkeypatch)
+    code, lines, usage = run_cli(capsys, TINY_TRAIN + ["--out", kept])
+    assert_one_line_error("train", code, lines, usage, [str(kept), "No space left on device"])
+    assert snapshot(tmp_path) == before
+
+
+def test_plot_onto_a_full_disk_leaves_no_folder(tmp_path, monkeypatch, capsys):
+    full_disk(monkeypatch)
+    out = tmp_path / "plots" / "new"
+    code, lines, usage = run_cli(capsys, ["plot", "--baselines", ROOT / "baselines", "--out", out])
+    assert_one_line_error("plot", code, lines, usage, [str(out), "No space left on device"])
+    assert list(tmp_path.iterdir()) == []

@@ -91,6 +91,18 @@ def test_a_failed_run_is_named_and_stops_the_batch(task, why):
     pool.close()
 
 
+def test_each_finished_run_is_handed_over_before_the_batch_stops():
+    heard = []
+    with TrainingPool(1, task=pool_tasks.raise_on_seed_1) as pool:
+        with pytest.raises(RunFailed):
+            pool.run([{"cell": "gru", "seed": s} for s in (0, 1, 2)],
+                     on_result=lambda position, result: heard.append((position, result["seed"])))
+        assert heard == [(0, 0)]  # seed 0 finished first: kept; seed 2 never ran
+        heard.clear()
+        out = pool.run([{"cell": "gru", "seed": s} for s in (3, 4)], on_result=lambda p, r: heard.append(p))
+    assert sorted(heard) == [0, 1] and [o["seed"] for o in out] == [3, 4]
+
+
 def test_a_run_far_over_its_expected_time_fails(monkeypatch):
     from rnn_models.parallel import executor
 

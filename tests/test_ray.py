@@ -87,6 +87,13 @@ def test_workers_are_replaced_after_their_runs_and_runs_keep_their_order(cluster
     assert len({o["pid"] for o in out}) >= 6  # 12 runs, at most 2 per worker (max_calls)
 
 
+def test_each_finished_run_is_handed_over_as_it_ends(cluster):
+    heard = []
+    with RayExecutor(cluster, task=pool_tasks.echo) as executor:
+        out = executor.run(gru_runs(0, 1, 2), on_result=lambda position, result: heard.append((position, result)))
+    assert sorted(heard, key=lambda h: h[0]) == list(enumerate(out))
+
+
 def test_the_pin_and_the_variant_reach_the_workers(cluster):
     with RayExecutor(cluster, task=pool_tasks.environment) as executor:
         env = executor.run(gru_runs(0))[0]

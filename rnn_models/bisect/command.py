@@ -3,13 +3,11 @@ its numerics or lowered its accuracy.
 
 Every option, ref, cell and the calibration are checked before any work. The search runs in
 git worktrees of its own under the temporary directory, removed when it ends, also on Ctrl-C
-and SIGTERM (which raises KeyboardInterrupt while the command runs). Exit codes: 0 the first
+and SIGTERM (``rnn_models.interrupts``). Exit codes: 0 the first
 bad commit found; 1 no regression in the range, or only suspects remain; 2 bad input (also a
-good or bad commit that does not run); 130 interrupted.
+good or bad commit that does not run); 130 Ctrl-C, 143 SIGTERM.
 """
 
-import contextlib
-import signal
 import tempfile
 from pathlib import Path
 
@@ -25,19 +23,6 @@ DEFAULT_GOOD_SEEDS = 10  # the stored distributions' size, which the gate's rate
 METRIC_OPTIONS = {"phase": ("speed",), "device": ("speed",), "rounds": ("speed", "accuracy"),
                   "steps": ("numerics", "accuracy"), "epochs": ("numerics", "accuracy"),
                   "good_seeds": ("accuracy",)}
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt():
-    """SIGTERM raises KeyboardInterrupt inside the block, so every ``finally`` runs."""
-    def interrupt(_signum, _frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def check_options(args):
@@ -121,7 +106,7 @@ def _search(repo, commits, factory):
     """The search, each commit judged in a worktree of its own; every worktree and temporary
     file is removed when it ends, however it ends."""
     count = iter(range(1, len(commits) + 1))
-    with sigterm_as_interrupt(), tempfile.TemporaryDirectory(prefix="rnnbench-bisect-") as work:
+    with tempfile.TemporaryDirectory(prefix="rnnbench-bisect-") as work:
         try:
             with worktree.checkout(repo, commits[0].sha) as good_root:
                 judge = factory(good_root, Path(work))

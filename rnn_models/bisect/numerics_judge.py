@@ -2,7 +2,7 @@
 
 Exact and cheap: one short run per cell and commit (``--steps``, ``--epochs``), compared by
 the accuracy gate's own identity rule (every train window's and test epoch's loss and
-accuracies, ``rnn_models.regression.accuracy.identical_to_reference``). No rounds: the
+accuracies, ``rnn_models.regression.accuracy.identical_runs``). No rounds: the
 answer cannot be inconclusive.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rnn_models.bisect.runs import RunFailed, train_seeds
 from rnn_models.bisect.search import BAD, GOOD, SKIP, GoodDoesNotRun, Judgment
-from rnn_models.regression.accuracy import identical_to_reference
+from rnn_models.regression.accuracy import identical_runs
 
 REFERENCE_SEED = 0
 
@@ -32,7 +32,7 @@ class NumericsJudge:
                 run = train_seeds(root, config, [REFERENCE_SEED], self.work / commit.sha, self.data)[0]
             except RunFailed as err:
                 return Judgment(SKIP, "does not run", f"{config.cell}: {err}")
-            same, why = identical_to_reference(run, self.reference[config.cell])
+            same, why = identical_runs(run, self.reference[config.cell])
             if not same:
                 return Judgment(BAD, "differs", f"{config.cell}: {why}")
         cells = ", ".join(c.cell for c in self.configs)

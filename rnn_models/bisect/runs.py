@@ -15,7 +15,7 @@ from pathlib import Path
 from rnn_models import numerics_pin
 from rnn_models.results import RunResult
 
-EXIT_NONFINITE, EXIT_INTERRUPTED = 1, 130  # ``python -m rnn_models train``'s own codes
+EXIT_NONFINITE, EXITS_INTERRUPTED = 1, (130, 143)  # ``python -m rnn_models train``'s own codes
 
 
 class RunFailed(Exception):
@@ -55,7 +55,7 @@ def train_seeds(root, config, seeds, out_dir, data=None):
     out = paths[0] if len(seeds) == 1 else out_dir  # the CLI's --out: a file for one seed
     done = subprocess.run([sys.executable, "-m", "rnn_models", *train_argv(config, seeds, out, data)],
                           cwd=root, env=environment(root), capture_output=True, text=True)
-    if done.returncode == EXIT_INTERRUPTED:
+    if done.returncode in EXITS_INTERRUPTED:
         raise KeyboardInterrupt  # the same Ctrl-C reached the run
     if done.returncode not in (0, EXIT_NONFINITE) or not all(path.is_file() for path in paths):
         lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]

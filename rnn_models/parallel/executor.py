@@ -1,6 +1,7 @@
 """Where training runs go: one interface, two backends, chosen by one value, the address.
 
-An ``Executor`` trains a batch, ``run(configs) -> [RunResult]`` in the configs' order, and
+An ``Executor`` trains a batch, ``run(configs) -> [RunResult]`` in the configs' order
+(``on_result`` hears of each run as it finishes, so a stopped batch keeps its done runs), and
 ``close()`` ends what it started (or use it as a context manager). A run that does not
 finish is a ``RunFailed`` in one line naming it, and the batch's other runs are stopped,
 since a look of the accuracy gate is judged on all its seeds or not at all. The caller
@@ -49,12 +50,39 @@ def overrun(started, expected_s, now):
     return f"it ran {now - started:.0f} s, over {TIMEOUT_FACTOR:.0f} times its expected {expected_s:.0f} s"
 
 
+class ResultReporter:
+    """A batch's results as they arrive: ``results`` (a list its executor fills, None until a
+    run is done), each new one passed once to ``on_result(position, result)`` so that a
+    caller keeps every finished run even when the batch is stopped."""
+
+    def __init__(self, results, on_result=None, as_run_results=True):
+        self.results, self.on_result, self.as_run_results = results, on_result, as_run_results
+        self.reported = set()
+
+    def _value(self, raw):
+        from rnn_models.results import RunResult
+
+        return RunResult.from_dict(raw) if self.as_run_results else raw
+
+    def new(self):
+        for position, raw in enumerate(self.results):
+            if raw is not None and position not in self.reported:
+                self.reported.add(position)
+                if self.on_result is not None:
+                    self.on_result(position, self._value(raw))
+
+    def all(self):
+        self.new()
+        return [self._value(raw) for raw in self.results]
+
+
 class Executor(abc.ABC):
     """Trains batches of runs somewhere else than in this process."""
 
     @abc.abstractmethod
-    def run(self, configs):
-        """``configs`` (TrainConfigs or their dicts) trained -> their RunResults, in order."""
+    def run(self, configs, on_result=None):
+        """``configs`` (TrainConfigs or their dicts) trained -> their RunResults, in order;
+        ``on_result(position, result)`` is called as each finishes."""
 
     @abc.abstractmethod
     def close(self):

@@ -25,7 +25,7 @@ import threading
 import time
 from multiprocessing.connection import wait
 
-from rnn_models.parallel.executor import Executor, one_line, overrun, run_failed
+from rnn_models.parallel.executor import Executor, ResultReporter, one_line, overrun, run_failed
 
 RUNS_PER_CHILD = 5  # a worker's runs before it is replaced: bounds what TF keeps (docs/decisions.md)
 HEARTBEAT_S = 2.0  # a worker's heartbeat period
@@ -68,7 +68,10 @@ def _worker(conn, slot, count, data_path, variant, pin, task, heartbeat_s):
 
     def beat():
         while not stop.wait(heartbeat_s):
-            send(("alive", None))
+            try:
+                send(("alive", None))
+            except OSError:  # the parent is gone (killed): no one will take this run
+                os._exit(1)
 
     threading.Thread(target=beat, daemon=True).start()
     try:
@@ -156,14 +159,13 @@ class TrainingPool(Executor):
         self.ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: pinned before TF loads
         self._slots = [_Slot(self, k) for k in range(self.processes)]
 
-    def run(self, configs):
+    def run(self, configs, on_result=None):
         """Trains ``configs`` (TrainConfigs or their dicts); a RunFailed stops the others."""
-        from rnn_models.results import RunResult
-
         dicts = [c if isinstance(c, dict) else c.to_dict() for c in configs]
         expected = [self.expected_s(d) if self.expected_s else None for d in dicts]
         waiting = collections.deque(range(len(dicts)))
         results = [None] * len(dicts)
+        report = ResultReporter(results, on_result, self.task is None)
         try:
             while waiting or any(s.job for s in self._slots):
                 for slot in self._slots:
@@ -174,10 +176,11 @@ class TrainingPool(Executor):
                 wait([s.conn for s in busy] + [s.process.sentinel for s in busy], timeout=self.heartbeat_s)
                 for slot in busy:
                     self._check(slot, results, len(waiting))
+                report.new()
         except BaseException:
             self.close(kill=True)  # interrupted or failed: no worker is left behind
             raise
-        return [RunResult.from_dict(r) if self.task is None else r for r in results]
+        return report.all()
 
     def _check(self, slot, results, queued):
         position, config, started, expected_s = slot.job

@@ -35,7 +35,7 @@ import ray
 import rnn_models
 from rnn_models import numerics_pin
 from rnn_models.parallel import local
-from rnn_models.parallel.executor import Executor, one_line, overrun, run_failed
+from rnn_models.parallel.executor import Executor, ResultReporter, one_line, overrun, run_failed
 from rnn_models.parallel.pool import RUNS_PER_CHILD
 from rnn_models.suite import thread_variables
 
@@ -116,10 +116,8 @@ class RayExecutor(Executor):
         if self._mnist is None and self.task is None:
             self._mnist = ray.put(local.mnist(self.data_path))
 
-    def run(self, configs):
+    def run(self, configs, on_result=None):
         """Trains ``configs`` (TrainConfigs or their dicts); a RunFailed cancels the others."""
-        from rnn_models.results import RunResult
-
         self._connect()
         runs = []
         for position, config in enumerate(configs):
@@ -127,12 +125,14 @@ class RayExecutor(Executor):
             runs.append(_Run(position, config, self.expected_s(config) if self.expected_s else None))
             runs[-1].stream = self._train.remote(config, [self._mnist], self.task)
         results, pending = [None] * len(runs), list(runs)
+        report = ResultReporter(results, on_result, self.task is None)
         try:
             while pending:
                 ready, _ = ray.wait([r.stream for r in pending], num_returns=1, timeout=POLL_S)
                 for run in [r for r in pending if r.stream in ready]:
                     if self._receive(run, results, len(pending) - 1):
                         pending.remove(run)
+                report.new()
                 now = time.monotonic()
                 for run in pending:
                     why = overrun(run.started, run.expected_s, now) if run.started else None
@@ -142,7 +142,7 @@ class RayExecutor(Executor):
             for run in pending:  # failed or interrupted: nothing of the batch goes on
                 ray.cancel(run.stream, force=True)
             raise
-        return [RunResult.from_dict(r) if self.task is None else r for r in results]
+        return report.all()
 
     def _receive(self, run, results, others):
         """Takes ``run``'s next item: its host, or its result (True: it is done)."""

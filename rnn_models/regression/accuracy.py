@@ -115,18 +115,26 @@ def identical_to_reference(result, baseline):
     if key not in references:
         stored = ", ".join(str(k) for k in references)
         return False, f"no stored seed-0 run under this machine's numerics {key} (stored: {stored})"
-    train_curve, test_curve = references[key]
+    return _same_curves(result, *references[key], f"stored under the same numerics {key}")
+
+
+def identical_runs(result, reference):
+    """``(True, "")`` when ``result`` reproduces ``reference``, a run of the same config,
+    bit for bit, else ``(False, where they first differ)``."""
+    return _same_curves(result, reference.train_curve, reference.test_curve, "in the reference run")
+
+
+def _same_curves(result, train_curve, test_curve, where):
     fields = ("epoch", "step", "loss", "accuracy_mean", "accuracy_min")
     pairs = (("train window", result.train_curve, train_curve),
              ("test epoch", result.test_curve, test_curve))
     for what, now, stored in pairs:
         if len(now) != len(stored):
-            return False, f"{len(now)} {what}s against {len(stored)} stored"
+            return False, f"{len(now)} {what}s against {len(stored)} {where}"
         for k, (a, b) in enumerate(zip(now, stored)):
             for name in fields:
                 if getattr(a, name) != getattr(b, name):
-                    return False, (f"{what} {k + 1} {name}: {getattr(a, name)!r} against "
-                                   f"{getattr(b, name)!r} stored under the same numerics {key}")
+                    return False, f"{what} {k + 1} {name}: {getattr(a, name)!r} against {getattr(b, name)!r} {where}"
     return True, ""
 
 

@@ -57,10 +57,12 @@ def record(variant, cells_seeds, runs_dir, data_path=None, processes=None, log=p
     todo.sort(key=lambda job: (job[0] != "ln_basic_lstm", job[1]))  # the longest first
     with open_executor(ray_address, processes=processes, data_path=data_path, variant=variant,
                        pin=pin) as executor:
-        results = executor.run([matrix_config(c).replace(seed=s) for c, s in todo])
-        for (cell, seed), result in zip(todo, results):
+        def keep(position, result):  # as each run ends: a stopped check keeps its finished runs
+            cell, seed = todo[position]
             result.save(_run_path(runs_dir, variant, cell, seed))
             log(f"{variant} {cell} seed {seed}: test accuracy {result.final_test.accuracy_mean:.4f}")
+
+        executor.run([matrix_config(c).replace(seed=s) for c, s in todo], on_result=keep)
 
 
 def load_runs(runs_dir, variant, cell, seeds):
