@@ -7,7 +7,7 @@ from pathlib import Path
 # Quieter TensorFlow start-up in test logs; must be set before TensorFlow is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from rnn_models.suite import pin_xdist_worker  # noqa: E402  (TF-free)
+from rnn_models.cpu import pin_xdist_worker  # noqa: E402  (TF-free)
 
 # A pytest-xdist worker takes its share of the cores, with TensorFlow's thread pools sized
 # to it; this module is imported before any test module imports TensorFlow.
@@ -21,33 +21,13 @@ DIST_INPUT = "rnnbench_dist"  # the controller's --dist, sent to each xdist work
 
 
 def pytest_addoption(parser):
+    from rnn_models.options import SUITE_OPTIONS, add_options
+
     group = parser.getgroup("rnnbench", "rnnbench regression suite")
-    group.addoption("--cells", nargs="+", default=None, metavar="CELL",
-                    help="registry names to run, as a,b or a b (default: every cell)")
-    group.addoption("--epochs", type=int, default=None,
-                    help="epochs of the accuracy runs (default: the tutorial's 10; a baseline "
-                         "made with other epochs is refused)")
-    group.addoption("--update-baselines", action="store_true",
-                    help="record baselines/ from this run: each tutorial cell's seed "
-                         "distribution, the numerics outcomes and the speed run; written "
-                         "together, only if every test passes")
-    group.addoption("--plots", default=None, metavar="DIR",
-                    help="after the run, draw learning-curve, speed and baseline plots into DIR")
-    group.addoption("--baselines", default=str(BASELINE_DIR), metavar="DIR",
-                    help=f"baseline folder (default: {BASELINE_DIR})")
-    group.addoption("--accuracy-statistical", action="store_true",
-                    help="judge accuracy over seeds even when seed 0 reproduces the stored run "
-                         "bit for bit (the path a changed model takes)")
-    group.addoption("--ab-ref", default=None, metavar="REF",
-                    help="the git ref the speed A/B times against (default: the commit that "
-                         "recorded the stored speed run)")
-    group.addoption("--no-ab", action="store_true",
-                    help="gate speed on the stored run alone (the fallback rules), no A/B")
-    group.addoption("--speed-summary", default=None, metavar="FILE",
-                    help="write the speed gate's verdicts as Markdown to FILE (a CI job summary)")
-    group.addoption("--ray-address", default=None, metavar="auto|HOST:PORT",
-                    help="train the runs on this Ray cluster (pip install \"rnn_models[ray]\"; "
-                         "default: $RNN_MODELS_RAY_ADDRESS, else worker processes on this machine)")
+    # The suite's --cells also takes `a b`, and names a bad cell in its own one-line error.
+    add_options(group.addoption, *SUITE_OPTIONS,
+                cells={"type": str, "nargs": "+", "metavar": "CELL",
+                       "help": "registry names to run, as a,b or a b (default: every cell)"})
     parser.addini("rnnbench_fallback_rules", type="linelist", default=[],
                   help="speed rules against the stored run when the A/B cannot run, "
                        "e.g. median:150%")

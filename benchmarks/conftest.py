@@ -1,40 +1,32 @@
-"""Fixtures and wiring of the regression suite, over ``rnn_models``: which cells, seeds and
-devices; the real MNIST once per session; each training run once per process; the speed
-gate; and, with ``--update-baselines``, one transaction that writes baselines/ at the end.
+"""The regression suite's pytest wiring, over ``rnn_models``: its fixtures and hooks only.
 
-Runs train away from the pytest process, in one executor per process
-(``rnn_models.parallel.open_executor``): worker processes on this machine, or the Ray
-cluster at ``--ray-address``. Under pytest-xdist the tests spread over the workers (one
-``xdist_group`` per cell, so a cell's runs share a worker and its cache, the costliest cells
-first), and each worker submits its runs to its own executor. Each test reports its results
-through ``user_properties``, so the controller sees every run, whichever host ran it.
+What a session runs and keeps lives in the library: the runs (``rnn_models.suite_runs``,
+through one executor per process, ``rnn_models.parallel``), the checks of its options and
+stored inputs, what the tests reported, the update's commit and the summary
+(``rnn_models.suite_session``). Under pytest-xdist the tests spread over the workers (one
+``xdist_group`` per cell, so a cell's runs share a worker, the costliest cells first), and
+each test reports its results through ``user_properties``, so the controller sees every run,
+whichever host ran it.
 """
 
-import time
 from pathlib import Path
 
 import pytest
 
 from rnn_models.registry import REGISTRY
 from rnn_models.suite import baseline_seeds, matrix_cells
+from rnn_models.suite_session import ACCURACY, NUMERICS, RUN
 
-RUNS = pytest.StashKey[list]()  # every run's RunResult dict, as the controller received it
-NUMERICS = pytest.StashKey[dict]()  # numerics outcomes reported by this session's tests
-FAILED = pytest.StashKey[list]()  # the tests that failed (an update then writes nothing)
-NOTES = pytest.StashKey[list]()  # one-line notes for the terminal summary
+SESSION = pytest.StashKey[object]()  # rnn_models.suite_session.SuiteSession of this process
 SPEED_GATE = pytest.StashKey[object]()
-TRANSACTION = pytest.StashKey[object]()
-STARTED = pytest.StashKey[float]()
-SELECTED = pytest.StashKey[list]()  # --cells, parsed (None: every cell)
-GATED = pytest.StashKey[int]()  # the speed steps this session gates, for the A/B's correction
-SPEED_RESULTS = pytest.StashKey[list]()  # this process's SpeedResults (speed never runs under xdist)
-ACCURACY = pytest.StashKey[dict]()  # each cell's accuracy verdict and table, for the summary
-RAY_ADDRESS = pytest.StashKey[object]()  # --ray-address or $RNN_MODELS_RAY_ADDRESS, checked (None: local)
-EXECUTOR = pytest.StashKey[object]()  # this process's executor, once started
+TRANSACTION = pytest.StashKey[object]()  # the update's staged files (--update-baselines)
 UPDATE_LOCK = pytest.StashKey[object]()  # the baselines folder's lock, held by an update
 STOP_HANDLERS = pytest.StashKey[object]()  # the signal handlers to restore at the end
+SELECTED = pytest.StashKey[list]()  # --cells, parsed (None: every cell)
+GATED = pytest.StashKey[int]()  # the speed steps this session gates, for the A/B's correction
+RAY_ADDRESS = pytest.StashKey[object]()  # --ray-address or $RNN_MODELS_RAY_ADDRESS, checked (None: local)
 PLANNED = pytest.StashKey[list]()  # the cells whose seed-0 run this session's tests need
-RUN_PROPERTY, NUMERICS_PROPERTY, ACCURACY_PROPERTY = "rnnbench_run", "rnnbench_numerics", "rnnbench_accuracy"
+MATRIX = pytest.StashKey[object]()  # this process's MatrixRuns, once started
 
 
 def _xdist(config):
@@ -59,45 +51,34 @@ def _selected(config, names):
 
 
 def pytest_configure(config):
-    from rnn_models._atomic import Transaction, lock_for_update, recover
-    from rnn_models.baseline import check_stored_inputs
-    from rnn_models.parallel import ray_address
-    from rnn_models.speed.gate import check_speed_inputs
-    from rnn_models.suite import check_suite_options
+    from rnn_models.suite_session import SuiteSession, check_inputs
 
-    for key, value in ((RUNS, []), (NUMERICS, {}), (FAILED, []), (NOTES, []), (SPEED_RESULTS, []),
-                       (ACCURACY, {})):
-        config.stash[key] = value
-    config.stash[STARTED] = time.perf_counter()
+    controller = not hasattr(config, "workerinput")
     baselines = config.getoption("--baselines")
+    config.stash[SESSION] = SuiteSession(baselines)
     try:
-        config.stash[SELECTED] = check_suite_options(
-            cells=config.getoption("--cells"), epochs=config.getoption("--epochs"),
-            update=_update(config), baselines=baselines, plots=config.getoption("--plots"),
-            speed_summary=config.getoption("--speed-summary"))
-        config.stash[RAY_ADDRESS] = ray_address(config.getoption("--ray-address"))
-        if not hasattr(config, "workerinput"):
-            if _update(config):
-                config.stash[UPDATE_LOCK] = lock_for_update(baselines)  # one update at a time
-            recover(baselines)  # complete an update a kill interrupted, drop stale temp files
-        if not _update(config):
-            check_stored_inputs(baselines, _selected(config, matrix_cells()), config.getoption("--epochs"))
-        if _speed_gate_on(config) and not config.option.no_ab:  # the A/B's inputs
-            check_speed_inputs(baselines, config.option.ab_ref)
+        config.stash[SELECTED], config.stash[RAY_ADDRESS], lock = check_inputs(
+            cells=config.getoption("--cells"), epochs=config.getoption("--epochs"), update=_update(config),
+            baselines=baselines, plots=config.getoption("--plots"),
+            speed_summary=config.getoption("--speed-summary"), ray_address_option=config.getoption("--ray-address"),
+            gate_speed=_speed_gate_on(config) and not config.option.no_ab, ab_ref=config.option.ab_ref,
+            controller=controller)
     except ValueError as err:
         raise pytest.UsageError(" ".join(str(err).split())) from None
+    config.stash[UPDATE_LOCK] = lock
     if _xdist(config) and getattr(config.option, "benchmark_compare", None):
         raise pytest.UsageError(
             "the speed gate (--benchmark-compare) does not run under pytest-xdist: timing beside "
             "training would measure the other worker. Run `pytest benchmarks -n 2 -m \"not speed\"`, "
             "then `pytest benchmarks -m speed --benchmark-compare`.")
-    if not hasattr(config, "workerinput"):
+    if controller:
         from rnn_models import interrupts
+        from rnn_models._atomic import Transaction
 
         config.stash[STOP_HANDLERS] = interrupts.install()  # SIGTERM stops the session as Ctrl-C does
         if _update(config):
             config.stash[TRANSACTION] = Transaction(baselines)
-        config.pluginmanager.register(_Session(config), "rnnbench-session")
+        config.pluginmanager.register(_Plugin(config), "rnnbench-session")
 
 
 def pytest_unconfigure(config):
@@ -154,7 +135,7 @@ def pytest_collection_modifyitems(config, items):
         else:
             keep.append(item)
     if _xdist(config) and any(i.get_closest_marker("speed") for i in drop):
-        config.stash[NOTES].append(
+        config.stash[SESSION].notes.append(
             "speed benchmarks not run under pytest-xdist (they must not share the machine with "
             "training): run `pytest benchmarks -m speed` without -n"
             + (" --update-baselines to record the speed baseline" if _update(config) else ""))
@@ -174,7 +155,7 @@ def pytest_collection_modifyitems(config, items):
 def _costliest_cells_first(config, items):
     """Under xdist, the cells' groups in order of their stored run time, longest first (a
     stable sort: the ungrouped tests keep their order after them)."""
-    from rnn_models.suite import costliest_first
+    from rnn_models.suite_baselines import costliest_first
 
     def group(item):
         marker = item.get_closest_marker("xdist_group")
@@ -185,27 +166,15 @@ def _costliest_cells_first(config, items):
     items.sort(key=lambda item: rank.get(group(item), len(rank)))
 
 
-class _Session:
-    """This session's collected results, the update's commit and the summary (a plugin
-    object, registered in ``pytest_configure``)."""
+class _Plugin:
+    """Hands each report to the session (``rnn_models.suite_session``), and at the end the
+    update's commit, the summary file, the plots and the terminal summary."""
 
     def __init__(self, config):
-        self.config = config
+        self.config, self.session = config, config.stash[SESSION]
 
     def pytest_runtest_logreport(self, report):
-        """The controller (or a plain session) collects what each test reported."""
-        stash = self.config.stash
-        if report.failed:
-            stash[FAILED].append(report.nodeid)
-        if report.when != "call":  # the teardown report repeats the call's properties
-            return
-        for name, value in report.user_properties:
-            if name == RUN_PROPERTY:
-                stash[RUNS].append(value)
-            elif name == NUMERICS_PROPERTY:
-                stash[NUMERICS].update(value)
-            elif name == ACCURACY_PROPERTY:
-                stash[ACCURACY][value["cell"]] = value
+        self.session.take(report.nodeid, report.failed, report.when, report.user_properties)
 
     def pytest_sessionstart(self, session):
         from rnn_models.speed.stored import AtomicStorage
@@ -218,10 +187,7 @@ class _Session:
         """After pytest-benchmark staged its save: the update's commit, the summary file."""
         config = self.config
         if exitstatus == pytest.ExitCode.INTERRUPTED:
-            from rnn_models import interrupts
-
-            config.stash[NOTES].append(f"stopped by {interrupts.describe()}: the tests so far are "
-                                       "reported above, exit code 2 (pytest's 'interrupted')")
+            self.session.stopped()
         gate = config.stash.get(SPEED_GATE, None)
         summary = config.getoption("--speed-summary")
         if gate is not None and summary:
@@ -229,65 +195,19 @@ class _Session:
 
             write_bytes_atomic(summary, gate.table(markdown=True).encode())
         transaction = config.stash.get(TRANSACTION, None)
-        if transaction is not None:
-            self._commit_update(session, transaction, exitstatus)
-        if config.getoption("--plots"):
-            self._plot(config.getoption("--plots"))
-
-    def _plot(self, folder):
-        """The plots of every run any worker reported (seed 0), and of this process's steps."""
-        from rnn_models.plots import plot_all
-        from rnn_models.results import RunResult
-
-        runs = [RunResult.from_dict(d) for d in self.config.stash[RUNS]]
-        results = {r.cell: r for r in runs if r.config.seed == 0}
-        rows = [row for r in self.config.stash[SPEED_RESULTS] for row in r.plot_rows()]
-        for path in plot_all(self.config.getoption("--baselines"), folder, results=results or None,
-                             speed_rows=rows or None):
-            self.config.stash[NOTES].append(f"plot written: {path}")
-
-    def _commit_update(self, session, transaction, exitstatus):
-        """Every staged file at once, or none: only a run whose tests all passed commits."""
-        from rnn_models.baseline import stage_update
-
-        config, notes = self.config, self.config.stash[NOTES]
-        failed = config.stash[FAILED]
-        if exitstatus != 0 or failed:
-            transaction.discard()
-            notes.append(f"baselines not updated: {len(failed) or 'some'} test(s) failed or the "
-                         f"run stopped; {config.getoption('--baselines')} is exactly as it was")
-            return
-        try:
-            stage_update(transaction, config.stash[RUNS], config.stash[NUMERICS])
-            written = transaction.commit()
-        except ValueError as err:  # the runs cannot make a baseline: nothing is written
-            transaction.discard()
-            notes.append(f"baselines not updated: {' '.join(str(err).split())}")
+        if transaction is not None and not self.session.commit_update(transaction, passed=exitstatus == 0):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            return
-        notes.append(f"baselines updated: {len(written)} files ({', '.join(map(str, written))})")
+        if config.getoption("--plots"):
+            self.session.plot(config.getoption("--plots"))
 
     def pytest_terminal_summary(self, terminalreporter):
-        config = self.config
-        runs = config.stash.get(RUNS, [])
-        if runs:
-            from rnn_models.suite import format_budget, matrix_budget
-
-            workers = getattr(config.option, "numprocesses", None) or 1
-            elapsed = time.perf_counter() - config.stash[STARTED]
-            terminalreporter.write_line(format_budget(matrix_budget(runs), elapsed, workers))
-        accuracy = config.stash.get(ACCURACY, {})
-        if accuracy:
-            terminalreporter.section("rnnbench accuracy gate")
-            for cell, outcome in accuracy.items():
-                lines = outcome["table"].splitlines()
-                terminalreporter.write_line("\n".join(lines if outcome["verdict"] != "identical" else lines[-1:]))
-        gate = config.stash.get(SPEED_GATE, None)
-        if gate is not None and gate.outcomes:
-            terminalreporter.section("rnnbench speed gate")
-            terminalreporter.write_line(gate.table())
-        for note in config.stash.get(NOTES, []) + (gate.notes if gate is not None else []):
-            terminalreporter.write_line(f"rnnbench: {note}")
+        workers = getattr(self.config.option, "numprocesses", None) or 1
+        section = None
+        for title, text in self.session.summary(workers, self.config.stash.get(SPEED_GATE, None)):
+            if title and title != section:
+                terminalreporter.section(title)
+            section = title
+            terminalreporter.write_line(text)
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
@@ -328,9 +248,9 @@ def mnist():
 
 
 @pytest.fixture(scope="session")
-def session_results(pytestconfig):
-    """This process's RunResults by (cell, seed), and its SpeedResults (for ``--plots``)."""
-    return {"runs": {}, "speed": pytestconfig.stash[SPEED_RESULTS]}
+def speed_results(pytestconfig):
+    """This process's SpeedResults, drawn by ``--plots``."""
+    return pytestconfig.stash[SESSION].speed_results
 
 
 @pytest.fixture(scope="session")
@@ -342,61 +262,37 @@ def sequence_data(mnist):
 
 
 @pytest.fixture(scope="session")
-def run_config(pytestconfig):
-    """``run_config(cell, seed) -> TrainConfig``: the cell's suite run (``--epochs`` applied)."""
-    from rnn_models.suite import matrix_config
-
-    epochs = pytestconfig.getoption("--epochs")
-    return lambda cell, seed: (matrix_config(cell) if epochs is None else
-                               matrix_config(cell, epochs)).replace(seed=seed)
-
-
-@pytest.fixture(scope="session")
-def trainer(pytestconfig):
-    """``trainer(configs) -> [RunResult]``: this process's executor, under the numerics pin.
-    With ``--ray-address``, the Ray cluster; else worker processes on this machine, one per
-    usable core (an xdist worker's one, on its own cores), so the pytest process's own
-    TensorFlow stays unpinned for the speed steps and its memory its own for the budget."""
+def matrix(pytestconfig):
+    """This process's suite runs (``rnn_models.suite_runs.MatrixRuns``), trained under the
+    numerics pin by its executor: with ``--ray-address``, the Ray cluster; else worker
+    processes on this machine, one per usable core (an xdist worker's one, on its own cores),
+    so the pytest process's own TensorFlow stays unpinned for the speed steps and its memory
+    its own for the budget. A plain session trains every planned cell's seed 0 at once."""
     from rnn_models.parallel import open_executor
-    from rnn_models.suite import expected_run_seconds
+    from rnn_models.suite_baselines import expected_run_seconds
+    from rnn_models.suite_runs import MatrixRuns
 
-    executor = pytestconfig.stash[EXECUTOR] = open_executor(
-        pytestconfig.stash[RAY_ADDRESS], processes=1 if hasattr(pytestconfig, "workerinput") else None,
-        expected_s=expected_run_seconds(pytestconfig.getoption("--baselines")))
-    yield executor.run
-    executor.close()
+    def start():
+        return open_executor(pytestconfig.stash[RAY_ADDRESS],
+                             processes=1 if hasattr(pytestconfig, "workerinput") else None,
+                             expected_s=expected_run_seconds(pytestconfig.getoption("--baselines")))
 
-
-@pytest.fixture(scope="session")
-def matrix_run(run_config, trainer, session_results, pytestconfig):
-    """``matrix_run(cell, seed=0) -> RunResult``: the cell's suite run, trained once per session.
-    A plain session trains every planned cell's seed 0 at the first request, side by side."""
-
-    def run(cell, seed=0):
-        key = (cell, seed)
-        if key not in session_results["runs"]:
-            planned = [c for c in pytestconfig.stash.get(PLANNED, []) if (c, 0) not in session_results["runs"]]
-            todo = [(c, 0) for c in planned] if seed == 0 and cell in planned else [key]
-            for (c, s), result in zip(todo, trainer([run_config(c, s) for c, s in todo])):
-                session_results["runs"][(c, s)] = result
-        return session_results["runs"][key]
-
-    return run
+    runs = pytestconfig.stash[MATRIX] = MatrixRuns(start, pytestconfig.getoption("--epochs"),
+                                                   pytestconfig.stash.get(PLANNED, []))
+    yield runs
+    runs.close()
 
 
 @pytest.fixture(scope="session")
-def matrix_runs(matrix_run, run_config, session_results, trainer):
-    """``matrix_runs(cell, seeds) -> [RunResult]``: several seeds of the cell's suite run, side
-    by side in this process's executor."""
+def matrix_run(matrix):
+    """``matrix_run(cell, seed=0) -> RunResult``: the cell's suite run, trained once per process."""
+    return matrix.run
 
-    def runs(cell, seeds):
-        todo = [s for s in seeds if (cell, s) not in session_results["runs"]]
-        if len(todo) > 1:
-            for seed, result in zip(todo, trainer([run_config(cell, s) for s in todo])):
-                session_results["runs"][(cell, seed)] = result
-        return [matrix_run(cell, seed) for seed in seeds]
 
-    return runs
+@pytest.fixture(scope="session")
+def matrix_runs(matrix):
+    """``matrix_runs(cell, seeds) -> [RunResult]``: seeds of the cell's suite run, side by side."""
+    return matrix.runs
 
 
 @pytest.fixture
@@ -408,7 +304,7 @@ def report_run(record_property):
         key = (result.cell, result.config.seed)
         if key not in reported:
             reported.add(key)
-            record_property(RUN_PROPERTY, result.to_dict())
+            record_property(RUN, result.to_dict())
 
     return report
 
@@ -416,21 +312,21 @@ def report_run(record_property):
 @pytest.fixture
 def report_accuracy(record_property):
     """``report_accuracy(outcome)``: a cell's accuracy verdict, for the terminal summary."""
-    return lambda outcome: record_property(ACCURACY_PROPERTY, {
+    return lambda outcome: record_property(ACCURACY, {
         "cell": outcome.cell, "verdict": outcome.verdict, "table": outcome.table()})
 
 
 @pytest.fixture
 def report_numerics(record_property):
-    return lambda case, outcome: record_property(NUMERICS_PROPERTY, {case: outcome})
+    return lambda case, outcome: record_property(NUMERICS, {case: outcome})
 
 
 @pytest.fixture(scope="session")
 def real_batch(sequence_data, pytestconfig):
     """One batch of real MNIST rows: x [128, 28, 28] float32, y [128] int32. The speed steps
     use it, so the executor's workers end first: nothing else runs while steps are timed."""
-    if EXECUTOR in pytestconfig.stash:
-        pytestconfig.stash[EXECUTOR].close()  # started again if a later test trains
+    if MATRIX in pytestconfig.stash:
+        pytestconfig.stash[MATRIX].close()  # started again if a later test trains
     from rnn_models.config import TUTORIAL
 
     data = sequence_data(TUTORIAL)

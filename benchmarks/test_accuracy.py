@@ -8,9 +8,9 @@ verdict; otherwise more seeds decide it statistically (``rnn_models.regression.a
 import pytest
 
 from rnn_models.baseline import CellBaseline
-from rnn_models.regression.accuracy import judge
+from rnn_models.regression.accuracy import judge, policy_for
 from rnn_models.registry import get_spec
-from rnn_models.suite import accuracy_policy, baseline_seeds
+from rnn_models.suite import baseline_seeds
 
 
 @pytest.mark.slow
@@ -30,7 +30,7 @@ def test_accuracy_against_seed_distribution(cell, matrix_runs, baseline_dir, rep
     floor = get_spec(cell).tutorial_accuracy
     assert first.final_test.accuracy_mean >= floor, (
         f"{cell}: test accuracy {first.final_test.accuracy_mean:.4f} below the tutorial's {floor}")
-    outcome = judge(baseline, first, run_seeds, accuracy_policy(cell),
+    outcome = judge(baseline, first, run_seeds, policy_for(cell),
                     skip_identical=pytestconfig.getoption("--accuracy-statistical"))
     report_accuracy(outcome)
     assert not outcome.fails, "accuracy regression:\n" + outcome.table()

@@ -10,6 +10,7 @@ import pytest
 from rnn_models.config import PHASES
 from rnn_models.speed import torch_reference
 from rnn_models.speed.measure import ROUNDS, measure_step
+from rnn_models.speed.records import reference_extra_info
 from rnn_models.suite import speed_config
 
 pytestmark = pytest.mark.speed
@@ -26,12 +27,12 @@ def pytest_benchmark_timer(benchmark):
 
 @pytest.mark.parametrize("phase", PHASES)
 def test_step_speed(benchmark, all_cells, cell, device, phase, real_batch, gemm_rate, speed_gate,
-                    session_results, request):
+                    speed_results, request):
     benchmark.group = f"{cell} {device}"  # the table reads cell by cell
     result = measure_step(speed_config(cell), device, phase, real_batch,
                           timer=pytest_benchmark_timer(benchmark), gemm_rate=gemm_rate(device))
     benchmark.extra_info.update(result.extra_info())
-    session_results["speed"].append(result)
+    speed_results.append(result)
     assert result.loss == result.loss and result.loss > 0  # a finite loss: the step did real work
     if speed_gate is not None:
         outcome = speed_gate.check(request.node.name, result, real_batch)
@@ -46,7 +47,6 @@ def test_torch_reference_speed(benchmark, cell, phase, real_batch):
         pytest.skip("torch is not installed (pip install -e '.[torch]')")
     step = torch_reference.torch_step(speed_config(cell), *real_batch, phase)
     benchmark.group = f"{cell} CPU:0"
-    benchmark.extra_info.update(reference="torch", cell=cell, phase=phase,
-                                torch_model=torch_reference.equivalent(cell))
+    benchmark.extra_info.update(reference_extra_info(cell, phase))
     loss = benchmark.pedantic(step, rounds=ROUNDS, iterations=1, warmup_rounds=0)
     assert loss == loss and loss > 0

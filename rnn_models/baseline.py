@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rnn_models.config import TrainConfig
 from rnn_models.registry import REGISTRY
-from rnn_models.results import RunResult, TestEpoch, TrainWindow, nan_to_none, none_to_nan
+from rnn_models.results import TestEpoch, TrainWindow, nan_to_none, none_to_nan
 
 SCHEMA_VERSION = 3  # 3: seed-0 references keyed by the numerics they were trained under
 BASELINE_DIR = Path("baselines")  # the default folder, relative to the working directory
@@ -270,21 +270,6 @@ def check_config(baseline, config, path=None):
         )
 
 
-def check_stored_inputs(folder, cells, epochs=None):
-    """Reads and checks every stored input the accuracy gate of ``cells`` compares against,
-    before any training: each existing baseline (schema, values, config against the suite's
-    run) and the numerics file. A ValueError names the file."""
-    from rnn_models.suite import matrix_config
-
-    for cell in cells:
-        path = CellBaseline.path(folder, cell)
-        if path.is_file():
-            baseline = CellBaseline.load(folder, cell)
-            config = matrix_config(cell) if epochs is None else matrix_config(cell, epochs)
-            check_config(baseline, config, path)
-    load_numerics(folder)
-
-
 # --- numerics outcomes --------------------------------------------------------------
 
 
@@ -308,35 +293,6 @@ def load_numerics(folder):
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise ValueError(f"{path} is not a valid numerics file: expected {{case: outcome}}.")
     return data
-
-
-# --- an update of the whole folder --------------------------------------------------
-
-
-def stage_update(transaction, runs, numerics, expected_seeds=None):
-    """Stages the baselines made from ``runs`` (RunResult dicts, any cells and seeds) and
-    ``numerics`` (merged into the stored outcomes) into ``transaction``; returns the staged
-    file names. Raises a ValueError, staging nothing usable, when a cell's runs cannot make
-    a baseline (another config, a missing seed, a NaN, below the tutorial floor)."""
-    from rnn_models.suite import baseline_seeds
-
-    by_cell = {}
-    for data in runs:
-        result = RunResult.from_dict(data)
-        by_cell.setdefault(result.cell, []).append(result)
-    staged = []
-    for cell, results in by_cell.items():
-        seeds = tuple(sorted(r.config.seed for r in results))
-        expected = tuple(baseline_seeds(cell) if expected_seeds is None else expected_seeds)
-        if seeds != expected:
-            raise ValueError(f"{cell}: recorded seeds {list(seeds)}, expected {list(expected)}")
-        baseline = CellBaseline.from_results(results, REGISTRY[cell].tutorial_accuracy)
-        transaction.stage(f"{cell}.json", baseline.to_dict())
-        staged.append(f"{cell}.json")
-    if numerics:
-        transaction.stage(NUMERICS_FILE, {**load_numerics(transaction.folder), **numerics})
-        staged.append(NUMERICS_FILE)
-    return staged + [Path(p).name for p in transaction.moves if Path(p).name not in staged]
 
 
 # --- helpers ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ result written when ``--out`` was given, no worker process or worktree left behi
 
 import argparse
 import ast
+import importlib
 import math
 import statistics
 import sys
@@ -20,8 +21,8 @@ from rnn_models import interrupts
 from rnn_models.baseline import BASELINE_DIR, MIN_SEEDS
 from rnn_models.config import PHASES, TUTORIAL, TrainConfig
 from rnn_models.data import SPLITS, TASKS
-from rnn_models.registry import (GENERIC_LOOP, MAX_UNROLLED_STEPS, REGISTRY, UNROLLED_LOOP,
-                                 parse_cell_list)
+from rnn_models.options import add_options
+from rnn_models.registry import GENERIC_LOOP, MAX_UNROLLED_STEPS, REGISTRY, UNROLLED_LOOP
 
 EXIT_NONFINITE, EXIT_ERROR = 1, 2
 
@@ -71,13 +72,6 @@ def _fraction(text):
     return value
 
 
-def _cells(text):
-    try:
-        return parse_cell_list(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
 def _variant(text):
     from rnn_models.variants import check_variant
 
@@ -112,7 +106,7 @@ def build_parser():
                        help="stop at the first non-finite gradient and name the variable")
     train.add_argument("--logdir", help="write TensorBoard scalars here")
     train.add_argument("--out", help="write the RunResult JSON here (a folder with several --seeds)")
-    train.add_argument("--data", help="MNIST file or folder (default: $RNN_MODELS_MNIST, Keras' cache, download)")
+    add_options(train.add_argument, "--data")
     train.add_argument("--task", choices=TASKS, default=TUTORIAL.task)
     train.add_argument("--split", choices=SPLITS, default=TUTORIAL.split)
     train.add_argument("--standardize", action="store_true", help="standardised pixels instead of [0, 1]")
@@ -141,7 +135,7 @@ def build_parser():
     profile.add_argument("--logdir", default=None, help="keep the trace here (TensorBoard)")
 
     plot = commands.add_parser("plot", help="redraw the plots from stored results")
-    plot.add_argument("--baselines", default=str(BASELINE_DIR), help=f"baseline folder (default: {BASELINE_DIR})")
+    add_options(plot.add_argument, "--baselines")
     plot.add_argument("--out", default=None, help="output folder (default: BASELINES/plots)")
     plot.add_argument("--results", nargs="*", default=[], help="RunResult JSON files to draw too")
 
@@ -153,13 +147,12 @@ def build_parser():
                       help="a slowdown to inject, as a fraction (repeatable; default: 0.10 and 0.05)")
     gate.add_argument("--inject-cell", choices=list(REGISTRY), default="basic_lstm", metavar="NAME")
     gate.add_argument("--inject-phase", choices=PHASES, default="train")
-    gate.add_argument("--cells", type=_cells, default=None, metavar="A,B",
-                      help="the gated cells (default: every registry entry)")
+    add_options(gate.add_argument, "--cells", cells={"help": "the gated cells (default: every registry entry)"})
     gate.add_argument("--looks", type=_positive_int, nargs="+", default=None,
                       help="units (samples) at each sequential look")
     gate.add_argument("--block-ms", type=_finite_positive, default=None, help="target ms of one side's steps in a unit")
     gate.add_argument("--alpha", type=_fraction, default=None, help="false-alarm level of the whole gate")
-    gate.add_argument("--data", help="MNIST file or folder")
+    add_options(gate.add_argument, "--data")
     gate.add_argument("--out", default=None,
                       help=f"the calibration file (default: {BASELINE_DIR}/speed_gate/<this machine kind>.json)")
 
@@ -172,25 +165,19 @@ def build_parser():
                        help="inject this slowdown into one step instead of an A/A")
     trial.add_argument("--inject-cell", choices=list(REGISTRY), default="basic_lstm", metavar="NAME")
     trial.add_argument("--inject-phase", choices=PHASES, default="train")
-    trial.add_argument("--cells", type=_cells, default=None, metavar="A,B",
-                       help="the gated cells (default: every registry entry)")
-    trial.add_argument("--baselines", default=str(BASELINE_DIR))
-    trial.add_argument("--data", help="MNIST file or folder")
+    add_options(trial.add_argument, "--cells", "--baselines", "--data",
+                cells={"help": "the gated cells (default: every registry entry)"})
     trial.add_argument("--out", default=None,
                        help="the result file (default: BASELINES/speed_gate_uncalibrated.json)")
 
     reference = commands.add_parser(
         "add-reference", help="store this machine's seed-0 runs as references of their baselines "
                               "(a machine kind whose numerics differ; run at the recording commit)")
-    reference.add_argument("--cells", type=_cells, default=None, metavar="A,B",
-                           help="default: the tutorial's five")
-    reference.add_argument("--baselines", default=str(BASELINE_DIR))
-    reference.add_argument("--data", help="MNIST file or folder")
+    add_options(reference.add_argument, "--cells", "--baselines", "--data")
 
     accuracy = commands.add_parser(
         "accuracy-check", help="measure the accuracy gate's false-fail rate and power on this machine")
-    accuracy.add_argument("--cells", type=_cells, default=None, metavar="A,B",
-                          help="default: the tutorial's five")
+    add_options(accuracy.add_argument, "--cells")
     accuracy.add_argument("--aa-variant", type=_variant, default="rounding",
                           help="the A/A change: same model, other float rounding (default: rounding)")
     accuracy.add_argument("--perturb", type=_perturbation, action="append", default=[],
@@ -208,19 +195,16 @@ def build_parser():
                           metavar="FILE", help="an earlier result file whose perturbation samples to replay")
     accuracy.add_argument("--tries", type=_positive_int, default=1000, help="resampled tries per rate")
     accuracy.add_argument("--runs-dir", default="runs", help="where the variants' runs are kept and reused")
-    accuracy.add_argument("--baselines", default=str(BASELINE_DIR))
-    accuracy.add_argument("--data", help="MNIST file or folder")
+    add_options(accuracy.add_argument, "--baselines", "--data")
     accuracy.add_argument("--out", default=None,
                           help=f"the result file (default: {BASELINE_DIR}/accuracy_gate.json)")
-    accuracy.add_argument("--ray-address", default=None, metavar="auto|HOST:PORT",
-                          help="train the runs on this Ray cluster (pip install \"rnn_models[ray]\"; "
-                               "default: $RNN_MODELS_RAY_ADDRESS, else worker processes here)")
+    add_options(accuracy.add_argument, "--ray-address")
 
     bisect = commands.add_parser(
         "bisect", help="find the commit that made a cell slower, changed its numerics or lowered its accuracy")
     bisect.add_argument("--good", required=True, metavar="REF", help="a commit without the regression")
     bisect.add_argument("--bad", required=True, metavar="REF", help="a later commit with it")
-    bisect.add_argument("--cells", type=_cells, required=True, metavar="NAME[,NAME]")
+    add_options(bisect.add_argument, "--cells", cells={"required": True, "help": "the cells judged"})
     bisect.add_argument("--metric", choices=("speed", "numerics", "accuracy"), default="speed",
                         help="speed: the A/B gate; numerics: the pinned seed-0 run's bits; "
                              "accuracy: the accuracy gate's rule (default: speed)")
@@ -236,9 +220,7 @@ def build_parser():
     bisect.add_argument("--good-seeds", type=_int_at_least(MIN_SEEDS, f"an integer >= {MIN_SEEDS}"), default=None,
                         help="accuracy: the good commit's seeds, its distribution (default: 10)")
     bisect.add_argument("--repo", default=".", help="the git checkout to bisect (default: this folder)")
-    bisect.add_argument("--baselines", default=str(BASELINE_DIR),
-                        help=f"speed: the folder of the A/B calibration (default: {BASELINE_DIR})")
-    bisect.add_argument("--data", help="MNIST file or folder")
+    add_options(bisect.add_argument, "--baselines", "--data")
 
     check = commands.add_parser(
         "bisect-check", help="measure how often and how fast the speed bisect names a real slowdown")
@@ -248,8 +230,7 @@ def build_parser():
     check.add_argument("--slowdown", type=_fraction, default=0.15, help="the real slowdown to tune, as a fraction")
     check.add_argument("--tolerance", type=_fraction, default=0.02, help="how near the tuned ratio must come")
     check.add_argument("--tune-tries", type=_positive_int, default=4, help="A/Bs to tune the slowdown with, at most")
-    check.add_argument("--baselines", default=str(BASELINE_DIR), help="the folder of the A/B calibration")
-    check.add_argument("--data", help="MNIST file or folder")
+    add_options(check.add_argument, "--baselines", "--data")
     check.add_argument("--out", default=str(BASELINE_DIR / "bisect_check.json"), help="the result file")
     return parser
 
@@ -396,46 +377,21 @@ def _plot(args):
         print(path)
 
 
-def _gate_check(args):
-    from rnn_models.speed.calibration import calibrate_cli
-
-    return calibrate_cli(args)
-
-
-def _gate_trial(args):
-    from rnn_models.speed.trial import trial_cli
-
-    return trial_cli(args)
+# The commands that live in their own modules, imported only when run (no TensorFlow before).
+ELSEWHERE = {"gate-check": "rnn_models.speed.calibration:calibrate_cli",
+             "gate-trial": "rnn_models.speed.trial:trial_cli",
+             "accuracy-check": "rnn_models.regression.accuracy_check:check_cli",
+             "add-reference": "rnn_models.references:add_references_cli",
+             "bisect": "rnn_models.bisect.command:bisect_cli",
+             "bisect-check": "rnn_models.bisect.experiment:check_cli"}
+COMMANDS = {"train": _train, "cells": _list_cells, "plot": _plot, "profile": _profile}
 
 
-def _add_reference(args):
-    from rnn_models.references import add_references_cli
-
-    return add_references_cli(args)
-
-
-def _bisect(args):
-    from rnn_models.bisect.command import bisect_cli
-
-    return bisect_cli(args)
-
-
-def _bisect_check(args):
-    from rnn_models.bisect.experiment import check_cli
-
-    return check_cli(args)
-
-
-def _accuracy_check(args):
-    from rnn_models.regression.accuracy_check import check_cli
-
-    return check_cli(args)
-
-
-COMMANDS = {"train": _train, "cells": _list_cells, "plot": _plot, "profile": _profile,
-            "gate-check": _gate_check, "accuracy-check": _accuracy_check,
-            "add-reference": _add_reference, "gate-trial": _gate_trial, "bisect": _bisect,
-            "bisect-check": _bisect_check}
+def _command(name):
+    if name in COMMANDS:
+        return COMMANDS[name]
+    module, _, function = ELSEWHERE[name].partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def main(argv=None):
@@ -443,7 +399,7 @@ def main(argv=None):
     try:
         with interrupts.handle_stop_signals():
             try:
-                return COMMANDS[args.command](args) or 0
+                return _command(args.command)(args) or 0
             except KeyboardInterrupt:
                 print(f"rnn_models {args.command}: interrupted ({interrupts.describe()})", file=sys.stderr)
                 return interrupts.exit_code()

@@ -11,6 +11,7 @@ import resource
 import sys
 from importlib import metadata
 
+from rnn_models.cpu import cpu_fields, usable_cores
 from rnn_models.numerics_pin import numerics_key
 from rnn_models.registry import FUSED_OR_CUDNN, GENERIC_LOOP, UNROLLED_LOOP, get_spec
 
@@ -79,20 +80,6 @@ def versions():
     }
 
 
-def cpu_fields():
-    """The first processor's fields of /proc/cpuinfo ({} where there is none)."""
-    try:
-        text = open("/proc/cpuinfo", encoding="utf-8", errors="replace").read()
-    except OSError:
-        return {}
-    fields = {}
-    for line in text.split("\n\n", 1)[0].splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            fields[key.strip()] = value.strip()
-    return fields
-
-
 def fingerprint():
     """What identifies this machine for timing: CPU model, cores, ISA flags, library
     versions, thread settings, and the numerics key (``rnn_models.numerics_pin``). pytest-benchmark's machine id (``Linux-CPython-3.11-64bit``)
@@ -101,18 +88,14 @@ def fingerprint():
     flags = set((info.get("flags") or info.get("Features") or "").split())
     model = info.get("model name") or platform.processor() or platform.machine()
     family = "/".join(info.get(k, "?") for k in ("cpu family", "model", "stepping"))
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        usable = os.cpu_count()
     return {
         "cpu": f"{model} (family/model/stepping {family})" if info else model,
         "cores": os.cpu_count(),
-        "usable_cores": usable,
+        "usable_cores": usable_cores(),
         "isa": sorted(flags.intersection(ISA_FLAGS)),
         "versions": {k: v for k, v in versions().items() if k != "rnn_models"},
         "threads": {k: os.environ.get(k, "default") for k in THREAD_VARIABLES},
-        "numerics": numerics_key(),  # what decides a run's bits: its stored reference's key
+        "numerics": numerics_key(versions()),  # what decides a run's bits: its stored reference's key
     }
 
 

@@ -16,6 +16,8 @@ TF-free: the suite's process reads the key without loading TensorFlow.
 import os
 import platform
 
+from rnn_models.cpu import cpu_fields
+
 ISA_CAP = "AVX2"
 PIN = {
     "ONEDNN_MAX_CPU_ISA": ISA_CAP,  # oneDNN's kernels, and so TensorFlow's matmuls
@@ -67,17 +69,16 @@ def is_applied(env=os.environ):
 
 
 def _cpu_flags():
-    from rnn_models.environment import cpu_fields  # environment imports this module
-
     fields = cpu_fields()
     return set((fields.get("flags") or fields.get("Features") or "").split())
 
 
-def numerics_key(versions=None, env=os.environ, machine=None, flags=None):
+def numerics_key(versions, env=os.environ, machine=None, flags=None):
     """What decides a run's bits besides the code, as one string: the architecture, the
     kernels' instruction set (the pin's cap, or the machine's own), and TensorFlow's and
-    Keras' versions, e.g. ``"x86_64/avx2-pinned/tensorflow-2.21.0/keras-3.15.1"``. Stored
-    seed-0 references are keyed by it; ``versions`` defaults to the installed ones."""
+    Keras' versions (``versions``: ``rnn_models.environment.versions()``), e.g.
+    ``"x86_64/avx2-pinned/tensorflow-2.21.0/keras-3.15.1"``. Stored seed-0 references are
+    keyed by it."""
     machine = machine or platform.machine()
     flags = _cpu_flags() if flags is None else set(flags)
     pinned = is_applied(env) and machine in ("x86_64", "AMD64")
@@ -86,9 +87,4 @@ def numerics_key(versions=None, env=os.environ, machine=None, flags=None):
     else:  # unpinned, or a CPU below the cap: the widest ISA it has decides the kernels
         widest = [f for f in ("avx512f", "avx2", "avx", "sse4_2", "sve", "neon") if f in flags]
         isa = f"{widest[0] if widest else 'baseline'}-native"
-    if versions is None:
-        from rnn_models.environment import versions as installed
-
-        versions = installed()
-    v = versions
-    return f"{machine}/{isa}/tensorflow-{v.get('tensorflow')}/keras-{v.get('keras')}"
+    return f"{machine}/{isa}/tensorflow-{versions.get('tensorflow')}/keras-{versions.get('keras')}"

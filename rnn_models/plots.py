@@ -17,6 +17,7 @@ from matplotlib.patches import Patch
 from rnn_models._atomic import write_bytes_atomic
 from rnn_models.baseline import load_all
 from rnn_models.config import PHASES
+from rnn_models.speed.records import stored_plot_rows
 from rnn_models.speed.stored import StoredRunError, newest_run, read_run
 
 PHASE_COLORS = {"train": "tab:blue", "inference": "tab:orange"}
@@ -204,33 +205,9 @@ def against_baseline_figure(result, baseline):
 # --- stored files -------------------------------------------------------------------
 
 
-def _name_params(name):
-    """``test_x[lstm-CPU:0-train]`` -> ``["lstm", "CPU:0", "train"]``."""
-    inside = name.partition("[")[2].rstrip("]")
-    return inside.split("-") if inside else []
-
-
 def speed_rows_of(run):
     """Plot rows of a StoredRun: each timed step and each PyTorch reference with a cell."""
-    rows = []
-    for name, bench in run.benchmarks.items():
-        info = bench.get("extra_info") or {}
-        torch = info.get("reference") == "torch"
-        cell = info.get("cell") or (_name_params(name)[0] if torch and _name_params(name) else None)
-        if not cell:
-            continue
-        stats = bench["stats"]
-        row = {"cell": cell, "device": info.get("device") or "CPU:0",
-               "phase": info.get("phase") or bench.get("group") or "unknown",
-               "impl": "torch" if torch else "rnnbench", "median_s": float(stats["median"])}
-        for key, stat in (("q1_s", "q1"), ("q3_s", "q3")):
-            if stats.get(stat) is not None:
-                row[key] = float(stats[stat])
-        for key in ("ratio_to_torch", "ratio_to_limit"):
-            if info.get(key) is not None:
-                row[key] = float(info[key])
-        rows.append(row)
-    return rows
+    return [row for name, bench in run.benchmarks.items() for row in stored_plot_rows(name, bench)]
 
 
 def speed_rows_from_benchmark_json(path):

@@ -1,8 +1,6 @@
 """What the regression suite runs, defined once and pytest-free: the accuracy matrix's
-config per cell and seeds, the accuracy gate's policy, the layer-norm numerics cases, the run
-budget, and the checks of the suite's options."""
-
-import os
+config per cell and its seeds, the layer-norm numerics cases, the run budget, and the checks
+of the suite's options. (Each cell's accuracy policy is on its ``CellSpec``.)"""
 
 from rnn_models.config import TUTORIAL
 from rnn_models.registry import cell_names, get_spec
@@ -69,54 +67,6 @@ def baseline_seeds(cell):
     return tuple(range(get_spec(cell).baseline_seeds))
 
 
-def accuracy_policy(cell):
-    """The accuracy gate's policy for ``cell`` (rnn_models.regression.accuracy): the default
-    (catch a 1-point drop), with the registry's changes for the cell."""
-    from rnn_models.regression.accuracy import Policy
-
-    return Policy(**get_spec(cell).accuracy_policy)
-
-
-def costliest_first(cells, baselines):
-    """``cells`` ordered by their stored runs' median wall time, longest first (cells with no
-    stored baseline last, in their order): pytest-xdist then starts the longest cells first,
-    so the short ones fill the workers' ends (longest-processing-time-first scheduling)."""
-    import statistics
-
-    from rnn_models.baseline import CellBaseline
-
-    def seconds(cell):
-        if not CellBaseline.path(baselines, cell).is_file():
-            return 0.0
-        return statistics.median(r.wall_time_s for r in CellBaseline.load(baselines, cell).seeds)
-
-    return sorted(cells, key=seconds, reverse=True)
-
-
-def expected_run_seconds(baselines):
-    """``expected(config_dict) -> seconds | None``: the median wall time of the stored seeds
-    of the config's cell when the config is the stored one but for its seed, else None. The
-    training pool fails a run that takes many times this (``rnn_models.parallel.pool``)."""
-    import statistics
-
-    from rnn_models.baseline import CellBaseline, config_differences
-
-    stored = {}
-
-    def expected(config):
-        cell = config.get("cell")
-        if cell not in stored:
-            try:
-                stored[cell] = CellBaseline.load(baselines, cell)
-            except (OSError, ValueError):  # none, or unreadable: the suite names it elsewhere
-                stored[cell] = None
-        baseline = stored[cell]
-        if baseline is None or config_differences(baseline.config, config):
-            return None
-        return statistics.median(r.wall_time_s for r in baseline.seeds)
-
-    return expected
-
 
 # Issue 5's targets on 2 CPU cores: each run's share of wall time spent getting batches,
 # and the process's peak memory (their measured headroom: docs/decisions.md). The
@@ -146,41 +96,6 @@ def format_budget(budget, session_wall_s=None, workers=1):
             f"(target {MATRIX_WALL_TARGET_S:.0f} s for all five), input {budget['input_s']:.1f} s "
             f"= {budget['input_share']:.1%} (limit {MATRIX_INPUT_SHARE_LIMIT:.0%}), peak memory "
             f"{budget['peak_rss_bytes'] / 1e9:.2f} GB (limit {MATRIX_PEAK_RSS_LIMIT_BYTES / 1e9:.1f} GB)")
-
-
-# --- pytest-xdist workers -----------------------------------------------------------
-
-
-def pin_process(index, count, env=os.environ):
-    """Takes process ``index`` of ``count``'s share of the cores and sizes TensorFlow's
-    thread pools to it, so that parallel training processes do not fight over every core.
-    Must run before TensorFlow is imported. Training is bit-identical for any thread count
-    here (docs/decisions.md), so the metrics are a serial run's. Returns the cores."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    cores = sorted(os.sched_getaffinity(0))
-    share = max(1, len(cores) // count)
-    first = (index * share) % len(cores)
-    mine = cores[first:first + share]
-    os.sched_setaffinity(0, mine)
-    env.update(thread_variables(len(mine)))
-    return mine
-
-
-def thread_variables(count):
-    """The environment that sizes TensorFlow's thread pools (and OpenMP's) to ``count`` cores,
-    read when TensorFlow loads."""
-    return {variable: str(count) for variable in
-            ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")}
-
-
-def pin_xdist_worker(env=os.environ):
-    """In a pytest-xdist worker (``PYTEST_XDIST_WORKER=gwK``), ``pin_process`` for its share;
-    does nothing elsewhere."""
-    worker, count = env.get("PYTEST_XDIST_WORKER", ""), env.get("PYTEST_XDIST_WORKER_COUNT")
-    if not worker.startswith("gw") or not count:
-        return None
-    return pin_process(int(worker[2:]), int(count), env)
 
 
 # --- the suite's options, checked before anything runs ------------------------------

@@ -2,6 +2,7 @@
 (``TrainingPool(task=...)``, ``RayExecutor(task=...)``): module-level, so a spawned process
 or a Ray worker can import them."""
 
+import functools
 import os
 import signal
 import time
@@ -12,16 +13,26 @@ def echo(config):
     return {**config, "pid": os.getpid()}
 
 
-def raise_on_seed_1(config):
+def _on_seed_1(fault, config):
+    """``fault()`` when the run is seed 1's, else the run finishes as ``echo``."""
     if config["seed"] == 1:
-        raise ValueError("a bad config")
+        fault()
     return echo(config)
 
 
-def die_on_seed_1(config):
-    if config["seed"] == 1:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return echo(config)
+def _raise():
+    raise ValueError("a bad config")
+
+
+def _signal_self(signum):
+    os.kill(os.getpid(), signum)
+
+
+# Module-level partials, so a spawned process or a Ray worker can unpickle them.
+raise_on_seed_1 = functools.partial(_on_seed_1, _raise)
+die_on_seed_1 = functools.partial(_on_seed_1, functools.partial(_signal_self, signal.SIGKILL))
+# The whole worker stops (its heartbeat too), as a process stuck in the kernel would.
+freeze_on_seed_1 = functools.partial(_on_seed_1, functools.partial(_signal_self, signal.SIGSTOP))
 
 
 def die_first_time_on_seed_1(config):
@@ -29,14 +40,7 @@ def die_first_time_on_seed_1(config):
     if config["seed"] == 1 and not os.path.exists(config["marker"]):
         with open(config["marker"], "x") as marker:
             marker.write(str(os.getpid()))
-        os.kill(os.getpid(), signal.SIGKILL)
-    return echo(config)
-
-
-def freeze_on_seed_1(config):
-    """The whole worker stops (its heartbeat too), as a process stuck in the kernel would."""
-    if config["seed"] == 1:
-        os.kill(os.getpid(), signal.SIGSTOP)
+        _signal_self(signal.SIGKILL)
     return echo(config)
 
 

@@ -15,14 +15,13 @@ from rnn_models.baseline import (
     CellBaseline,
     MissingBaselineError,
     check_config,
-    check_stored_inputs,
     load_all,
     load_numerics,
     numerics_outcome,
-    stage_update,
 )
 from rnn_models.config import TrainConfig
 from rnn_models.results import NonFinite, RunResult
+from rnn_models.suite_baselines import check_stored_inputs, stage_update
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

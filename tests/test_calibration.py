@@ -152,3 +152,20 @@ def test_an_uncalibrated_kind_keeps_to_one_false_alarm_in_20_runs(kind, name, en
     assert entry["summary"]["runs_flagged_slower"] <= max(1, runs // 20)
     if name == "aa":
         assert runs >= 20
+
+
+# --- the speed bisect on a known +15% slowdown (bisect-check) --------------------------
+
+BISECT_CHECK = BASELINES / "bisect_check.json"
+
+
+@pytest.mark.skipif(not BISECT_CHECK.is_file(), reason="no bisect-check result is stored")
+def test_the_stored_bisect_check_counts_its_runs_and_meets_its_target():
+    """Issue 21: the speed bisect of an 8-commit history names a +15% commit in 19 of 20 runs."""
+    data = json.loads(BISECT_CHECK.read_text())
+    runs, slow = data["runs"], data["history"]["slow_commit"]
+    assert data["summary"]["runs"] == len(runs) == data["settings"]["repeats"]
+    assert all(run["right"] == (run["named"] == slow) for run in runs)
+    assert data["summary"]["named_right"] == sum(run["right"] for run in runs)
+    assert abs(data["tuning"]["measured"]["ratio"] - (1 + data["settings"]["slowdown"])) <= data["settings"]["tolerance"]
+    assert data["summary"]["named_right"] >= 19 * len(runs) / 20

@@ -18,7 +18,6 @@ from rnn_models.data import (
     PERMUTATION_SEED,
     SPLITS,
     TASKS,
-    TF1_VALIDATION_SIZE,
     MnistArrays,
     MnistFormatError,
     MnistNotFoundError,

@@ -9,7 +9,7 @@ import pytest
 
 from rnn_models.cli import main
 from rnn_models.config import TrainConfig
-from rnn_models.data import MnistArrays, load_mnist, prepare
+from rnn_models.data import MnistArrays, prepare
 from rnn_models.results import RunResult
 from rnn_models.train import NonFiniteGradientError, load_data, train_and_evaluate
 
@@ -96,10 +96,9 @@ def test_result_json_round_trip_with_nan(small_data, tmp_path):
 
 
 def test_corrupt_result_json_is_named(tmp_path):
-    path = tmp_path / "bad.json"
-    path.write_text("{not json")
+    (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="Cannot read run result .*bad.json"):
-        RunResult.load(path)
+        RunResult.load(tmp_path / "bad.json")
 
 
 def test_tensorboard_scalars_per_cell(small_data, tmp_path):

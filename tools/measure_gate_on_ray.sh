@@ -7,7 +7,7 @@
 #   tools/measure_gate_on_ray.sh local 1 2 4
 #   GATE="--cells basic_rnn -k no_nan" tools/measure_gate_on_ray.sh 2    # a one-run check of the set-up
 #
-# The gate by default: every cell on its statistical path, as the README's xdist table measured
+# The gate by default: every cell on its statistical path, as docs/executors.md's xdist table measured
 # it (`pytest benchmarks -m gates_accuracy --accuracy-statistical`). Run it with nothing else on
 # the machine. One line per N; pytest's and the cluster's output go to a folder it names.
 set -euo pipefail

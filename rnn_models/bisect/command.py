@@ -66,10 +66,10 @@ def _numerics_judge(args, _commits):
 
 def _accuracy_judge(args, _commits):
     from rnn_models.bisect.accuracy_judge import AccuracyJudge
-    from rnn_models.suite import accuracy_policy
+    from rnn_models.regression.accuracy import policy_for
 
     configs = _training_configs(args)
-    policies = {c.cell: accuracy_policy(c.cell) for c in configs}
+    policies = {c.cell: policy_for(c.cell) for c in configs}
     return lambda good_root, work: AccuracyJudge(good_root, configs, policies, args.good_seeds,
                                                  args.rounds, work / "runs", args.data)
 

@@ -39,6 +39,11 @@ class TF1Cell(keras.layers.Layer):
 
     tf1_scope = None
 
+    def _add_kernel(self, features, gates):
+        """TF1's kernel over ``[x, h]``: ``[features + units, gates * units]``, glorot_uniform."""
+        return self.add_weight(shape=(features + self.units, gates * self.units), name="kernel",
+                               initializer="glorot_uniform")
+
     def _check_step_input(self, input_shape):
         """Checks one step's input shape ``[batch, features]`` and returns ``features``."""
         if len(input_shape) != 2:

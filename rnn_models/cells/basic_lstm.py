@@ -31,10 +31,7 @@ class BasicLSTMCell(TF1Cell):
 
     def build(self, input_shape):
         features = self._check_step_input(input_shape)
-        self.kernel = self.add_weight(
-            shape=(features + self.units, 4 * self.units), name="kernel",
-            initializer="glorot_uniform",
-        )
+        self.kernel = self._add_kernel(features, 4)
         self.bias = self.add_weight(shape=(4 * self.units,), name="bias", initializer="zeros")
 
     def call(self, inputs, states):

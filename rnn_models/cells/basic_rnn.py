@@ -25,10 +25,7 @@ class BasicRNNCell(TF1Cell):
 
     def build(self, input_shape):
         features = self._check_step_input(input_shape)
-        self.kernel = self.add_weight(
-            shape=(features + self.units, self.units), name="kernel",
-            initializer="glorot_uniform",
-        )
+        self.kernel = self._add_kernel(features, 1)
         self.bias = self.add_weight(shape=(self.units,), name="bias", initializer="zeros")
 
     def call(self, inputs, states):

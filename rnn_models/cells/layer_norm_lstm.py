@@ -84,10 +84,7 @@ class LayerNormBasicLSTMCell(TF1Cell):
 
     def build(self, input_shape):
         features = self._check_step_input(input_shape)
-        self.kernel = self.add_weight(
-            shape=(features + self.units, 4 * self.units), name="kernel",
-            initializer="glorot_uniform",
-        )
+        self.kernel = self._add_kernel(features, 4)
         self.gammas, self.betas = {}, {}
         if self.layer_norm:
             for scope in GATE_SCOPES + (STATE_SCOPE,):

@@ -75,19 +75,12 @@ class ArraySpec(NamedTuple):
 # They were computed from the canonical MNIST IDX files (whose md5s match the
 # published ones: torchvision MNIST.resources) and cross-checked against an
 # independent copy, as recorded in the data folder's SOURCE.md.
-EXPECTED: dict[str, ArraySpec] = {
-    "x_train": ArraySpec(
-        (60000, 28, 28), np.dtype(np.uint8),
-        "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757"),
-    "y_train": ArraySpec(
-        (60000,), np.dtype(np.uint8),
-        "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13"),
-    "x_test": ArraySpec(
-        (10000, 28, 28), np.dtype(np.uint8),
-        "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161"),
-    "y_test": ArraySpec(
-        (10000,), np.dtype(np.uint8),
-        "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5"),
+_U8 = np.dtype(np.uint8)
+EXPECTED: dict[str, ArraySpec] = {  # name: (shape, dtype, sha256)
+    "x_train": ArraySpec((60000, 28, 28), _U8, "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757"),
+    "y_train": ArraySpec((60000,), _U8, "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13"),
+    "x_test": ArraySpec((10000, 28, 28), _U8, "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161"),
+    "y_test": ArraySpec((10000,), _U8, "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5"),
 }
 
 

@@ -21,6 +21,7 @@ import re
 ADDRESS_VARIABLE = "RNN_MODELS_RAY_ADDRESS"  # the address when no --ray-address is given
 _ADDRESS = re.compile(r"^(auto|[\w.-]+:\d{1,5})$")
 TIMEOUT_FACTOR = 10.0  # a run this many times its expected time is stuck, not slow
+RUNS_PER_CHILD = 5  # a worker's runs before it is replaced: bounds what TF keeps (docs/decisions.md)
 START_ALLOWANCE_S = 120.0  # a worker's start (TF import, MNIST load; measured ~5 s) on a slow machine
 
 
@@ -108,20 +109,3 @@ def ray_address(option=None, env=os.environ):
     if importlib.util.find_spec("ray") is None:
         raise ValueError(f"{source} {address}: Ray is not installed; pip install \"rnn_models[ray]\"")
     return address
-
-
-def open_executor(address=None, *, processes=None, data_path=None, variant=None, expected_s=None,
-                  pin=True):
-    """The executor for ``address`` (see ``ray_address``): None, worker processes here,
-    ``processes`` of them (default: one per usable core); else that Ray cluster, which runs as
-    many at once as it has CPUs. ``variant``: a code change each worker makes first
-    (``rnn_models.variants``); ``expected_s(config_dict) -> seconds | None``: a run's expected
-    time, past ``TIMEOUT_FACTOR`` times which it fails; ``pin``: the numerics pin in the
-    workers (False: the machines' own kernels)."""
-    if address is None:
-        from rnn_models.parallel.pool import TrainingPool
-
-        return TrainingPool(processes, data_path, variant, expected_s=expected_s, pin=pin)
-    from rnn_models.parallel.ray_executor import RayExecutor
-
-    return RayExecutor(address, data_path=data_path, variant=variant, expected_s=expected_s, pin=pin)

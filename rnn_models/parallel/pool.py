@@ -1,6 +1,6 @@
 """``TrainingPool``, the local executor (``rnn_models.parallel.executor``): training runs
 spread over worker processes that this process starts, each pinned to its slot's share of the
-cores (``rnn_models.suite.pin_process``) and started under the numerics pin
+cores (``rnn_models.cpu.pin_process``) and started under the numerics pin
 (``rnn_models.numerics_pin``), so that independent seeds train side by side with the bits of
 any other AVX2 machine.
 
@@ -25,20 +25,14 @@ import threading
 import time
 from multiprocessing.connection import wait
 
-from rnn_models.parallel.executor import Executor, ResultReporter, one_line, overrun, run_failed
+from rnn_models.cpu import usable_cores
+from rnn_models.parallel.executor import (RUNS_PER_CHILD, Executor, ResultReporter, one_line, overrun,
+                                         run_failed)
 
-RUNS_PER_CHILD = 5  # a worker's runs before it is replaced: bounds what TF keeps (docs/decisions.md)
 HEARTBEAT_S = 2.0  # a worker's heartbeat period
 SILENCE_LIMIT_S = 300.0  # no heartbeat for this long: the worker is stuck (150 periods)
 
 _STATE = {}  # in a worker: where its MNIST is
-
-
-def usable_cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _train(config_dict):
@@ -50,7 +44,7 @@ def _train(config_dict):
 def _worker(conn, slot, count, data_path, variant, pin, task, heartbeat_s):
     """A worker's life: pinned before TensorFlow loads, then runs until told to stop."""
     from rnn_models import numerics_pin
-    from rnn_models.suite import pin_process
+    from rnn_models.cpu import pin_process
 
     if pin:
         numerics_pin.apply()

@@ -34,10 +34,10 @@ import ray
 
 import rnn_models
 from rnn_models import numerics_pin
-from rnn_models.parallel import local
-from rnn_models.parallel.executor import Executor, ResultReporter, one_line, overrun, run_failed
-from rnn_models.parallel.pool import RUNS_PER_CHILD
-from rnn_models.suite import thread_variables
+import rnn_models.parallel.local as local
+from rnn_models.cpu import thread_variables
+from rnn_models.parallel.executor import (RUNS_PER_CHILD, Executor, ResultReporter, one_line, overrun,
+                                         run_failed)
 
 CPUS_PER_RUN = 1  # one core trains a run about as fast as two (docs/decisions.md): a run a core
 MAX_RETRIES = 2  # a run whose worker process dies is trained again, twice at most

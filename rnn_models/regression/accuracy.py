@@ -20,7 +20,7 @@ Cheap when nothing changed, strong when something did:
 
 The thresholds (means, spread, intervals) come from the stored distribution; the target
 drop, ``alpha``, the statistic and the looks are the cell's policy
-(``rnn_models.suite.accuracy_policy``), whose measured power and false-alarm rate are in
+(``policy_for``, from the registry's ``CellSpec``), whose measured power and false-alarm rate are in
 ``baselines/accuracy_gate.json``.
 """
 
@@ -164,6 +164,14 @@ class AccuracyOutcome:
         rule = (f"statistic: {self.policy.description}; fail on a significant drop of at least "
                 f"{self.policy.min_drop:.3f}, pass once the drop is surely below {self.policy.target_drop:.3f}")
         return "\n".join([text_table(header, rows), rule, f"{self.cell}: {self.verdict} ({self.detail})"])
+
+
+def policy_for(cell):
+    """The accuracy gate's policy for ``cell`` (rnn_models.regression.accuracy): the default
+    (catch a 1-point drop), with the registry's changes for the cell."""
+    from rnn_models.registry import get_spec
+
+    return Policy(**get_spec(cell).accuracy_policy)
 
 
 def run_statistic(run, policy=DEFAULT_POLICY):

@@ -141,12 +141,12 @@ def rates(entry, n_tries, seed=0):
 def analyze(cells, baselines_dir, runs_dir, aa_variant, perturbations, n_tries=1000, seed=0):
     """Each cell's stored statistic and the variants' per-seed statistics (the samples),
     with the rates replayed over them."""
-    from rnn_models.regression.accuracy import run_statistic, statistic
-    from rnn_models.suite import accuracy_policy, baseline_seeds
+    from rnn_models.regression.accuracy import policy_for, run_statistic, statistic
+    from rnn_models.suite import baseline_seeds
 
     out = {}
     for cell in cells:
-        policy = accuracy_policy(cell)
+        policy = policy_for(cell)
         baseline = CellBaseline.load(baselines_dir, cell)
         stored = [statistic(r.test_accuracy, policy) for r in baseline.seeds]
         variants = [(aa_variant, baseline_seeds(cell))] + perturbations.get(cell, [])
@@ -185,12 +185,12 @@ def replay_stored(cells, baselines_dir, aa_ref, perturbation_file, n_tries=1000,
     import subprocess
 
     from rnn_models.regression.accuracy import statistic
-    from rnn_models.suite import accuracy_policy
+    from rnn_models.regression.accuracy import policy_for
 
     measured = json.loads(Path(perturbation_file).read_text())["cells"]
     out = {}
     for cell in cells:
-        policy = accuracy_policy(cell)
+        policy = policy_for(cell)
         baseline = CellBaseline.load(baselines_dir, cell)
         text = subprocess.run(["git", "show", f"{aa_ref}:{Path(baselines_dir).name}/{cell}.json"],
                               capture_output=True, text=True, check=True).stdout
@@ -216,7 +216,8 @@ def check_cli(args):
     from rnn_models.data import load_mnist
     from rnn_models.parallel import ray_address
     from rnn_models.paths import check_output_file
-    from rnn_models.suite import accuracy_policy, baseline_seeds, matrix_cells
+    from rnn_models.regression.accuracy import policy_for
+    from rnn_models.suite import baseline_seeds, matrix_cells
 
     out = check_output_file(args.out or BASELINE_DIR / RESULT_FILE, "--out")
     address = ray_address(args.ray_address)
@@ -228,7 +229,7 @@ def check_cli(args):
             raise ValueError(f"--perturb {spec!r}: expected CELL:VARIANT with CELL among {', '.join(cells)}")
         check_variant(variant)
         # At least the gate's last look: a try may use that many seeds.
-        count = max(args.perturb_seeds, accuracy_policy(cell).looks[-1])
+        count = max(args.perturb_seeds, policy_for(cell).looks[-1])
         perturbations.setdefault(cell, []).append((variant, tuple(baseline_seeds(cell)[:count])))
     if args.aa_from:
         result = replay_stored(cells, args.baselines, args.aa_from, args.perturbations_from, args.tries)

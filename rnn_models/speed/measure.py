@@ -6,7 +6,6 @@ returning a ``TimedStep`` whose ``run()`` does one step and reads its loss back.
 """
 
 import dataclasses
-import time
 
 import keras
 import numpy as np
@@ -16,7 +15,8 @@ from rnn_models.environment import kernel_path
 from rnn_models.model import build_model
 from rnn_models.speed import torch_reference
 from rnn_models.speed.flops import inference_flops, train_flops
-from rnn_models.speed.timing import WARMUP_STEPS, alternating_ratio
+from rnn_models.speed.records import plot_row
+from rnn_models.speed.timing import WARMUP_STEPS, alternating_ratio, time_rounds
 from rnn_models.steps import make_step
 from rnn_models.suite import speed_config
 
@@ -107,23 +107,11 @@ class SpeedResult:
 
     def plot_rows(self):
         """Rows for ``rnn_models.plots.plot_speed``: this step, and its PyTorch reference."""
-        rows = [{"cell": self.cell, "device": self.device, "phase": self.phase, "impl": "rnnbench",
-                 "median_s": self.median_s, "q1_s": self.q1_s, "q3_s": self.q3_s,
-                 "ratio_to_torch": self.ratio_to_torch, "ratio_to_limit": self.ratio_to_limit}]
+        rows = [plot_row(self.cell, self.device, self.phase, "rnnbench", self.median_s, self.q1_s, self.q3_s,
+                         self.ratio_to_torch, self.ratio_to_limit)]
         if self.torch_median_s is not None:
-            rows.append({"cell": self.cell, "device": self.device, "phase": self.phase,
-                         "impl": "torch", "median_s": self.torch_median_s})
+            rows.append(plot_row(self.cell, self.device, self.phase, "torch", self.torch_median_s))
         return rows
-
-
-def time_rounds(fn, rounds):
-    """``rounds`` wall times of ``fn()``, in seconds."""
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def measure_step(config, device, phase, batch, *, timer=time_rounds, gemm_rate=None,

@@ -9,10 +9,19 @@ import time
 WARMUP_STEPS = 5
 
 
+def time_rounds(fn, rounds):
+    """``rounds`` wall times of ``fn()``, in seconds: the project's one timing loop (the A/B
+    worker keeps its own, as it runs against another checkout's ``rnn_models``)."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def _timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    return time_rounds(fn, 1)[0]
 
 
 def alternating_ratio(fn, reference, rounds=30):
