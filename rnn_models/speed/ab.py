@@ -137,12 +137,6 @@ class ABResult:
     def verdict(self):
         return self.decision.verdict
 
-    def extra_info(self):
-        d = self.decision
-        return {"ab_ratio": d.ratio, "ab_low": d.low, "ab_high": d.high, "ab_verdict": d.verdict,
-                "ab_units": d.units, "ab_unit_steps": self.unit_steps,
-                "ab_current_median_s": self.current_median_s,
-                "ab_baseline_median_s": self.baseline_median_s}
 
 
 class ABSession:

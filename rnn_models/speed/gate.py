@@ -21,6 +21,7 @@ from rnn_models.environment import fingerprint
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession, ABUnavailable
 from rnn_models.speed.calibration_file import load_calibrations, thresholds_for
+from rnn_models.speed.records import gate_extra_info
 from rnn_models.speed.stored import fingerprint_warning, newest_run
 from rnn_models.tables import text_table
 
@@ -41,8 +42,8 @@ class GateOutcome:
     judged_by: str = ""  # what decided the verdict, for the summary
 
     def extra_info(self):
-        info = {"gate_mode": self.mode, "gate_verdict": self.verdict, "gate_judged_by": self.judged_by}
-        return {**info, **(self.ab.extra_info() if self.ab is not None else {})}
+        """The gate's fields of the step's stored record (``speed.records``)."""
+        return gate_extra_info(self)
 
 
 def check_speed_inputs(baselines_dir, ref=None, root=None):

@@ -15,7 +15,7 @@ from rnn_models.environment import kernel_path
 from rnn_models.model import build_model
 from rnn_models.speed import torch_reference
 from rnn_models.speed.flops import inference_flops, train_flops
-from rnn_models.speed.records import plot_row
+from rnn_models.speed.records import plot_row, step_extra_info
 from rnn_models.speed.timing import WARMUP_STEPS, alternating_ratio, time_rounds
 from rnn_models.steps import make_step
 from rnn_models.suite import speed_config
@@ -97,13 +97,8 @@ class SpeedResult:
         return None if self.limit_s is None else self.median_s / self.limit_s
 
     def extra_info(self):
-        """The record pytest-benchmark stores beside the timing (its ``extra_info``)."""
-        info = {k: v for k, v in dataclasses.asdict(self).items()
-                if k not in ("median_s", "q1_s", "q3_s", "loss") and v is not None}
-        info.update(flops_per_step=self.flops_per_step, gflop_per_s=self.gflop_per_s)
-        if self.limit_s is not None:
-            info.update(limit_s=self.limit_s, ratio_to_limit=self.ratio_to_limit)
-        return info
+        """The record pytest-benchmark stores beside the timing (``speed.records``)."""
+        return step_extra_info(self)
 
     def plot_rows(self):
         """Rows for ``rnn_models.plots.plot_speed``: this step, and its PyTorch reference."""
