@@ -389,6 +389,11 @@ def test_speed_bisect_names_the_commit_that_made_the_train_step_slower(
     repo, shas = synthetic_history
     code, lines, err = bisect_in(repo, shas, capsys, monkeypatch, tmp_path,
                                  "--cells", "basic_lstm", "--baselines", CALIBRATED)
+    if code == 1:  # an A/A step still inconclusive after every round: suspects, never a guess
+        suspects = [line.split()[1] for line in lines if line.startswith("suspect: ")]
+        assert lines[-1].startswith("no single first bad commit: ") and shas[SLOWER] in suspects, lines
+        assert any("inconclusive" in line for line in lines if line.startswith("suspect: ")), lines
+        pytest.xfail(f"a noisy machine: {len(suspects)} suspects, the slow commit among them")
     assert code == 0, (lines, err)
     assert lines[-1] == f"first bad commit: {shas[SLOWER]} basic_lstm: gate product over 1000 extra columns"
     slower = next(line for line in lines if line.startswith("[") and f" {shas[SLOWER][:12]} " in line)
