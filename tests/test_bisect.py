@@ -399,7 +399,7 @@ def test_speed_bisect_names_the_commit_that_made_the_train_step_slower(
     slower = next(line for line in lines if line.startswith("[") and f" {shas[SLOWER][:12]} " in line)
     ratio = float(slower.split("bad (slower) basic_lstm ")[1].split()[0])
     assert ratio > 1.5, slower  # a clear regression, measured as one
-    assert all(" good (unchanged) " in line for line in lines
+    assert all(" good (" in line for line in lines  # unchanged, or faster: not worse than good
                if line.startswith("[") and any(f" {s[:12]} " in line for s in shas[:SLOWER]))
 
 
@@ -477,3 +477,18 @@ def test_bisect_check_refuses_a_position_outside_the_history(capsys, tmp_path):
                                       "--out", tmp_path / "check.json"])
     assert code == 2 and err == ["rnn_models bisect-check: error: --position 9 is not a commit of the "
                                  "history (1 to 8)"]
+
+
+def test_a_slower_step_counts_only_when_fresh_workers_find_it_slower_too():
+    from types import SimpleNamespace
+
+    def ab(verdict):
+        decision = SimpleNamespace(verdict=verdict, fails=verdict == "slower", units=16,
+                                   interval_text=lambda: "1.07 [1.04, 1.10]")
+        return SimpleNamespace(cell="basic_lstm", decision=decision)
+
+    assert SpeedJudge._judgment(ab("slower"), ab("slower")).verdict == search.BAD
+    for second in ("unchanged", "inconclusive", "faster"):
+        judgment = SpeedJudge._judgment(ab("slower"), ab(second))
+        assert judgment.verdict == search.INCONCLUSIVE and "fresh workers" in judgment.measure
+    assert SpeedJudge._judgment(ab("unchanged"), None).verdict == search.GOOD
