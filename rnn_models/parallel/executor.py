@@ -58,23 +58,20 @@ class ResultReporter:
 
     def __init__(self, results, on_result=None, as_run_results=True):
         self.results, self.on_result, self.as_run_results = results, on_result, as_run_results
-        self.reported = set()
-
-    def _value(self, raw):
-        from rnn_models.results import RunResult
-
-        return RunResult.from_dict(raw) if self.as_run_results else raw
+        self.values = {}  # position -> the finished run, converted once
 
     def new(self):
+        from rnn_models.results import RunResult
+
         for position, raw in enumerate(self.results):
-            if raw is not None and position not in self.reported:
-                self.reported.add(position)
+            if raw is not None and position not in self.values:
+                value = self.values[position] = RunResult.from_dict(raw) if self.as_run_results else raw
                 if self.on_result is not None:
-                    self.on_result(position, self._value(raw))
+                    self.on_result(position, value)
 
     def all(self):
         self.new()
-        return [self._value(raw) for raw in self.results]
+        return [self.values.get(position) for position in range(len(self.results))]
 
 
 class Executor(abc.ABC):
