@@ -213,6 +213,9 @@ def build_parser():
     bisect.add_argument("--rounds", type=_positive_int, default=None,
                         help="speed, accuracy: rounds of samples an inconclusive step may take "
                              "before its commit counts as inconclusive (default: 3)")
+    bisect.add_argument("--worker-pairs", type=_positive_int, default=None,
+                        help="speed: pairs of fresh worker processes that take each A/B's units in "
+                             "turn, so one odd process moves only a share of them (default: 4)")
     bisect.add_argument("--steps", type=_positive_int, default=None,
                         help="numerics, accuracy: train steps per epoch (default: every batch)")
     bisect.add_argument("--epochs", type=_positive_int, default=None,
@@ -230,6 +233,8 @@ def build_parser():
     check.add_argument("--slowdown", type=_fraction, default=0.15, help="the real slowdown to tune, as a fraction")
     check.add_argument("--tolerance", type=_fraction, default=0.02, help="how near the tuned ratio must come")
     check.add_argument("--tune-tries", type=_positive_int, default=4, help="A/Bs to tune the slowdown with, at most")
+    check.add_argument("--worker-pairs", type=_positive_int, default=None,
+                       help="the bisect's --worker-pairs, also the tuning A/B's (default: the bisect's, 4)")
     add_options(check.add_argument, "--baselines", "--data")
     check.add_argument("--out", default=str(BASELINE_DIR / "bisect_check.json"), help="the result file")
     return parser

@@ -479,16 +479,15 @@ def test_bisect_check_refuses_a_position_outside_the_history(capsys, tmp_path):
                                  "history (1 to 8)"]
 
 
-def test_a_slower_step_counts_only_when_fresh_workers_find_it_slower_too():
-    from types import SimpleNamespace
+@pytest.mark.parametrize("verdict, ratio, low, high, expected, label", [
+    ("slower", 1.14, 1.10, 1.18, BAD, "slower"),
+    ("unchanged", 1.00, 0.97, 1.03, GOOD, "unchanged"),
+    ("faster", 0.90, 0.86, 0.94, GOOD, "faster"),
+    ("inconclusive", 0.94, 0.91, 0.96, GOOD, "not slower"),  # below 1 but not by min_effect
+    ("inconclusive", 1.05, 1.01, 1.09, INCONCLUSIVE, "inconclusive"),  # a slowdown of 7.1% not excluded
+])
+def test_a_speed_judgment_asks_only_whether_the_commit_is_slower(verdict, ratio, low, high, expected, label):
+    from rnn_models.bisect.speed_judge import one_sided
+    from rnn_models.regression.speed import Decision
 
-    def ab(verdict):
-        decision = SimpleNamespace(verdict=verdict, fails=verdict == "slower", units=16,
-                                   interval_text=lambda: "1.07 [1.04, 1.10]")
-        return SimpleNamespace(cell="basic_lstm", decision=decision)
-
-    assert SpeedJudge._judgment(ab("slower"), ab("slower")).verdict == search.BAD
-    for second in ("unchanged", "inconclusive", "faster"):
-        judgment = SpeedJudge._judgment(ab("slower"), ab(second))
-        assert judgment.verdict == search.INCONCLUSIVE and "fresh workers" in judgment.measure
-    assert SpeedJudge._judgment(ab("unchanged"), None).verdict == search.GOOD
+    assert one_sided(Decision(verdict, ratio, low, high, 32), min_effect=0.071) == (expected, label)

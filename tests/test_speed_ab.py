@@ -2,6 +2,7 @@
 baseline ref cannot be had, and one small real A/B between two commits."""
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -138,7 +139,7 @@ def test_a_side_must_run_its_own_checkout(tmp_path):
 
 def test_the_sides_must_load_the_same_libraries(tmp_path):
     session = ABSession.__new__(ABSession)
-    session.workers = {}
+    session.pairs = []
     session.hello = {"current": {"versions": {"tensorflow": "2.21", "numpy": "2.4"}},
                      "baseline": {"versions": {"tensorflow": "2.20", "numpy": "2.4"}}}
     with pytest.raises(ABUnavailable, match="tensorflow 2.20 \\(baseline\\) vs 2.21 \\(current\\)"):
@@ -349,3 +350,44 @@ def test_a_slowdown_fails_only_when_fresh_workers_find_it_too(verdicts, final, r
     assert confirmed_verdict(first, second) == final
     assert (("restart",) in log) == restarted and (second is not None) == restarted
     assert after is session and not session.verdicts
+
+
+# --- several worker pairs ---------------------------------------------------------------
+
+
+class FakeWorker:
+    """A worker stand-in whose every step takes ``step_s``; it logs the requests it gets."""
+
+    def __init__(self, step_s, log):
+        self.step_s, self.log = step_s, log
+
+    def send(self, request):
+        self.pending = request
+
+    def receive(self, op, timeout):
+        return {"ok": True, "step_s": self.step_s, "kernel_path": "fake"} if op == "build" else {"ok": True}
+
+    def request(self, request, timeout):
+        self.log.append(self)
+        return {"ok": True, "times": [self.step_s] * request["steps"]}
+
+    def close(self):
+        pass
+
+
+def test_each_unit_is_timed_by_the_next_worker_pair_in_turn():
+    """Pair 2's current side is 20% slower, pair 1's is not: units alternate 1.0, 1.2, ..."""
+    from rnn_models.regression.speed import Thresholds
+
+    log = []
+    session = ABSession.__new__(ABSession)
+    session.thresholds = Thresholds(min_effect=0.071, process_sigma=0.0, family_alpha=0.05, looks=(8,), block_s=0.1)
+    session.batch_path, session._keys = "unused.npz", 0
+    session.pairs = [{"current": FakeWorker(0.010, log), "baseline": FakeWorker(0.010, log)},
+                     {"current": FakeWorker(0.012, log), "baseline": FakeWorker(0.010, log)}]
+    ab = session.compare("basic_lstm", "train", "CPU:0", 1)
+    assert ab.worker_pairs == 2 and len(ab.log_ratios) == 8
+    assert [round(math.exp(r), 3) for r in ab.log_ratios] == [1.0, 1.2] * 4
+    assert {id(w) for w in log} == {id(w) for pair in session.pairs for w in pair.values()}  # all four timed
+    with pytest.raises(ValueError, match="at least 1 pair of workers, got 0"):
+        ABSession(ROOT, ROOT, batch(), None, pairs=0)

@@ -20,7 +20,8 @@ DEFAULT_ROUNDS = 3  # an inconclusive step may take the calibrated looks' units 
 NUMERICS_EPOCHS = 1  # one short run: the first differing bit shows in the first window
 DEFAULT_GOOD_SEEDS = 10  # the stored distributions' size, which the gate's rates were measured with
 # The options that only some metrics read, and which those are.
-METRIC_OPTIONS = {"phase": ("speed",), "device": ("speed",), "rounds": ("speed", "accuracy"),
+METRIC_OPTIONS = {"phase": ("speed",), "device": ("speed",), "worker_pairs": ("speed",),
+                  "rounds": ("speed", "accuracy"),
                   "steps": ("numerics", "accuracy"), "epochs": ("numerics", "accuracy"),
                   "good_seeds": ("accuracy",)}
 
@@ -37,7 +38,7 @@ def _speed_judge(args, commits):
     """The speed judge's factory, its inputs (calibration, batch) read before any work."""
     import dataclasses
 
-    from rnn_models.bisect.speed_judge import SpeedJudge
+    from rnn_models.bisect.speed_judge import DEFAULT_PAIRS, SpeedJudge
     from rnn_models.speed.ab import real_batch
     from rnn_models.speed.calibration_file import load_calibration
 
@@ -45,8 +46,9 @@ def _speed_judge(args, commits):
     thresholds = dataclasses.replace(thresholds, looks=search.budget_looks(thresholds.looks, args.rounds))
     batch = real_batch(args.data)
     family = len(args.cells) * search.expected_steps(commits)
+    pairs = args.worker_pairs or DEFAULT_PAIRS
     return lambda good_root, work: SpeedJudge(good_root, args.cells, args.phase, args.device, batch,
-                                              thresholds, family, work / "logs")
+                                              thresholds, family, work / "logs", pairs)
 
 
 def _training_configs(args):

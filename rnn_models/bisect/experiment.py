@@ -32,6 +32,7 @@ import numpy as np
 
 from rnn_models._atomic import write_json_atomic
 from rnn_models.bisect import synthetic
+from rnn_models.bisect.speed_judge import DEFAULT_PAIRS
 from rnn_models.environment import fingerprint
 from rnn_models.regression.speed import decide
 from rnn_models.speed import worktree
@@ -45,13 +46,15 @@ MAX_WIDTH = 100000
 FIRST_BAD = re.compile(r"^first bad commit: ([0-9a-f]{40}) ")
 
 
-def measure_slowdown(width, work, thresholds, batch):
-    """The A/B decision of a commit with a ``Dense(width)`` head against its parent."""
+def measure_slowdown(width, work, thresholds, batch, pairs):
+    """The A/B decision of a commit with a ``Dense(width)`` head against its parent, its units
+    taken by ``pairs`` worker pairs as the bisect's are."""
     repo = Path(work) / f"tune-{width}"
     shas = synthetic.build(ROOT, repo, {1: synthetic.wider_head(width)}, commits=1)
     try:
         with worktree.checkout(repo, shas[0]) as parent:
-            session = ABSession(repo, parent, batch, thresholds, log_dir=tempfile.mkdtemp(dir=work))
+            session = ABSession(repo, parent, batch, thresholds, log_dir=tempfile.mkdtemp(dir=work),
+                                pairs=pairs)
             try:
                 ab = session.compare(CELL, PHASE, DEVICE, 1, exhaust=True)
                 return decide(ab.log_ratios, thresholds, 1)  # every unit: the ratio at its finest
@@ -93,10 +96,11 @@ def tune(measure, target, tolerance, tries, log=print):
     return best[0], best[1], done
 
 
-def run_bisect(repo, shas, baselines, data=None):
+def run_bisect(repo, shas, baselines, pairs, data=None):
     """One bisect as the user runs it, in a fresh process: its exit code, output and time."""
     argv = [sys.executable, "-m", "rnn_models", "bisect", "--repo", str(repo), "--good", shas[0],
-            "--bad", shas[-1], "--cells", CELL, "--phase", PHASE, "--baselines", str(baselines)]
+            "--bad", shas[-1], "--cells", CELL, "--phase", PHASE, "--baselines", str(baselines),
+            "--worker-pairs", str(pairs)]
     if data:
         argv += ["--data", str(data)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
@@ -119,17 +123,18 @@ def _summary(runs, slow_sha):
 
 
 def experiment(out, *, repeats, commits, position, slowdown, tolerance, tune_tries, baselines,
-               data=None, command="", log=print):
+               pairs=DEFAULT_PAIRS, data=None, command="", log=print):
     """Tunes, builds and bisects as the module says; returns the result dict, also in ``out``."""
     thresholds, _ = load_calibration(baselines)
     batch = real_batch(data)
     result = {"date": datetime.date.today().isoformat(), "command": command, "machine": fingerprint(),
               "settings": {"repeats": repeats, "commits": commits, "position": position,
                            "slowdown": slowdown, "tolerance": tolerance, "cell": CELL, "phase": PHASE,
+                           "worker_pairs": pairs,
                            "thresholds": {"min_effect": thresholds.min_effect, "looks": list(thresholds.looks),
                                           "block_s": thresholds.block_s}}}
     with tempfile.TemporaryDirectory(prefix="rnnbench-bisect-check-") as work:
-        width, decision, tries = tune(lambda w: measure_slowdown(w, work, thresholds, batch),
+        width, decision, tries = tune(lambda w: measure_slowdown(w, work, thresholds, batch, pairs),
                                       slowdown, tolerance, tune_tries, log)
         result["tuning"] = {"head_width": width, "measured": _decision_dict(decision),
                             "tries": [{"head_width": w, **_decision_dict(d)} for w, d in tries]}
@@ -140,7 +145,7 @@ def experiment(out, *, repeats, commits, position, slowdown, tolerance, tune_tri
             f"{decision.interval_text()}) at {position}: {shas[position][:12]}")
         result["runs"] = []
         for k in range(repeats):
-            code, stdout, stderr, wall = run_bisect(repo, shas, baselines, data)
+            code, stdout, stderr, wall = run_bisect(repo, shas, baselines, pairs, data)
             lines = stdout.splitlines()
             named = next((m.group(1) for m in map(FIRST_BAD.match, lines[-1:]) if m), None)
             result["runs"].append({"exit_code": code, "wall_s": wall, "named": named,
@@ -164,7 +169,7 @@ def check_cli(args):
         raise ValueError(f"--position {args.position} is not a commit of the history (1 to {args.commits})")
     result = experiment(out, repeats=args.repeats, commits=args.commits, position=args.position,
                         slowdown=args.slowdown, tolerance=args.tolerance, tune_tries=args.tune_tries,
-                        baselines=args.baselines, data=args.data,
+                        baselines=args.baselines, pairs=args.worker_pairs or DEFAULT_PAIRS, data=args.data,
                         command=" ".join(["python -m rnn_models", *sys.argv[1:]]))
     s = result["summary"]
     print(f"named the slow commit in {s['named_right']} of {s['runs']} runs ({s['named_wrong']} wrong); "

@@ -1,24 +1,28 @@
 """The speed bisect's judge: the A/B gate of a commit against the good commit.
 
-Each judgment is the same-run A/B that the speed gate runs (``rnn_models.speed.ab``): a
-worker in the candidate's worktree and one in the good commit's, timed in alternation on the
-chosen cells and phase, decided by the calibrated rule. An inconclusive A/B takes more units,
-round after round, up to the budget (``search.budget_looks``), before the commit counts as
-inconclusive. As in the gate, a step found slower is timed again by fresh workers of both
-sides and is slower only if found slower again (a bias of one pair of worker processes does
-not carry to the next pair; a real slowdown does); otherwise the commit is inconclusive, so a
-suspect, never a guess. The multiple-comparison family is every cell of every judgment a search
-makes.
+Each judgment is the same-run A/B that the speed gate runs (``rnn_models.speed.ab``), on the
+chosen cells and phase, decided by the calibrated rule, with two differences that a search
+of many judgments needs:
+
+- **Several worker pairs.** Each process has a speed of its own, and one pair's A/B carries
+  that pair's bias: on a 2-core VM about 1 pair in 25 measured a 14% slowdown near 1.0, which
+  more units do not mend (docs/decisions.md). The judgment's units are taken by ``pairs``
+  fresh pairs in turn (``ABSession(pairs=...)``), so one odd process moves a share of them.
+- **One-sided.** The bisect asks only "slower or not": a commit is bad when the A/B finds it
+  slower, good as soon as its interval excludes a slowdown of the calibrated ``min_effect``
+  (unchanged, faster, or between), else inconclusive after the budget of looks
+  (``search.budget_looks``), so a suspect, never a guess.
+
+The multiple-comparison family is every cell of every judgment a search makes.
 """
 
 from pathlib import Path
 
 from rnn_models.bisect.search import BAD, GOOD, INCONCLUSIVE, SKIP, GoodDoesNotRun, Judgment, combine
 from rnn_models.speed.ab import ABSession, ABUnavailable
-from rnn_models.speed.gate import compare_confirmed, confirmed_verdict
 from rnn_models.speed.worktree import dependency_difference
 
-VERDICT_OF = {"slower": BAD, "inconclusive": INCONCLUSIVE, "unchanged": GOOD, "faster": GOOD}
+DEFAULT_PAIRS = 4  # measured against 1 pair with confirmation: docs/bisect.md
 
 
 def does_not_run(err):
@@ -29,28 +33,39 @@ def does_not_run(err):
     return Judgment(SKIP, "does not run", " ".join(str(err).split()))
 
 
+def one_sided(decision, min_effect):
+    """``(verdict, label)`` of an A/B decision for the bisect: bad if slower, good once the
+    interval's top is below ``1 + min_effect``, else inconclusive."""
+    if decision.fails:
+        return BAD, "slower"
+    if decision.high < 1.0 + min_effect:
+        return GOOD, decision.verdict if decision.verdict in ("unchanged", "faster") else "not slower"
+    return INCONCLUSIVE, "inconclusive"
+
+
 class SpeedJudge:
     """``judge(commit, root)``: the A/B of the code at ``root`` against ``good_root``'s."""
 
-    def __init__(self, good_root, cells, phase, device, batch, thresholds, family_size, log_dir):
+    def __init__(self, good_root, cells, phase, device, batch, thresholds, family_size, log_dir,
+                 pairs=DEFAULT_PAIRS):
         self.good_root, self.cells, self.phase, self.device = good_root, cells, phase, device
         self.batch, self.thresholds, self.family_size = batch, thresholds, family_size
-        self.log_dir = Path(log_dir)
+        self.log_dir, self.pairs = Path(log_dir), pairs
+
+    def settled(self, decision):
+        return one_sided(decision, self.thresholds.min_effect)[0] != INCONCLUSIVE
 
     def __call__(self, commit, root):
         log_dir = self.log_dir / commit.short
         log_dir.mkdir(parents=True, exist_ok=True)
-        def start():
-            return ABSession(root, self.good_root, self.batch, self.thresholds, log_dir=log_dir)
-
         session = None
         judgments = []
         try:
-            session = start()
+            session = ABSession(root, self.good_root, self.batch, self.thresholds, log_dir=log_dir,
+                                pairs=self.pairs)
             for cell in self.cells:
-                first, second, session = compare_confirmed(session, start, cell, self.phase, self.device,
-                                                           self.family_size)
-                judgments.append(self._judgment(first, second))
+                ab = session.compare(cell, self.phase, self.device, self.family_size, settled=self.settled)
+                judgments.append(self._judgment(ab))
                 if judgments[-1].verdict == BAD:
                     break  # one slower cell makes the commit bad
         except ABUnavailable as err:
@@ -65,14 +80,11 @@ class SpeedJudge:
                                 f"{judgment.measure} (pyproject.toml dependencies differ from good's)")
         return judgment
 
-    @staticmethod
-    def _judgment(first, second):
-        verdict = confirmed_verdict(first, second)
-        d = first.decision
-        measure = f"{first.cell} {d.interval_text()}, {d.units} units"
-        if second is not None:
-            measure += f"; fresh workers {second.decision.interval_text()}, {second.decision.units} units"
-        return Judgment(VERDICT_OF[verdict], verdict, measure)
+    def _judgment(self, ab):
+        verdict, label = one_sided(ab.decision, self.thresholds.min_effect)
+        d = ab.decision
+        pairs = f", {ab.worker_pairs} worker pairs" if ab.worker_pairs > 1 else ""
+        return Judgment(verdict, label, f"{ab.cell} {d.interval_text()}, {d.units} units{pairs}")
 
     @staticmethod
     def _unavailable(err):

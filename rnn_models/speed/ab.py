@@ -6,6 +6,10 @@ step (in parallel, untimed), then times single steps on one side and then the ot
 alternating which goes first, in units of many such pairs, until
 ``rnn_models.regression.speed`` decides. Alternating whole blocks of steps instead left the
 machine's drifts of a few hundred ms in each block's ratio (docs/decisions.md).
+
+A session may hold several worker pairs, each unit timed by the next pair in turn: a process
+has a speed of its own (where its memory and threads landed), and one pair's units all carry
+that pair's bias, which more units do not shrink; more pairs do (docs/decisions.md).
 """
 
 import dataclasses
@@ -52,9 +56,9 @@ class ABUnavailable(Exception):
 class WorkerProcess:
     """One side's worker: JSON lines over its stdin/stdout, its stderr kept in a log file."""
 
-    def __init__(self, name, root, log_dir):
+    def __init__(self, name, root, log_dir, log_name=None):
         self.name, self.root = name, Path(root)
-        self.log_path = Path(log_dir) / f"worker-{name}.log"
+        self.log_path = Path(log_dir) / f"worker-{log_name or name}.log"
         env = {k: v for k, v in os.environ.items()
                if k not in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")}
         env["PYTHONPATH"] = os.pathsep.join([str(self.root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
@@ -132,6 +136,7 @@ class ABResult:
     current_median_s: float
     baseline_median_s: float
     kernel_paths: dict
+    worker_pairs: int = 1  # the pairs of worker processes the units came from, in turn
 
     @property
     def verdict(self):
@@ -140,29 +145,37 @@ class ABResult:
 
 
 class ABSession:
-    """Two workers, ``current`` and ``baseline``, over the checkouts at the two roots."""
+    """``pairs`` pairs of workers, ``current`` and ``baseline``, over the checkouts at the two
+    roots; all started at once, and each unit timed by the next pair in turn."""
 
-    def __init__(self, current_root, baseline_root, batch, thresholds, log_dir=None):
+    def __init__(self, current_root, baseline_root, batch, thresholds, log_dir=None, pairs=1):
+        if pairs < 1:
+            raise ValueError(f"an A/B needs at least 1 pair of workers, got {pairs}")
         self.thresholds = thresholds
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="rnnbench-ab-logs-"))
         self.batch_path = self.log_dir / "batch.npz"
         np.savez(self.batch_path, x=batch[0], y=batch[1])
-        self.workers = {}
+        self.pairs = []  # [{"current": WorkerProcess, "baseline": WorkerProcess}, ...]
         self._keys = 0
         try:
-            for name, root in (("current", current_root), ("baseline", baseline_root)):
-                self.workers[name] = WorkerProcess(name, root, self.log_dir)
-            self.hello = self._all({"op": "hello"}, BUILD_TIMEOUT_S)
-            self.check_sources()
+            for k in range(pairs):
+                tag = "" if pairs == 1 else f"-{k + 1}"
+                self.pairs.append({name: WorkerProcess(name, root, self.log_dir, name + tag)
+                                   for name, root in (("current", current_root), ("baseline", baseline_root))})
+            hellos = self._all({"op": "hello"}, BUILD_TIMEOUT_S)
+            self.hello = hellos[0]
+            for workers, hello in zip(self.pairs, hellos):
+                self.check_sources(workers, hello)
             self.check_versions()
         except BaseException:
             self.close()
             raise
 
-    def check_sources(self):
+    @staticmethod
+    def check_sources(workers, hello):
         """Each side must run its own checkout's code, not an installed copy of the other's."""
-        for name, worker in self.workers.items():
-            loaded = Path(self.hello[name]["rnn_models"]).resolve()
+        for name, worker in workers.items():
+            loaded = Path(hello[name]["rnn_models"]).resolve()
             expected = (worker.root / "rnn_models").resolve()
             if loaded != expected:
                 raise ABUnavailable(f"the {name} worker imported rnn_models from {loaded}, not from "
@@ -177,28 +190,33 @@ class ABSession:
             raise ABUnavailable(f"the two sides load different libraries: {'; '.join(differing)}")
 
     def _all(self, request, timeout):
-        """The same request to both workers at once; their replies by side."""
-        for worker in self.workers.values():
-            worker.send(request)
-        return {name: worker.receive(request["op"], timeout) for name, worker in self.workers.items()}
+        """The same request to every worker at once; their replies, by side, for each pair."""
+        for workers in self.pairs:
+            for worker in workers.values():
+                worker.send(request)
+        return [{name: worker.receive(request["op"], timeout) for name, worker in workers.items()}
+                for workers in self.pairs]
 
-    def compare(self, cell, phase, device, family_size, slowdown=0.0, exhaust=False):
+    def compare(self, cell, phase, device, family_size, slowdown=0.0, exhaust=False, settled=None):
         """The A/B of one step. ``slowdown`` (calibration only) stretches the current side's
-        steps by that fraction; ``exhaust`` takes every look's units without stopping early."""
+        steps by that fraction; ``exhaust`` takes every look's units without stopping early;
+        ``settled(decision)`` says when a look's decision ends the A/B (default: a verdict
+        other than inconclusive)."""
+        settled = settled or (lambda decision: decision.verdict != "inconclusive")
         self._keys += 1
         key = f"{cell}-{phase}-{device}-{self._keys}"
         built = self._all({"op": "build", "key": key, "cell": cell, "phase": phase,
                            "device": device, "batch": str(self.batch_path)}, BUILD_TIMEOUT_S)
         try:
-            step_s = max(reply["step_s"] for reply in built.values())
+            step_s = max(reply["step_s"] for replies in built for reply in replies.values())
             steps = int(min(MAX_UNIT_STEPS, max(MIN_UNIT_STEPS, round(self.thresholds.block_s / step_s))))
             d, times = [], {"current": [], "baseline": []}
             decision, target = None, self.thresholds.looks[0]
             while target is not None:
                 while len(d) < target:
-                    d.append(self._unit(key, steps, slowdown, times))
+                    d.append(self._unit(self.pairs[len(d) % len(self.pairs)], key, steps, slowdown, times))
                 decision = decide(d, self.thresholds, family_size)
-                if decision.verdict != "inconclusive" and not exhaust:
+                if settled(decision) and not exhaust:
                     break
                 target = next_look(len(d), self.thresholds)
             if exhaust:
@@ -207,9 +225,9 @@ class ABSession:
             self._all({"op": "drop", "key": key}, TIME_TIMEOUT_S)
         return ABResult(cell, phase, device, decision, tuple(d), steps,
                         statistics.median(times["current"]), statistics.median(times["baseline"]),
-                        {name: reply["kernel_path"] for name, reply in built.items()})
+                        {name: reply["kernel_path"] for name, reply in built[0].items()}, len(self.pairs))
 
-    def _unit(self, key, steps, slowdown, times):
+    def _unit(self, workers, key, steps, slowdown, times):
         """One sample: ``steps`` pairs of single steps, the two sides back to back and the
         side that goes first alternating, so the machine's slow drifts hit both sides of each
         pair alike; its value is the median of the pairs' log ratios."""
@@ -218,7 +236,7 @@ class ABSession:
             order = ("current", "baseline") if (len(times["current"]) + j) % 2 == 0 else ("baseline", "current")
             pair = {}
             for name in order:
-                reply = self.workers[name].request(
+                reply = workers[name].request(
                     {"op": "time", "key": key, "steps": 1,
                      "slowdown": slowdown if name == "current" else 0.0}, TIME_TIMEOUT_S)
                 pair[name] = reply["times"][0]
@@ -228,6 +246,7 @@ class ABSession:
         return statistics.median(ratios)
 
     def close(self):
-        for worker in self.workers.values():
-            worker.close()
-        self.workers = {}
+        for workers in self.pairs:
+            for worker in workers.values():
+                worker.close()
+        self.pairs = []
