@@ -5,9 +5,9 @@ chosen cells and phase, decided by the calibrated rule, with two differences tha
 of many judgments needs:
 
 - **Several worker pairs.** Each process has a speed of its own, and one pair's A/B carries
-  that pair's bias: on a 2-core VM about 1 pair in 25 measured a 14% slowdown near 1.0, which
-  more units do not mend (docs/decisions.md). The judgment's units are taken by ``pairs``
-  fresh pairs in turn (``ABSession(pairs=...)``), so one odd process moves a share of them.
+  that pair's bias, now and then the size of a real slowdown, which more units do not mend
+  (measured: docs/decisions.md). The judgment's units are taken by ``pairs`` fresh pairs in
+  turn (``ABSession(pairs=...)``), so one odd process moves only a share of them.
 - **One-sided.** The bisect asks only "slower or not": a commit is bad when the A/B finds it
   slower, good as soon as its interval excludes a slowdown of the calibrated ``min_effect``
   (unchanged, faster, or between), else inconclusive after the budget of looks
