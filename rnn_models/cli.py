@@ -236,7 +236,10 @@ def build_parser():
     check.add_argument("--worker-pairs", type=_positive_int, default=None,
                        help="the bisect's --worker-pairs, also the tuning A/B's (default: the bisect's, 4)")
     add_options(check.add_argument, "--baselines", "--data")
-    check.add_argument("--out", default=str(BASELINE_DIR / "bisect_check.json"), help="the result file")
+    check.add_argument("--aa", action="store_true",
+                       help="no slowdown in the history: how often a bisect of it names a commit (false alarms)")
+    check.add_argument("--out", default=None,
+                       help="the result file (default: baselines/bisect_check.json, with --aa bisect_check_aa.json)")
     return parser
 
 

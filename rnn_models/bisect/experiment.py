@@ -123,40 +123,48 @@ def _summary(runs, slow_sha):
 
 
 def experiment(out, *, repeats, commits, position, slowdown, tolerance, tune_tries, baselines,
-               pairs=DEFAULT_PAIRS, data=None, command="", log=print):
-    """Tunes, builds and bisects as the module says; returns the result dict, also in ``out``."""
+               pairs=DEFAULT_PAIRS, aa=False, data=None, command="", log=print):
+    """Tunes, builds and bisects as the module says; returns the result dict, also in ``out``.
+    ``aa``: no slowdown anywhere (no tuning), so a run is right when it names no commit."""
     thresholds, _ = load_calibration(baselines)
     batch = real_batch(data)
     result = {"date": datetime.date.today().isoformat(), "command": command, "machine": fingerprint(),
               "settings": {"repeats": repeats, "commits": commits, "position": position,
                            "slowdown": slowdown, "tolerance": tolerance, "cell": CELL, "phase": PHASE,
-                           "worker_pairs": pairs,
+                           "worker_pairs": pairs, "aa": aa,
                            "thresholds": {"min_effect": thresholds.min_effect, "looks": list(thresholds.looks),
                                           "block_s": thresholds.block_s}}}
     with tempfile.TemporaryDirectory(prefix="rnnbench-bisect-check-") as work:
-        width, decision, tries = tune(lambda w: measure_slowdown(w, work, thresholds, batch, pairs),
-                                      slowdown, tolerance, tune_tries, log)
-        result["tuning"] = {"head_width": width, "measured": _decision_dict(decision),
-                            "tries": [{"head_width": w, **_decision_dict(d)} for w, d in tries]}
         repo = Path(work) / "history"
-        shas = synthetic.build(ROOT, repo, {position: synthetic.wider_head(width)}, commits=commits)
-        result["history"] = {"commits": shas, "slow_commit": shas[position], "position": position}
-        log(f"history: {commits} commits, the slowdown (head width {width}, measured "
-            f"{decision.interval_text()}) at {position}: {shas[position][:12]}")
+        if aa:
+            result["tuning"] = None
+            shas = synthetic.build(ROOT, repo, {}, commits=commits)
+            slow = None
+            log(f"history: {commits} commits, no slowdown")
+        else:
+            width, decision, tries = tune(lambda w: measure_slowdown(w, work, thresholds, batch, pairs),
+                                          slowdown, tolerance, tune_tries, log)
+            result["tuning"] = {"head_width": width, "measured": _decision_dict(decision),
+                                "tries": [{"head_width": w, **_decision_dict(d)} for w, d in tries]}
+            shas = synthetic.build(ROOT, repo, {position: synthetic.wider_head(width)}, commits=commits)
+            slow = shas[position]
+            log(f"history: {commits} commits, the slowdown (head width {width}, measured "
+                f"{decision.interval_text()}) at {position}: {slow[:12]}")
+        result["history"] = {"commits": shas, "slow_commit": slow, "position": None if aa else position}
         result["runs"] = []
         for k in range(repeats):
             code, stdout, stderr, wall = run_bisect(repo, shas, baselines, pairs, data)
             lines = stdout.splitlines()
             named = next((m.group(1) for m in map(FIRST_BAD.match, lines[-1:]) if m), None)
             result["runs"].append({"exit_code": code, "wall_s": wall, "named": named,
-                                   "right": named == shas[position],
+                                   "right": named == slow,
                                    "steps": [line for line in lines if line.startswith("[")],
                                    "last_line": lines[-1] if lines else "",
                                    "error": stderr.strip().splitlines()[-1] if code not in (0, 1) and stderr.strip() else None})
-            result["summary"] = _summary(result["runs"], shas[position])
+            result["summary"] = _summary(result["runs"], slow)
             write_json_atomic(out, result)
             log(f"run {k + 1}/{repeats}: exit {code}, {wall:.0f} s, "
-                f"{'right' if named == shas[position] else 'named ' + (named or 'nothing')[:12]}")
+                f"{'right' if named == slow else 'named ' + (named or 'nothing')[:12]}")
     return result
 
 
@@ -164,15 +172,18 @@ def check_cli(args):
     """``python -m rnn_models bisect-check``: run, store, and print the summary."""
     from rnn_models.paths import check_output_file
 
-    out = check_output_file(args.out, "--out")
+    default = Path(args.baselines) / ("bisect_check_aa.json" if args.aa else "bisect_check.json")
+    out = check_output_file(args.out or default, "--out")
     if not 1 <= args.position <= args.commits:
         raise ValueError(f"--position {args.position} is not a commit of the history (1 to {args.commits})")
     result = experiment(out, repeats=args.repeats, commits=args.commits, position=args.position,
                         slowdown=args.slowdown, tolerance=args.tolerance, tune_tries=args.tune_tries,
-                        baselines=args.baselines, pairs=args.worker_pairs or DEFAULT_PAIRS, data=args.data,
+                        baselines=args.baselines, pairs=args.worker_pairs or DEFAULT_PAIRS, aa=args.aa,
+                        data=args.data,
                         command=" ".join(["python -m rnn_models", *sys.argv[1:]]))
     s = result["summary"]
-    print(f"named the slow commit in {s['named_right']} of {s['runs']} runs ({s['named_wrong']} wrong); "
+    right = "named no commit" if args.aa else "named the slow commit"
+    print(f"{right} in {s['named_right']} of {s['runs']} runs ({s['named_wrong']} wrong); "
           f"exit codes {s['exit_codes']}; wall time median {s['wall_s']['median']:.0f} s "
           f"({s['wall_s']['min']:.0f}-{s['wall_s']['max']:.0f} s); written to {out}")
     return 0
