@@ -1,7 +1,8 @@
 """How much one pair of A/B worker processes biases its ratio: the same real slowdown (bisect-check's
-``Dense(width)`` head against its parent) measured by ``--sessions`` fresh A/B sessions, each of
-``--pairs`` worker pairs, all the calibrated looks' units taken. Writes every session's ratio,
-interval and per-side median step to ``--out`` (JSON) as it goes.
+``Dense(width)`` head against its parent, ``rnn_models.bisect.experiment.head_ab``) measured by
+``--sessions`` fresh A/B sessions, each of ``--pairs`` worker pairs, all the calibrated looks'
+units taken. Writes every session's ratio, interval and per-side median step to ``--out`` (JSON)
+as it goes.
 
     python tools/measure_pair_bias.py --sessions 20 --pairs 1 --out pair_bias.json
 
@@ -19,11 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rnn_models._atomic import write_json_atomic  # noqa: E402
-from rnn_models.bisect import synthetic  # noqa: E402
+from rnn_models.bisect.experiment import head_ab  # noqa: E402
 from rnn_models.environment import fingerprint  # noqa: E402
 from rnn_models.regression.speed import decide  # noqa: E402
-from rnn_models.speed import worktree  # noqa: E402
-from rnn_models.speed.ab import ABSession, real_batch  # noqa: E402
+from rnn_models.speed.ab import real_batch  # noqa: E402
 from rnn_models.speed.calibration_file import load_calibration  # noqa: E402
 
 
@@ -39,26 +39,16 @@ def main():
     result = {"date": datetime.date.today().isoformat(), "command": " ".join(["python", *sys.argv]),
               "machine": fingerprint(), "thresholds": how, "sessions": []}
     with tempfile.TemporaryDirectory(prefix="rnnbench-pair-bias-") as work:
-        repo = Path(work) / "repo"
-        shas = synthetic.build(ROOT, repo, {1: synthetic.wider_head(args.width)}, commits=1)
-        with worktree.checkout(repo, shas[0]) as parent:
-            for k in range(args.sessions):
-                started = time.perf_counter()
-                session = ABSession(repo, parent, batch, thresholds, log_dir=tempfile.mkdtemp(dir=work),
-                                    pairs=args.pairs)
-                start_s = time.perf_counter() - started
-                try:
-                    ab = session.compare("basic_lstm", "train", "CPU:0", 1, exhaust=True)
-                finally:
-                    session.close()
-                d = decide(ab.log_ratios, thresholds, 1)
-                row = {"ratio": d.ratio, "low": d.low, "high": d.high, "units": d.units,
-                       "unit_steps": ab.unit_steps, "current_median_s": ab.current_median_s,
-                       "baseline_median_s": ab.baseline_median_s, "start_s": start_s,
-                       "seconds": time.perf_counter() - started}
-                result["sessions"].append(row)
-                write_json_atomic(Path(args.out), result)
-                print(f"session {k + 1}/{args.sessions}: {d.interval_text()}", flush=True)
+        for k in range(args.sessions):
+            started = time.perf_counter()
+            ab = head_ab(args.width, work, thresholds, batch, args.pairs)
+            d = decide(ab.log_ratios, thresholds, 1)
+            result["sessions"].append({
+                "ratio": d.ratio, "low": d.low, "high": d.high, "units": d.units, "unit_steps": ab.unit_steps,
+                "current_median_s": ab.current_median_s, "baseline_median_s": ab.baseline_median_s,
+                "seconds": time.perf_counter() - started})
+            write_json_atomic(Path(args.out), result)
+            print(f"session {k + 1}/{args.sessions}: {d.interval_text()}", flush=True)
 
 
 if __name__ == "__main__":

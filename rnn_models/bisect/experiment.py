@@ -46,9 +46,9 @@ MAX_WIDTH = 100000
 FIRST_BAD = re.compile(r"^first bad commit: ([0-9a-f]{40}) ")
 
 
-def measure_slowdown(width, work, thresholds, batch, pairs):
-    """The A/B decision of a commit with a ``Dense(width)`` head against its parent, its units
-    taken by ``pairs`` worker pairs as the bisect's are."""
+def head_ab(width, work, thresholds, batch, pairs):
+    """The A/B (an ABResult) of a commit with a ``Dense(width)`` head against its parent, every
+    look's units taken, by ``pairs`` worker pairs as the bisect's are."""
     repo = Path(work) / f"tune-{width}"
     shas = synthetic.build(ROOT, repo, {1: synthetic.wider_head(width)}, commits=1)
     try:
@@ -56,14 +56,18 @@ def measure_slowdown(width, work, thresholds, batch, pairs):
             session = ABSession(repo, parent, batch, thresholds, log_dir=tempfile.mkdtemp(dir=work),
                                 pairs=pairs)
             try:
-                ab = session.compare(CELL, PHASE, DEVICE, 1, exhaust=True)
-                return decide(ab.log_ratios, thresholds, 1)  # every unit: the ratio at its finest
+                return session.compare(CELL, PHASE, DEVICE, 1, exhaust=True)
             finally:
                 session.close()
     except ABUnavailable as err:
-        raise RuntimeError(f"the tuning A/B of width {width}: {err}") from None
+        raise RuntimeError(f"the A/B of head width {width}: {err}") from None
     finally:
         shutil.rmtree(repo, ignore_errors=True)
+
+
+def measure_slowdown(width, work, thresholds, batch, pairs):
+    """The decision on every unit of ``head_ab``: the ratio at its finest."""
+    return decide(head_ab(width, work, thresholds, batch, pairs).log_ratios, thresholds, 1)
 
 
 def next_width(tries, target):
