@@ -4,6 +4,7 @@ real command on a synthetic history of this checkout, where one commit changes l
 one makes basic_lstm's train step slower by a real code change and one does not run."""
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -491,3 +492,25 @@ def test_a_speed_judgment_asks_only_whether_the_commit_is_slower(verdict, ratio,
     from rnn_models.regression.speed import Decision
 
     assert one_sided(Decision(verdict, ratio, low, high, 32), min_effect=0.071) == (expected, label)
+
+
+def test_bisect_check_aa_builds_no_slowdown_and_counts_a_run_naming_nothing_as_right(monkeypatch, tmp_path):
+    from rnn_models.bisect import experiment
+
+    named = iter([None, "f" * 40])  # the second run names a commit: a false alarm
+
+    def fake_bisect(repo, shas, baselines, pairs, data=None):
+        assert pairs == 4 and all(git(repo, "log", "-1", "--format=%s", s).startswith("notes: ") for s in shas[1:])
+        sha = next(named)
+        last = f"first bad commit: {sha} notes: line 1" if sha else "no regression in the range: ..."
+        return (0 if sha else 1), f"[1] ...\n{last}\n", "", 1.0
+
+    monkeypatch.setattr(experiment, "run_bisect", fake_bisect)
+    monkeypatch.setattr(experiment, "tune", lambda *a, **k: pytest.fail("an A/A check tunes nothing"))
+    out = tmp_path / "aa.json"
+    result = experiment.experiment(out, repeats=2, commits=2, position=1, slowdown=0.15, tolerance=0.02,
+                                   tune_tries=1, baselines=CALIBRATED, aa=True, log=lambda line: None)
+    assert result["tuning"] is None and result["history"]["slow_commit"] is None
+    assert [r["right"] for r in result["runs"]] == [True, False]
+    assert result["summary"]["named_right"] == 1 and result["summary"]["named_wrong"] == 1
+    assert json.loads(out.read_text()) == result

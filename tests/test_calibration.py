@@ -174,3 +174,19 @@ def test_the_stored_bisect_check_counts_its_runs_never_guesses_and_meets_its_tar
     assert abs(data["tuning"]["measured"]["ratio"] - (1 + data["settings"]["slowdown"])) <= data["settings"]["tolerance"]
     assert data["summary"]["named_wrong"] <= len(runs) / 20
     assert data["summary"]["named_right"] >= 19 * len(runs) / 20  # the issue's target, 19 of 20
+
+
+BISECT_CHECK_AA = BASELINES / "bisect_check_aa.json"
+
+
+@pytest.mark.skipif(not BISECT_CHECK_AA.is_file(), reason="no A/A bisect-check result is stored")
+def test_the_stored_aa_bisect_check_names_a_commit_in_at_most_1_of_20_runs():
+    """Issue 21's false alarms: bisects of a history without a slowdown (``bisect-check --aa``)
+    name a commit in at most 1 of 20 runs; every other run ends with exit 1, naming nothing."""
+    data = json.loads(BISECT_CHECK_AA.read_text())
+    runs = data["runs"]
+    assert data["settings"]["aa"] and data["history"]["slow_commit"] is None and data["tuning"] is None
+    assert data["summary"]["runs"] == len(runs) == data["settings"]["repeats"]
+    assert all(run["right"] == (run["named"] is None) for run in runs)
+    assert all(run["exit_code"] == 1 for run in runs if run["named"] is None)
+    assert data["summary"]["named_wrong"] == sum(run["named"] is not None for run in runs) <= len(runs) / 20
