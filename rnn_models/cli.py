@@ -72,6 +72,15 @@ def _fraction(text):
     return value
 
 
+def _step(text):
+    """``CELL:PHASE``, a gated step (``basic_lstm:train``)."""
+    cell, _, phase = text.partition(":")
+    if cell not in REGISTRY or phase not in PHASES:
+        raise argparse.ArgumentTypeError(f"expected CELL:PHASE with a cell of {', '.join(REGISTRY)} and a "
+                                         f"phase of {', '.join(PHASES)}, got {text!r}")
+    return cell, phase
+
+
 def _variant(text):
     from rnn_models.variants import check_variant
 
@@ -144,9 +153,12 @@ def build_parser():
     gate.add_argument("--runs", type=_positive_int, default=20,
                       help="clean A/A runs of the whole gate, and runs per injected slowdown")
     gate.add_argument("--slowdown", type=_fraction, action="append", default=None,
-                      help="a slowdown to inject, as a fraction (repeatable; default: 0.10 and 0.05)")
-    gate.add_argument("--inject-cell", choices=list(REGISTRY), default="basic_lstm", metavar="NAME")
-    gate.add_argument("--inject-phase", choices=PHASES, default="train")
+                      help="a slowdown to inject, as a fraction (repeatable; default: the gate's target)")
+    gate.add_argument("--inject", type=_step, action="append", default=None, metavar="CELL:PHASE",
+                      help="a step to inject each slowdown into, one at a time (repeatable; default: "
+                           "a train and an inference step)")
+    gate.add_argument("--pairs", type=_positive_int, default=None,
+                      help="fresh worker pairs that take each A/B's units in turn (default: the gate's own)")
     add_options(gate.add_argument, "--cells", cells={"help": "the gated cells (default: every registry entry)"})
     gate.add_argument("--looks", type=_positive_int, nargs="+", default=None,
                       help="units (samples) at each sequential look")
@@ -191,6 +203,9 @@ def build_parser():
     accuracy.add_argument("--aa-from", default=None, metavar="REF",
                           help="train nothing: take the A/A samples from the seeds stored at git REF "
                                "(unpinned runs) and the perturbations from --perturbations-from")
+    accuracy.add_argument("--replay", default=None, metavar="FILE",
+                          help="train only the --perturb runs missing from --runs-dir: replay FILE's "
+                               "samples (an earlier result) with them, under the current policies")
     accuracy.add_argument("--perturbations-from", default=str(BASELINE_DIR / "accuracy_gate.json"),
                           metavar="FILE", help="an earlier result file whose perturbation samples to replay")
     accuracy.add_argument("--tries", type=_positive_int, default=1000, help="resampled tries per rate")

@@ -39,9 +39,11 @@ class Thresholds:
     family_alpha: float  # false-alarm probability for the whole gate, all steps and looks
     looks: tuple[int, ...]  # units at each look, ascending
     block_s: float  # target seconds of one side's steps in a unit
+    pairs: int = 1  # fresh worker pairs that take the units in turn (their biases average out)
 
     def __post_init__(self):
-        if not (0 < self.min_effect < 1 and self.process_sigma >= 0 and 0 < self.family_alpha < 1):
+        if not (0 < self.min_effect < 1 and self.process_sigma >= 0 and 0 < self.family_alpha < 1
+                and self.pairs >= 1):
             raise ValueError(f"invalid A/B thresholds: {self}")
         if not self.looks or list(self.looks) != sorted(set(self.looks)) or self.looks[0] < 2:
             raise ValueError(f"A/B looks must be ascending unit counts >= 2, got {self.looks}")

@@ -146,9 +146,11 @@ class ABResult:
 
 class ABSession:
     """``pairs`` pairs of workers, ``current`` and ``baseline``, over the checkouts at the two
-    roots; all started at once, and each unit timed by the next pair in turn."""
+    roots (default: the thresholds' ``pairs``, as calibrated); all started at once, and each
+    unit timed by the next pair in turn."""
 
-    def __init__(self, current_root, baseline_root, batch, thresholds, log_dir=None, pairs=1):
+    def __init__(self, current_root, baseline_root, batch, thresholds, log_dir=None, pairs=None):
+        pairs = thresholds.pairs if pairs is None else pairs
         if pairs < 1:
             raise ValueError(f"an A/B needs at least 1 pair of workers, got {pairs}")
         self.thresholds = thresholds
@@ -208,7 +210,8 @@ class ABSession:
         built = self._all({"op": "build", "key": key, "cell": cell, "phase": phase,
                            "device": device, "batch": str(self.batch_path)}, BUILD_TIMEOUT_S)
         try:
-            step_s = max(reply["step_s"] for replies in built for reply in replies.values())
+            step_s = self._uncontended_step_s(key) if len(self.pairs) > 1 else max(
+                reply["step_s"] for replies in built for reply in replies.values())
             steps = int(min(MAX_UNIT_STEPS, max(MIN_UNIT_STEPS, round(self.thresholds.block_s / step_s))))
             d, times = [], {"current": [], "baseline": []}
             decision, target = None, self.thresholds.looks[0]
@@ -226,6 +229,13 @@ class ABSession:
         return ABResult(cell, phase, device, decision, tuple(d), steps,
                         statistics.median(times["current"]), statistics.median(times["baseline"]),
                         {name: reply["kernel_path"] for name, reply in built[0].items()}, len(self.pairs))
+
+    def _uncontended_step_s(self, key, steps=3):
+        """The slower side's median step, timed by the first pair alone: the steps each worker
+        timed while building shared the cores with every other worker's build."""
+        return max(statistics.median(self.pairs[0][name].request(
+            {"op": "time", "key": key, "steps": steps, "slowdown": 0.0}, TIME_TIMEOUT_S)["times"])
+            for name in ("current", "baseline"))
 
     def _unit(self, workers, key, steps, slowdown, times):
         """One sample: ``steps`` pairs of single steps, the two sides back to back and the

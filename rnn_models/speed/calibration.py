@@ -39,7 +39,9 @@ from rnn_models.speed.calibration_file import SCHEMA_VERSION, calibration_path, 
 DEFAULT_LOOKS = (16, 32)
 DEFAULT_BLOCK_S = 0.1
 DEFAULT_ALPHA = 0.01
-DEFAULT_SLOWDOWNS = (0.10, 0.05)
+DEFAULT_SLOWDOWNS = (0.05,)
+DEFAULT_INJECT = (("basic_lstm", "train"), ("gru", "inference"))
+DEFAULT_PAIRS = 3
 MIN_EFFECT_FLOOR = 0.03
 MIN_EFFECT_FACTOR = 1.5
 HL_SE_FACTOR = 1.0 / math.sqrt(3.0 / math.pi)  # the HL estimate's se / the mean's, normal data
@@ -50,10 +52,10 @@ def gated_steps(cells):
     return [(cell, phase, "CPU:0") for cell in cells for phase in PHASES]
 
 
-def _sampling_thresholds(looks, block_s, alpha):
+def _sampling_thresholds(looks, block_s, alpha, pairs):
     """Thresholds for sampling only (every look is taken); the decision is replayed later."""
     return Thresholds(min_effect=0.5, process_sigma=0.0, family_alpha=alpha, looks=tuple(looks),
-                      block_s=block_s)
+                      block_s=block_s, pairs=pairs)
 
 
 def _run(root, batch, thresholds, steps, family, slowdown=0.0, log=print):
@@ -70,7 +72,7 @@ def _run(root, batch, thresholds, steps, family, slowdown=0.0, log=print):
         session.close()
 
 
-def derive_thresholds(aa_runs, alpha, looks, block_s):
+def derive_thresholds(aa_runs, alpha, looks, block_s, pairs=1):
     """``(Thresholds, derivation dict)`` from the A/A runs' samples."""
     estimates, errors = {}, {}
     for run in aa_runs:
@@ -91,7 +93,7 @@ def derive_thresholds(aa_runs, alpha, looks, block_s):
         "largest_aa_deviation": largest,
         "aa_estimate_sd": statistics.pstdev([e for v in estimates.values() for e in v]),
     }
-    return Thresholds(min_effect, process_sigma, alpha, tuple(looks), block_s), derivation
+    return Thresholds(min_effect, process_sigma, alpha, tuple(looks), block_s, pairs), derivation
 
 
 def evaluate(thresholds, aa_runs, injected, family):
@@ -139,12 +141,13 @@ def _quantiles(values):
     return dict(zip(("min", "p05", "median", "p95", "max"), (round(float(v), 5) for v in q)))
 
 
-def calibrate(batch, *, cells, runs, slowdowns, inject, looks, block_s, alpha, root, command="",
-              log=print):
-    """Runs the experiment and returns the calibration (the JSON the gate reads)."""
+def calibrate(batch, *, cells, runs, slowdowns, inject, looks, block_s, alpha, pairs, root,
+              command="", log=print):
+    """Runs the experiment and returns the calibration (the JSON the gate reads). ``inject``
+    lists the ``(cell, phase)`` steps each slowdown is injected into, one at a time."""
     steps = gated_steps(cells)
     family = len(steps)
-    sampling = _sampling_thresholds(looks, block_s, alpha)
+    sampling = _sampling_thresholds(looks, block_s, alpha, pairs)
     started = time.perf_counter()
     aa_runs, aa_seconds = [], []
     for k in range(runs):
@@ -154,13 +157,14 @@ def calibrate(batch, *, cells, runs, slowdowns, inject, looks, block_s, alpha, r
         aa_seconds.append(time.perf_counter() - t)
     injected = []
     for slowdown in slowdowns:
-        samples = []
-        for k in range(runs):
-            log(f"+{slowdown:.0%} on {inject[0]} {inject[1]}: run {k + 1} of {runs}")
-            run = _run(root, batch, sampling, [(*inject, "CPU:0")], family, slowdown=slowdown, log=log)
-            samples.append(next(iter(run.values())))
-        injected.append({"cell": inject[0], "phase": inject[1], "slowdown": slowdown, "samples": samples})
-    thresholds, derivation = derive_thresholds(aa_runs, alpha, looks, block_s)
+        for cell, phase in inject:
+            samples = []
+            for k in range(runs):
+                log(f"+{slowdown:.0%} on {cell} {phase}: run {k + 1} of {runs}")
+                run = _run(root, batch, sampling, [(cell, phase, "CPU:0")], family, slowdown=slowdown, log=log)
+                samples.append(next(iter(run.values())))
+            injected.append({"cell": cell, "phase": phase, "slowdown": slowdown, "samples": samples})
+    thresholds, derivation = derive_thresholds(aa_runs, alpha, looks, block_s, pairs)
     aa_summary, injected_summary = evaluate(thresholds, aa_runs, injected, family)
     aa_summary["seconds_per_run_all_looks"] = statistics.median(aa_seconds)
     return {
@@ -172,7 +176,7 @@ def calibrate(batch, *, cells, runs, slowdowns, inject, looks, block_s, alpha, r
         "machine": fingerprint(),
         "node": platform.node(),
         "thresholds": {"min_effect": thresholds.min_effect, "process_sigma": thresholds.process_sigma,
-                       "family_alpha": alpha, "looks": list(looks), "block_s": block_s},
+                       "family_alpha": alpha, "looks": list(looks), "block_s": block_s, "pairs": pairs},
         "derivation": derivation,
         "family_size": family,
         "measured": {"aa": aa_summary, "injected": injected_summary},
@@ -187,21 +191,24 @@ def calibrate_cli(args):
 
     out = check_output_file(args.out or calibration_path(BASELINE_DIR, machine_kind(fingerprint())), "--out")
     cells = args.cells or list(REGISTRY)
-    if args.inject_cell not in cells:
-        raise ValueError(f"--inject-cell {args.inject_cell} is not among the gated --cells")
+    inject = tuple(args.inject or DEFAULT_INJECT)
+    outside = [f"{cell}:{phase}" for cell, phase in inject if cell not in cells]
+    if outside:
+        raise ValueError(f"--inject {', '.join(outside)}: not among the gated --cells")
     batch = real_batch(args.data)
     root = Path(__file__).resolve().parents[2]
     calibration = calibrate(
         batch, cells=cells, runs=args.runs, slowdowns=tuple(args.slowdown or DEFAULT_SLOWDOWNS),
-        inject=(args.inject_cell, args.inject_phase), looks=tuple(args.looks or DEFAULT_LOOKS),
+        inject=inject, looks=tuple(args.looks or DEFAULT_LOOKS),
         block_s=(args.block_ms / 1e3) if args.block_ms else DEFAULT_BLOCK_S,
-        alpha=args.alpha or DEFAULT_ALPHA, root=root,
+        alpha=args.alpha or DEFAULT_ALPHA, pairs=args.pairs or DEFAULT_PAIRS, root=root,
         command=" ".join(["python -m rnn_models", *sys.argv[1:]]))
     write_json_atomic(out, calibration)
     aa = calibration["measured"]["aa"]
     t = calibration["thresholds"]
     print(f"thresholds: min_effect {t['min_effect']:.1%}, process_sigma {t['process_sigma']:.4f}, "
-          f"alpha {t['family_alpha']} over {calibration['family_size']} steps x {len(t['looks'])} looks")
+          f"alpha {t['family_alpha']} over {calibration['family_size']} steps x {len(t['looks'])} looks, "
+          f"{t['pairs']} worker pairs")
     print(f"A/A: {aa['runs_with_false_alarm']} of {aa['runs']} runs with a false alarm "
           f"({aa['steps_flagged_slower']} of {aa['runs'] * aa['steps_per_run']} steps); verdicts {aa['verdicts']}")
     for inj in calibration["measured"]["injected"]:

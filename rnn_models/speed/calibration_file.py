@@ -50,7 +50,7 @@ def load_calibrations(baselines_dir):
             t = data["thresholds"]
             thresholds = Thresholds(float(t["min_effect"]), float(t["process_sigma"]),
                                     float(t["family_alpha"]), tuple(int(n) for n in t["looks"]),
-                                    float(t["block_s"]))
+                                    float(t["block_s"]), int(t.get("pairs", 1)))
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as err:
             raise CalibrationError(
                 f"{path} is not a valid A/B gate calibration ({' '.join(str(err).split())}): restore "
@@ -76,7 +76,8 @@ def thresholds_for(calibrations, fingerprint):
         process_sigma=max(t.process_sigma for t in stored),
         family_alpha=min(t.family_alpha for t in stored),
         looks=max((t.looks for t in stored), key=lambda looks: looks[-1]),
-        block_s=max(t.block_s for t in stored))
+        block_s=max(t.block_s for t in stored),
+        pairs=max(t.pairs for t in stored))
     return widest, None, (f"this machine kind {kind} is not calibrated: the widest thresholds of "
                           f"{', '.join(calibrations)}")
 

@@ -150,9 +150,10 @@ class SpeedGate:
             raise worktree.RefUnavailable(differs)
         self._batch, self._thresholds = batch, thresholds
         self._session = ABSession(self._current_root, self._baseline_root, batch, thresholds)
-        self.notes.append(f"A/B against {self.ref} ({self.commit[:12]}), both sides in fresh workers; "
-                          "a step found slower is timed again in fresh workers and fails only if "
-                          "found slower again")
+        pairs = thresholds.pairs
+        self.notes.append(f"A/B against {self.ref} ({self.commit[:12]}), each step's units taken by "
+                          f"{pairs} pair{'s' if pairs > 1 else ''} of fresh workers in turn; a step found "
+                          "slower is timed again in fresh workers and fails only if found slower again")
 
     def _ab(self, cell, phase, device, batch):
         if self.unavailable is None and self._session is None and self.fatal is None:
