@@ -71,12 +71,21 @@ def test_the_stored_speed_calibration_replays_to_the_rates_it_states(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_speed_gate_meets_its_targets_as_calibrated(kind):
-    """Issue 10: at most 1 of 20 clean A/A runs of the whole gate with any false alarm; a 10%
-    slowdown flagged in at least 19 of 20; a 5% one never unchanged or faster with an
-    interval that excludes 1.05."""
-    measured = _speed(kind)["measured"]
+    """At most 1 of 20 clean A/A runs of the whole gate with any false alarm, on every kind.
+    Issue 28's gate (several worker pairs): a 5% slowdown of a train step and of an inference
+    step each flagged in at least 19 of 20 runs. A kind still calibrated with one pair
+    (issue 10's gate) keeps issue 10's targets: a 10% slowdown flagged in at least 19 of 20,
+    a 5% one never unchanged or faster with an interval that excludes 1.05."""
+    data = _speed(kind)
+    measured = data["measured"]
     aa = measured["aa"]
     assert aa["runs"] >= 20 and aa["runs_with_false_alarm"] <= aa["runs"] // 20
+    if data["thresholds"].get("pairs", 1) > 1:
+        five = [inj for inj in measured["injected"] if round(inj["slowdown"], 3) == 0.05]
+        assert {inj["phase"] for inj in five} == {"train", "inference"}
+        for inj in five:
+            assert inj["runs"] >= 20 and inj["flagged"] >= 19 * inj["runs"] / 20, inj
+        return
     by_size = {round(inj["slowdown"], 3): inj for inj in measured["injected"]}
     assert by_size[0.1]["runs"] >= 20 and by_size[0.1]["flagged"] >= 0.95 * by_size[0.1]["runs"]
     assert by_size[0.05]["unchanged_or_faster_excluding_truth"] == 0
@@ -87,14 +96,17 @@ def test_the_speed_gate_meets_its_targets_as_calibrated(kind):
 
 def test_tries_replay_the_sequential_decision_on_values():
     rng = np.random.default_rng(0)
-    stored = list(0.97 + rng.normal(0, 0.0025, 10))
-    pool = {s: 0.97 + v for s, v in enumerate(rng.normal(0, 0.0025, 10))}
-    policy = Policy()
-    same = tries(stored, pool, policy, 200, np.random.default_rng(1))
-    lower = tries(stored, pool, policy, 200, np.random.default_rng(1), drop=0.01)
-    assert sum(f for f, _ in same) <= 10 and sum(f for f, _ in lower) >= 190
-    assert {n for _, n in same} <= {3, 6}
-    independent = bootstrap_tries(stored, policy, 200, np.random.default_rng(2), drop=0.01)
+    stored = dict(enumerate(0.97 + rng.normal(0, 0.0025, 10)))
+    rounded = {s: v + rng.normal(0, 0.0002) for s, v in stored.items()}  # the same seeds, other bits
+    paired, unpaired = Policy(), Policy(target_drop=0.01, looks=(3, 6), paired=False)
+    same = tries(stored, rounded, paired, 200, np.random.default_rng(1))
+    lower = tries(stored, rounded, paired, 200, np.random.default_rng(1), drop=0.005)
+    assert sum(f for f, _ in same) == 0 and sum(f for f, _ in lower) == 200
+    assert {n for _, n in same} == {3}  # a rounding change passes at the first look
+    change = list(rng.normal(0.011, 0.0026, 10))  # a real change's per-seed differences
+    caught = bootstrap_tries(stored, paired, 200, np.random.default_rng(2), drop=0.005, differences=change)
+    assert sum(f for f, _ in caught) >= 180
+    independent = bootstrap_tries(stored, unpaired, 200, np.random.default_rng(2), drop=0.01)
     assert sum(f for f, _ in independent) >= 180
 
 
@@ -110,12 +122,13 @@ def test_the_stored_accuracy_result_replays_to_the_rates_it_states(cell, name):
 @pytest.mark.parametrize("name", ACCURACY_FILES)
 @pytest.mark.parametrize("cell", ["basic_rnn", "basic_lstm", "lstm", "gru", "ln_basic_lstm"])
 def test_the_accuracy_gate_meets_its_targets_as_measured(cell, name):
-    """Issue 11: the rounding-only change passes in at least 95% of tries; the target drop
-    (1 point, 2 for basic_rnn) is caught in at least 95%; so is each real perturbation whose
-    measured drop reaches the target."""
+    """Issue 28: the A/A change passes in at least 99% of tries (false fails at most 1%); the
+    target drop (half a point, a point for basic_rnn) is caught in at least 95%; so is each
+    real perturbation whose measured drop reaches the target."""
     entry = _accuracy(name)["cells"][cell]
     target = entry["policy"]["target_drop"]
-    assert entry["aa"]["passed"] >= 0.95 * entry["aa"]["tries"]
+    assert target <= (0.01 if cell == "basic_rnn" else 0.005)
+    assert entry["aa"]["passed"] >= 0.99 * entry["aa"]["tries"]
     assert entry["smallest_drop_caught_at_95pct"] is not None
     assert entry["smallest_drop_caught_at_95pct"] <= target
     for p in entry["perturbation_rates"]:

@@ -7,8 +7,13 @@ Cheap when nothing changed, strong when something did:
    bit for bit. Then the verdict is ``identical``, at the cost of one run.
 2. Otherwise more seeds are run, sequentially, and the candidate's statistic (the mean
    test accuracy over the last ``last_epochs`` epochs, steadier than the last epoch alone)
-   is compared with the stored seeds' by a one-sided two-sample t-test (pooled variance,
-   the stored seeds carrying most of it). Look k of L gets ``alpha * k^2 / sum(j^2)``,
+   is compared with the stored seeds'. **Paired** (the policy's default): the candidate
+   trains the stored seeds, with their initial weights and batch order, so each seed's drop
+   ``stored_s - candidate_s`` is taken, and the drop's interval is the paired t-interval of
+   those differences: a change that only moves float rounding leaves them near 0, where the
+   seeds' own spread (between seeds) would hide half a point. **Unpaired**
+   (``paired=False``): a one-sided two-sample t-test against every stored seed (pooled
+   variance). Look k of L gets ``alpha * k^2 / sum(j^2)``,
    so the looks' levels add up to ``alpha`` (a union bound) and most of it is kept for the
    last, largest look, as O'Brien-Fleming's boundaries do. At each look:
 
@@ -38,10 +43,11 @@ VERDICTS = ("identical", "pass", "fail")
 
 @dataclasses.dataclass(frozen=True)
 class Policy:
-    target_drop: float = 0.01  # the drop that must be caught: one point
+    target_drop: float = 0.005  # the drop that must be caught: half a point
     last_epochs: int = 3  # the statistic: mean test accuracy over the last epochs
     alpha: float = 0.01  # false-fail probability per cell, over all its looks
-    looks: tuple[int, ...] = (3, 6)  # candidate seeds at each look
+    looks: tuple[int, ...] = (3, 6, 10)  # candidate seeds at each look
+    paired: bool = True  # each candidate seed against the stored run of the same seed
 
     def __post_init__(self):
         if self.last_epochs < 1 or not 0 < self.alpha < 1 or not 0 < self.target_drop <= 0.05:
@@ -51,7 +57,7 @@ class Policy:
 
     @property
     def min_drop(self):
-        """The smallest drop that fails: half the target (a point for basic_rnn, at most)."""
+        """The smallest drop that fails: half the target."""
         return self.target_drop / 2
 
     def look_alpha(self, k):
@@ -86,13 +92,23 @@ class Look:
 
 
 def decide(baseline_values, candidate_values, alpha, policy=DEFAULT_POLICY, seeds=()):
-    """One look: the drop of the candidate's mean below the baseline's, with its bounds."""
+    """One look: the drop of the candidate's mean below the baseline's, with its bounds. Paired
+    (``policy.paired``): ``baseline_values[k]`` and ``candidate_values[k]`` are the same seed's,
+    and the bounds are the paired t-interval of their differences (``m - 1`` degrees of
+    freedom); else a two-sample t-interval with pooled variance."""
     n, m = len(baseline_values), len(candidate_values)
     base_mean, cand_mean = statistics.fmean(baseline_values), statistics.fmean(candidate_values)
-    pooled = ((n - 1) * statistics.variance(baseline_values)
-              + (m - 1) * (statistics.variance(candidate_values) if m > 1 else 0.0)) / (n + m - 2)
-    se = math.sqrt(pooled * (1 / n + 1 / m))
-    t = stats.t.ppf(1.0 - alpha, n + m - 2)
+    if policy.paired:
+        if n != m or m < 2:
+            raise ValueError(f"a paired look needs the same seeds on both sides, at least 2, got {n} and {m}")
+        differences = [b - c for b, c in zip(baseline_values, candidate_values)]
+        se = statistics.stdev(differences) / math.sqrt(m) if all(map(math.isfinite, differences)) else math.inf
+        df = m - 1
+    else:
+        pooled = ((n - 1) * statistics.variance(baseline_values)
+                  + (m - 1) * (statistics.variance(candidate_values) if m > 1 else 0.0)) / (n + m - 2)
+        se, df = math.sqrt(pooled * (1 / n + 1 / m)), n + m - 2
+    t = stats.t.ppf(1.0 - alpha, df)
     drop = base_mean - cand_mean
     low, high = drop - t * se, drop + t * se
     if not math.isfinite(cand_mean) or (low > 0 and drop >= policy.min_drop):
@@ -180,17 +196,21 @@ def run_statistic(run, policy=DEFAULT_POLICY):
 
 
 def sequential(stored, first_value, values_for, policy=DEFAULT_POLICY, seeds=None):
-    """The statistical path on values: ``stored`` per-seed statistics, the candidate's first
-    value, and ``values_for([seed, ...])`` for the further seeds of each look (so they can
-    train side by side). Returns ``(looks, values, seeds)``."""
+    """The statistical path on values: ``stored`` ``{seed: statistic}`` of the stored seeds,
+    the candidate's seed-0 value, and ``values_for([seed, ...])`` for the further seeds of each
+    look (so they can train side by side), taken from ``seeds`` (default 1, 2, ...). Paired, a
+    look compares the candidate's seeds with the stored runs of the same seeds, and its looks
+    are capped at the stored seeds. Returns ``(looks, values, seeds)``."""
     seeds = iter(seeds if seeds is not None else itertools.count(1))
     used, values, looks = [0], [first_value], []
-    for k, target in enumerate(policy.looks):
+    targets = sorted({min(n, len(stored)) for n in policy.looks}) if policy.paired else policy.looks
+    for k, target in enumerate(targets):
         batch = [next(seeds) for _ in range(target - len(values))]
         if batch:
             used += batch
             values += list(values_for(batch))
-        look = decide(stored, values, policy.look_alpha(k), policy, used)
+        baseline = [stored[s] for s in used] if policy.paired else list(stored.values())
+        look = decide(baseline, values, policy.look_alpha(k), policy, used)
         looks.append(look)
         if look.verdict != "continue":
             break
@@ -210,9 +230,9 @@ def judge(baseline, first_run, run_seeds, policy=DEFAULT_POLICY, skip_identical=
                                    (), len(baseline.seeds), (), policy)
     else:
         why = "the identical check was skipped"
-    stored = [statistic(r.test_accuracy, policy) for r in baseline.seeds]
-    stored_seeds = sorted(r.seed for r in baseline.seeds)
-    # The stored seeds first, in order, then new ones.
+    stored = {r.seed: statistic(r.test_accuracy, policy) for r in baseline.seeds}
+    stored_seeds = sorted(stored)
+    # The stored seeds first, in order (each paired with its stored run), then new ones.
     order = itertools.chain((s for s in stored_seeds if s != 0), itertools.count(stored_seeds[-1] + 1))
     looks, values, seeds = sequential(
         stored, run_statistic(first_run, policy),

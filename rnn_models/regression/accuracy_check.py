@@ -5,10 +5,12 @@ the training process (``rnn_models.variants``: ``rounding`` for the A/A, ``adam_
 a real perturbation), and then replays the gate's statistical path
 (``rnn_models.regression.accuracy.sequential``) over many tries, each a random order of the
 variant's seeds (seed 0 first, as the gate runs it) against the stored distribution. A
-variant's seed k starts from the stored seed k's weights and batch order, so the two are
-correlated; the power curve therefore draws the candidate's seeds independently instead
-(the stored seeds' deviations, resampled, around the stored mean lowered by each drop), the
-harder case, and gives every cell the smallest drop caught in 95% of tries.
+variant's seed k starts from the stored seed k's weights and batch order, as the gate's
+candidate does, and the gate pairs the two. The power curve moves a measured perturbation's
+per-seed differences (their spread around their mean, the decorrelation a real change brings)
+to each drop, and gives every cell the smallest drop caught in 95% of tries; an unpaired
+policy's curve draws the candidate's seeds independently instead (the stored seeds'
+deviations, resampled, around the stored mean lowered by each drop).
 
 ``--no-pin`` trains every variant with the machine's own kernels instead of the numerics pin:
 what a machine whose seed 0 cannot reproduce the pinned references trains, so that ``base``
@@ -21,6 +23,7 @@ Ray cluster (``--ray-address``; ``rnn_models.parallel.open_executor``).
 
 import dataclasses
 import datetime
+import json
 import statistics
 import sys
 import zlib
@@ -72,7 +75,8 @@ def load_runs(runs_dir, variant, cell, seeds):
 def tries(stored, pool, policy, n_tries, rng, drop=0.0):
     """The gate's statistical verdicts over ``n_tries`` random seed orders of ``pool``
     (``{seed: statistic}`` of runs that are not the reference), seed 0 first as the gate runs
-    it, every value lowered by ``drop``. Returns ``[(fails, seeds used)]``."""
+    it, every value lowered by ``drop``; ``stored`` is ``{seed: statistic}`` of the stored
+    seeds (a paired policy compares each seed with its own). Returns ``[(fails, seeds used)]``."""
     from rnn_models.regression.accuracy import sequential
 
     values = {seed: value - drop for seed, value in pool.items()}
@@ -86,18 +90,29 @@ def tries(stored, pool, policy, n_tries, rng, drop=0.0):
     return out
 
 
-def bootstrap_tries(stored, policy, n_tries, rng, drop=0.0):
-    """The gate's verdicts when the candidate's seeds are independent of the stored ones:
-    each value is a stored seed's deviation from the stored mean, drawn with replacement,
-    around the stored mean lowered by ``drop``. Returns ``[(fails, seeds used)]``."""
+def bootstrap_tries(stored, policy, n_tries, rng, drop=0.0, differences=None):
+    """The gate's verdicts on resampled seeds, for the power curve. Unpaired: each candidate
+    value is a stored seed's deviation from the stored mean, drawn with replacement, around the
+    stored mean lowered by ``drop`` (seeds independent of the stored ones). Paired: each seed's
+    difference from its stored run is drawn from ``differences`` (a measured perturbation's
+    per-seed differences) around their mean, moved to ``drop``. Returns ``[(fails, seeds used)]``."""
     from rnn_models.regression.accuracy import sequential
 
-    center = statistics.fmean(stored)
-    deviations = np.asarray(stored) - center
+    size = policy.looks[-1]
+    if policy.paired:
+        spread = np.asarray(differences) - statistics.fmean(differences)
+        baseline = dict.fromkeys(range(size), 0.0)  # each seed's value is minus its difference
+        draws_of = lambda: -(drop + rng.choice(spread, size=size))  # noqa: E731
+    else:
+        values = list(stored.values())
+        center = statistics.fmean(values)
+        deviations = np.asarray(values) - center
+        baseline = stored
+        draws_of = lambda: center - drop + rng.choice(deviations, size=size)  # noqa: E731
     out = []
     for _ in range(n_tries):
-        draws = center - drop + rng.choice(deviations, size=policy.looks[-1])
-        looks, _, used = sequential(stored, float(draws[0]), lambda ks: [float(draws[k]) for k in ks],
+        draws = draws_of()
+        looks, _, used = sequential(baseline, float(draws[0]), lambda ks: [float(draws[k]) for k in ks],
                                     policy, range(1, len(draws)))
         out.append((looks[-1].verdict == "fail", len(used)))
     return out
@@ -114,7 +129,8 @@ def rates(entry, n_tries, seed=0):
 
     policy = Policy(**{**entry["policy"], "looks": tuple(entry["policy"]["looks"])})
     rng = _cell_rng(entry["cell"], seed)
-    stored = entry["stored"]["values"]
+    values = entry["stored"]["values"]
+    stored = dict(zip(entry["stored"].get("seed_ids", range(len(values))), values))
     samples = {name: {int(k): v for k, v in values.items()} for name, values in entry["samples"].items()}
     aa_name = entry["aa_variant"]
     aa = tries(stored, samples[aa_name], policy, n_tries, rng)
@@ -125,12 +141,19 @@ def rates(entry, n_tries, seed=0):
         verdicts = tries(stored, samples[name], policy, n_tries, rng)
         out["perturbation_rates"].append({
             "variant": name, "seeds": len(samples[name]),
-            "drop_of_statistic": statistics.fmean(stored) - statistics.fmean(samples[name].values()),
+            "drop_of_statistic": statistics.fmean(stored[s] - v for s, v in samples[name].items()),
             "tries": n_tries, "failed": sum(f for f, _ in verdicts),
             "seeds_used": _counts(n for _, n in verdicts)})
+    differences = None
+    if policy.paired:  # the measured perturbation whose seeds' differences spread the widest
+        differences = max(([stored[s] - v for s, v in samples[name].items()] for name in entry["perturbations"]),
+                          key=statistics.stdev)
+        out["power_curve_model"] = ("paired: per-seed differences drawn from the widest-spread measured "
+                                    "perturbation's, around each drop")
     curve = {}
     for drop in DROPS:
-        verdicts = bootstrap_tries(stored, policy, max(200, n_tries // 5), rng, drop=drop)
+        verdicts = bootstrap_tries(stored, policy, max(200, n_tries // 5), rng, drop=drop,
+                                   differences=differences)
         curve[f"{drop:.3f}"] = sum(f for f, _ in verdicts) / len(verdicts)
     out["power_curve"] = curve  # drop 0: the false-fail rate of a change that reshuffles seeds
     caught = [float(d) for d, p in curve.items() if p >= TARGET_POWER]
@@ -148,7 +171,7 @@ def analyze(cells, baselines_dir, runs_dir, aa_variant, perturbations, n_tries=1
     for cell in cells:
         policy = policy_for(cell)
         baseline = CellBaseline.load(baselines_dir, cell)
-        stored = [statistic(r.test_accuracy, policy) for r in baseline.seeds]
+        stored = {r.seed: statistic(r.test_accuracy, policy) for r in baseline.seeds}
         variants = [(aa_variant, baseline_seeds(cell))] + perturbations.get(cell, [])
         samples, finals = {}, {}
         for variant, seeds in variants:
@@ -168,8 +191,9 @@ def _entry(cell, policy, stored, aa_variant, perturbations, samples, n_tries, se
     replayed over them (``extra`` keys go before the samples, as written since the start)."""
     entry = {
         "cell": cell, "policy": dataclasses.asdict(policy), "statistic": policy.description,
-        "stored": {"seeds": len(stored), "mean": statistics.fmean(stored), "sd": statistics.stdev(stored),
-                   "values": stored, **dict(stored_extra)},
+        "stored": {"seeds": len(stored), "mean": statistics.fmean(stored.values()),
+                   "sd": statistics.stdev(stored.values()), "seed_ids": list(stored),
+                   "values": list(stored.values()), **dict(stored_extra)},
         "aa_variant": aa_variant, "perturbations": list(perturbations), **extra, "samples": samples,
     }
     entry.update(rates(entry, n_tries, seed))
@@ -181,7 +205,6 @@ def replay_stored(cells, baselines_dir, aa_ref, perturbation_file, n_tries=1000,
     measured: the A/A from the seeds stored at git ``aa_ref`` (the same code's runs, trained
     without the numerics pin: a machine whose seed 0 cannot reproduce the pinned references),
     the perturbations from ``perturbation_file``'s samples (an earlier accuracy-check)."""
-    import json
     import subprocess
 
     from rnn_models.regression.accuracy import statistic
@@ -195,12 +218,38 @@ def replay_stored(cells, baselines_dir, aa_ref, perturbation_file, n_tries=1000,
         text = subprocess.run(["git", "show", f"{aa_ref}:{Path(baselines_dir).name}/{cell}.json"],
                               capture_output=True, text=True, check=True).stdout
         earlier = json.loads(text)["seeds"]  # any schema: only each seed's accuracy curve is read
-        stored = [statistic(r.test_accuracy, policy) for r in baseline.seeds]
+        stored = {r.seed: statistic(r.test_accuracy, policy) for r in baseline.seeds}
         aa_name = f"unpinned seeds stored at {aa_ref}"
         samples = {aa_name: {str(r["seed"]): statistic(r["test_accuracy"], policy) for r in earlier},
                    **{v: measured[cell]["samples"][v] for v in measured[cell]["perturbations"]}}
         out[cell] = _entry(cell, policy, stored, aa_name, measured[cell]["perturbations"], samples,
                            n_tries, seed, aa_machine=(earlier[0].get("fingerprint") or {}).get("cpu"))
+    return out
+
+
+def replay_file(cells, baselines_dir, earlier_file, runs_dir, perturbations, n_tries=1000, seed=0):
+    """The rates of the current policies against the stored seeds, over the samples of an
+    earlier result file (its A/A and perturbations) and the ``perturbations`` runs in
+    ``runs_dir``. A cell whose policy's statistic differs from the file's is an error: its
+    samples would be of another statistic."""
+    from rnn_models.regression.accuracy import policy_for, run_statistic, statistic
+
+    earlier = json.loads(Path(earlier_file).read_text())["cells"]
+    out = {}
+    for cell in cells:
+        policy, entry = policy_for(cell), earlier[cell]
+        if entry["policy"]["last_epochs"] != policy.last_epochs:
+            raise ValueError(f"{earlier_file}: {cell}'s samples are the mean of the last "
+                             f"{entry['policy']['last_epochs']} epochs, the policy's statistic of {policy.last_epochs}")
+        baseline = CellBaseline.load(baselines_dir, cell)
+        stored = {r.seed: statistic(r.test_accuracy, policy) for r in baseline.seeds}
+        samples = dict(entry["samples"])
+        for variant, seeds in perturbations.get(cell, []):
+            samples[variant] = {str(r.config.seed): run_statistic(r, policy)
+                                for r in load_runs(runs_dir, variant, cell, seeds)}
+        names = list(dict.fromkeys([*entry["perturbations"], *(v for v, _ in perturbations.get(cell, []))]))
+        extra = {k: entry[k] for k in ("aa_machine",) if k in entry}
+        out[cell] = _entry(cell, policy, stored, entry["aa_variant"], names, samples, n_tries, seed, **extra)
     return out
 
 
@@ -237,6 +286,12 @@ def check_cli(args):
     load_mnist(args.data)  # found and verified here, in seconds, not in each training process
     pin = not args.no_pin
     runs_dir = Path(args.runs_dir) / ("pinned" if pin else "unpinned")  # the two never mix
+    if args.replay:
+        for cell, items in perturbations.items():
+            for variant, seeds in items:
+                record(variant, [(cell, s) for s in seeds], runs_dir, args.data, pin=pin, ray_address=address)
+        result = replay_file(cells, args.baselines, args.replay, runs_dir, perturbations, args.tries)
+        return _store(out, args, result, json.loads(Path(args.replay).read_text()).get("numerics_pin", pin))
     record(args.aa_variant, [(c, s) for c in cells for s in baseline_seeds(c)], runs_dir, args.data, pin=pin,
            ray_address=address)
     for cell, items in perturbations.items():
