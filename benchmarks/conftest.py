@@ -118,9 +118,9 @@ def pytest_generate_tests(metafunc):
 
 
 def _gpus():
-    import tensorflow as tf
+    from rnn_models.environment import visible_gpus  # memory growth set before the GPU starts
 
-    return tf.config.list_logical_devices("GPU")
+    return visible_gpus()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -22,7 +22,7 @@ from rnn_models.baseline import BASELINE_DIR, MIN_SEEDS
 from rnn_models.config import PHASES, TUTORIAL, TrainConfig
 from rnn_models.data import SPLITS, TASKS
 from rnn_models.options import add_options
-from rnn_models.registry import GENERIC_LOOP, MAX_UNROLLED_STEPS, REGISTRY, UNROLLED_LOOP
+from rnn_models.registry import GENERIC_LOOP, MAX_UNROLLED_STEPS, REGISTRY, UNROLLED_LOOP, cell_names
 
 EXIT_NONFINITE, EXIT_ERROR = 1, 2
 
@@ -132,6 +132,9 @@ def build_parser():
     train.add_argument("--cell-arg", type=_cell_arg, action="append", default=[], metavar="KEY=VALUE",
                        help="a cell constructor argument, e.g. use_peepholes=True (repeatable)")
     train.add_argument("--quiet", action="store_true", help="no log lines or progress bar")
+    train.add_argument("--device", default=None, metavar="CPU:N|GPU:N",
+                       help="TensorFlow device of the run (default: GPU:0 when TensorFlow sees a GPU, "
+                            "else CPU:0); a CPU run takes the numerics pin, a GPU run never does")
 
     commands.add_parser("cells", help="list the registered cells")
 
@@ -255,6 +258,30 @@ def build_parser():
                        help="no slowdown in the history: how often a bisect of it names a commit (false alarms)")
     check.add_argument("--out", default=None,
                        help="the result file (default: baselines/bisect_check.json, with --aa bisect_check_aa.json)")
+
+    on_device = commands.add_parser(
+        "accuracy-on-device", help="a cell's suite run on another device (a GPU) against its stored CPU "
+                                   "seeds: seed 0 identical or not, and the statistical path's verdict")
+    on_device.add_argument("--cell", required=True, choices=cell_names(tutorial_only=True), metavar="NAME",
+                           help=f"one of: {', '.join(cell_names(tutorial_only=True))}")
+    on_device.add_argument("--device", default="GPU:0", metavar="CPU:N|GPU:N",
+                           help="where the runs train (default: GPU:0); the training pool's workers "
+                                "take their default device, which must be this one")
+    on_device.add_argument("--processes", type=_positive_int, default=None,
+                           help="worker processes (default: the cell's largest look of seeds)")
+    add_options(on_device.add_argument, "--baselines", "--data")
+    on_device.add_argument("--out", default=None, help="write the record as JSON here")
+
+    report = commands.add_parser(
+        "gpu-report", help="gather tools/gpu_check.sh's results into baselines/gpu/<device>.json "
+                           "and docs/gpu.md's table")
+    report.add_argument("--results", required=True, metavar="DIR", help="the script's results folder")
+    report.add_argument("--out", default=str(BASELINE_DIR / "gpu"), metavar="DIR",
+                        help=f"where <device slug>.json goes (default: {BASELINE_DIR / 'gpu'})")
+    report.add_argument("--docs", default="docs/gpu.md", metavar="FILE",
+                        help="the page whose generated part is filled (default: docs/gpu.md)")
+    report.add_argument("--docs-out", default=None, metavar="FILE",
+                        help="write the filled page here instead of over --docs")
     return parser
 
 
@@ -290,14 +317,16 @@ def _train(args):
     from rnn_models import numerics_pin
 
     if "tensorflow" not in sys.modules:  # in-process callers that loaded it keep its kernels
-        numerics_pin.apply()  # before TensorFlow loads: the suite's bits on any AVX2 machine
+        numerics_pin.apply(device=args.device)  # before TensorFlow loads; CPU runs only
     from rnn_models.data import load_mnist
+    from rnn_models.environment import check_device
     from rnn_models.paths import check_output_dir
     from rnn_models.progress import ConsoleProgress
     from rnn_models.train import NonFiniteGradientError, RunInterrupted, prepare_for, train_and_evaluate
 
     configs = _train_configs(args)
     outs = _out_paths(args, configs)
+    device = check_device(args.device) if args.device else None
     if args.logdir:
         check_output_dir(args.logdir, "--logdir")
     get_cell_check(configs[0])
@@ -308,7 +337,7 @@ def _train(args):
         logdir = args.logdir if len(configs) == 1 or not args.logdir else str(Path(args.logdir) / f"seed{config.seed}")
         saved = f", result in {out}" if out else ""
         try:
-            result = train_and_evaluate(config, data, logdir=logdir, progress=progress)
+            result = train_and_evaluate(config, data, device=device, logdir=logdir, progress=progress)
         except NonFiniteGradientError as err:
             result = err.result
         except RunInterrupted as interrupt:
@@ -326,7 +355,8 @@ def _train(args):
             continue
         results.append(result)
         print(f"{config.cell} seed {config.seed}: test accuracy {result.final_test.accuracy_mean:.4f}, "
-              f"train {result.train_sec_per_iter * 1e3:.2f} ms/step, wall {result.wall_time_s:.1f} s{saved}")
+              f"train {result.train_sec_per_iter * 1e3:.2f} ms/step on {result.device}, "
+              f"wall {result.wall_time_s:.1f} s{saved}")
     if len(configs) > 1 and results:
         accuracies = [r.final_test.accuracy_mean for r in results]
         spread = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
@@ -406,7 +436,9 @@ ELSEWHERE = {"gate-check": "rnn_models.speed.calibration:calibrate_cli",
              "accuracy-check": "rnn_models.regression.accuracy_check:check_cli",
              "add-reference": "rnn_models.references:add_references_cli",
              "bisect": "rnn_models.bisect.command:bisect_cli",
-             "bisect-check": "rnn_models.bisect.experiment:check_cli"}
+             "bisect-check": "rnn_models.bisect.experiment:check_cli",
+             "accuracy-on-device": "rnn_models.device_accuracy:check_cli",
+             "gpu-report": "rnn_models.gpu_report:report_cli"}
 COMMANDS = {"train": _train, "cells": _list_cells, "plot": _plot, "profile": _profile}
 
 

@@ -12,7 +12,7 @@ import sys
 from importlib import metadata
 
 from rnn_models.cpu import cpu_fields, usable_cores
-from rnn_models.numerics_pin import numerics_key
+from rnn_models.numerics_pin import is_gpu, numerics_key
 from rnn_models.registry import FUSED_OR_CUDNN, GENERIC_LOOP, UNROLLED_LOOP, get_spec
 
 # The CPU features that decide which kernels oneDNN and Eigen pick.
@@ -22,29 +22,66 @@ THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM
                     "TF_ENABLE_ONEDNN_OPTS")
 
 
-def default_device():
-    """``"GPU:0"`` when TensorFlow sees a GPU, else ``"CPU:0"``."""
+def visible_gpus():
+    """TensorFlow's logical GPUs, each set to grow its memory as needed first, so that several
+    processes (the training pool's workers) share one GPU instead of the first taking it all.
+    Growth can only be set before TensorFlow initialises the GPUs; once they are, it is left."""
     import tensorflow as tf
 
-    return "GPU:0" if tf.config.list_logical_devices("GPU") else "CPU:0"
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialised in this process: its setting stays
+            pass
+    return tf.config.list_logical_devices("GPU")
+
+
+def default_device():
+    """``"GPU:0"`` when TensorFlow sees a GPU, else ``"CPU:0"``."""
+    return "GPU:0" if visible_gpus() else "CPU:0"
+
+
+def check_device(device):
+    """``device`` if this process can run on it, else a ValueError naming it in one line."""
+    import re
+
+    if not re.fullmatch(r"(?i)(/device:)?(CPU|GPU):\d+", device or ""):
+        raise ValueError(f"--device {device!r}: expected CPU:N or GPU:N, e.g. GPU:0")
+    if is_gpu(device):
+        index = int(device.rsplit(":", 1)[1])
+        count = len(visible_gpus())
+        if index >= count:
+            seen = f"sees {count} GPU(s)" if count else "sees no GPU on this machine"
+            raise ValueError(f"--device {device}: TensorFlow {seen}")
+    return device
+
+
+def gpu_name(device="GPU:0"):
+    """The model of the GPU ``device`` names, from TensorFlow's device details
+    (``"NVIDIA H200"``), or None when TensorFlow sees no such GPU."""
+    import tensorflow as tf
+
+    visible_gpus()
+    gpus = tf.config.list_physical_devices("GPU")
+    index = int(device.rsplit(":", 1)[1]) if device and device[-1].isdigit() else 0
+    if index >= len(gpus):
+        return None
+    return tf.config.experimental.get_device_details(gpus[index]).get("device_name", "GPU")
 
 
 def describe_device(device):
-    """A readable name, e.g. ``"CPU:0 (x86_64, 2 CPUs)"`` or the GPU's model."""
-    if device.upper().startswith("GPU"):
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        details = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
-        return f"{device} ({details.get('device_name', 'GPU')})"
+    """A readable name, e.g. ``"CPU:0 (x86_64, 2 CPUs)"`` or ``"GPU:0 (NVIDIA H200)"``."""
+    if is_gpu(device):
+        return f"{device} ({gpu_name(device) or 'GPU'})"
     return f"{device} ({platform.machine()}, {os.cpu_count()} CPUs)"
 
 
 def kernel_path(cell, device, jit_compile, unrolled):
-    """The kernel the recurrent layer really runs: cuDNN only for Keras' fused layers on a
-    GPU; otherwise the generic loop over the cell, ``unrolled`` or a ``while`` loop,
-    XLA-compiled or not."""
-    if get_spec(cell).kernel_path == FUSED_OR_CUDNN and device.upper().startswith("GPU"):
+    """The kernel the recurrent layer runs by the registry: cuDNN only for Keras' fused
+    LSTM and GRU on a GPU (``rnn_models.speed.measure`` checks it in the traced step);
+    otherwise the generic loop over the cell, ``unrolled`` or a ``while`` loop, XLA-compiled
+    or not."""
+    if get_spec(cell).kernel_path == FUSED_OR_CUDNN and is_gpu(device):
         return "cuDNN"
     path = UNROLLED_LOOP if unrolled else GENERIC_LOOP
     return path + (" (XLA)" if jit_compile else "")
@@ -80,10 +117,11 @@ def versions():
     }
 
 
-def fingerprint():
+def fingerprint(device=None):
     """What identifies this machine for timing: CPU model, cores, ISA flags, library
-    versions, thread settings, and the numerics key (``rnn_models.numerics_pin``). pytest-benchmark's machine id (``Linux-CPython-3.11-64bit``)
-    names none of these."""
+    versions, thread settings, and the numerics key (``rnn_models.numerics_pin``) of a run on
+    ``device`` (a GPU's names the GPU). pytest-benchmark's machine id
+    (``Linux-CPython-3.11-64bit``) names none of these."""
     info = cpu_fields()
     flags = set((info.get("flags") or info.get("Features") or "").split())
     model = info.get("model name") or platform.processor() or platform.machine()
@@ -95,7 +133,8 @@ def fingerprint():
         "isa": sorted(flags.intersection(ISA_FLAGS)),
         "versions": {k: v for k, v in versions().items() if k != "rnn_models"},
         "threads": {k: os.environ.get(k, "default") for k in THREAD_VARIABLES},
-        "numerics": numerics_key(versions()),  # what decides a run's bits: its stored reference's key
+        # what decides a run's bits: its stored reference's key
+        "numerics": numerics_key(versions(), gpu=gpu_name(device) if is_gpu(device) else None),
     }
 
 

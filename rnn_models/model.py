@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from rnn_models.data.sequences import task_shape
+from rnn_models.numerics_pin import is_gpu
 from rnn_models.registry import get_rnn_layer
 
 NUM_CLASSES = 10
@@ -31,8 +32,9 @@ class SequenceMask(keras.layers.Layer):
         return {**super().get_config(), "maxlen": self.maxlen}
 
 
-def build_model(config, with_sequence_length=False):
-    """Keras model for ``config``.
+def build_model(config, with_sequence_length=False, device=None):
+    """Keras model for ``config``, for steps placed on ``device`` (None: any; a CPU device
+    keeps Keras' fused layers off cuDNN, which would otherwise run on a visible GPU).
 
     Inputs: ``[batch, time, features]`` float32 (the task's shape, 28 x 28 for rows),
     plus ``sequence_length`` ``[batch]`` int32 when ``with_sequence_length``.
@@ -41,7 +43,8 @@ def build_model(config, with_sequence_length=False):
     """
     timesteps, features = task_shape(config.task)
     inputs = keras.Input((timesteps, features), name="inputs")
-    rnn = get_rnn_layer(config.cell, config.units, config.use_unroll, **config.cell_kwargs)
+    cudnn = device is None or is_gpu(device)
+    rnn = get_rnn_layer(config.cell, config.units, config.use_unroll, cudnn=cudnn, **config.cell_kwargs)
     if with_sequence_length:
         lengths = keras.Input((), dtype="int32", name="sequence_length")
         last = rnn(inputs, mask=SequenceMask(timesteps)(lengths))

@@ -15,7 +15,7 @@ UNROLLED_LOOP = "generic loop, unrolled"  # the same cell ops, written once per 
 # Longer sequences keep the while loop by default: unrolling the 784-step pixel tasks
 # would trace about 28x the tutorial's graph.
 MAX_UNROLLED_STEPS = 64
-FUSED_OR_CUDNN = "fused (cuDNN when a GPU is present)"
+FUSED_OR_CUDNN = "fused (cuDNN when a GPU is present)"  # Keras 3's LSTM and GRU only
 
 
 # --- declared constructor arguments -------------------------------------------------
@@ -74,6 +74,8 @@ class CellSpec:
     ``baseline_seeds`` is how many seeds its stored distribution has, and ``accuracy_policy``
     what the accuracy gate changes in ``rnn_models.regression.accuracy.Policy`` for it: a
     cell whose seeds spread wider needs more of them and a wider target (docs/decisions.md).
+    ``tutorial_sec_per_iter`` is the tutorial's printed (train, test) seconds per iteration on
+    its GPU, the anchors of docs/gpu.md.
     """
 
     name: str
@@ -89,6 +91,7 @@ class CellSpec:
     torch_equivalent: str | None = None
     baseline_seeds: int = 10
     accuracy_policy: dict = dataclasses.field(default_factory=dict)
+    tutorial_sec_per_iter: tuple[float, float] | None = None
 
     @property
     def tutorial(self):
@@ -129,26 +132,30 @@ _INITIALIZER = Arg("str", optional=True)
 REGISTRY = {
     spec.name: spec
     for spec in (
-        # tutorial_accuracy: the last "[tst] ... accu" the tutorial printed after 10 epochs.
+        # tutorial_accuracy: the last "[tst] ... accu" the tutorial printed after 10 epochs;
+        # tutorial_sec_per_iter: its printed train and test sec/iter (2017-era TF 1.x, a GPU).
         # Its seeds spread about five times wider than the gated LSTMs' (about 1.6 points):
         # 30 of them, a 1-point target, and its steadiest statistic, the last epoch.
         CellSpec("basic_rnn", "rnn_models.cells:BasicRNNCell", "BasicRNNCell",
                  arguments=_ACTIVATION, tutorial_accuracy=0.844, torch_equivalent="nn.RNN",
+                 tutorial_sec_per_iter=(0.0120, 0.0047),
                  baseline_seeds=30,
                  accuracy_policy={"target_drop": 0.01, "last_epochs": 1, "looks": (5, 10, 20)}),
         CellSpec("basic_lstm", "rnn_models.cells:BasicLSTMCell", "BasicLSTMCell",
                  arguments={"forget_bias": FLOAT, **_ACTIVATION}, tutorial_accuracy=0.875,
-                 torch_equivalent="nn.LSTM"),
+                 torch_equivalent="nn.LSTM", tutorial_sec_per_iter=(0.0117, 0.0045)),
         CellSpec("lstm", "rnn_models.cells:LSTMCell", "LSTMCell",
                  arguments={"use_peepholes": BOOL, "cell_clip": Arg("float", optional=True),
                             "num_proj": Arg("int", optional=True),
                             "proj_clip": Arg("float", optional=True), "forget_bias": FLOAT,
                             **_ACTIVATION, "initializer": _INITIALIZER},
-                 tutorial_accuracy=0.945, torch_equivalent="nn.LSTM"),
+                 tutorial_accuracy=0.945, torch_equivalent="nn.LSTM",
+                 tutorial_sec_per_iter=(0.0257, 0.0067)),
         CellSpec("gru", "rnn_models.cells:GRUCell", "GRUCell",
                  arguments={**_ACTIVATION, "kernel_initializer": _INITIALIZER,
                             "bias_initializer": _INITIALIZER},
-                 tutorial_accuracy=0.930, torch_equivalent="nn.GRU"),
+                 tutorial_accuracy=0.930, torch_equivalent="nn.GRU",
+                 tutorial_sec_per_iter=(0.0247, 0.0069)),
         # The tutorial's run went NaN (0.055): TF1's epsilon 1e-12 gives non-finite
         # gradients on MNIST's blank rows, so the suite trains it with Keras' epsilon
         # and the tutorial's gain/shift remedy. XLA and the while loop are measured
@@ -160,15 +167,16 @@ REGISTRY = {
                             "dropout_prob_seed": Arg("int", optional=True), "epsilon": FLOAT},
                  tutorial_accuracy=0.055, prefers_xla=True, prefers_unroll=False,
                  suite_kwargs={"epsilon": 1e-3, "norm_gain": 0.85, "norm_shift": 0.15},
-                 torch_equivalent="layer-norm LSTM loop"),
+                 torch_equivalent="layer-norm LSTM loop", tutorial_sec_per_iter=(0.1130, 0.0347)),
         # Keras' own layers, for speed comparison only: a different parametrisation.
-        # (Keras 3's GRU defaults to reset_after=True, the cuDNN-compatible form.)
+        # (Keras 3's GRU defaults to reset_after=True, the cuDNN-compatible form.) Keras 3's
+        # SimpleRNN has no cuDNN kernel: it runs keras.layers.RNN's while loop on any device.
         CellSpec("keras_lstm", "keras.layers:LSTMCell", None, kernel_path=FUSED_OR_CUDNN,
                  layer="keras.layers:LSTM"),
         CellSpec("keras_gru", "keras.layers:GRUCell", None, kernel_path=FUSED_OR_CUDNN,
                  layer="keras.layers:GRU"),
         CellSpec("keras_simple_rnn", "keras.layers:SimpleRNNCell", None,
-                 kernel_path=FUSED_OR_CUDNN, layer="keras.layers:SimpleRNN"),
+                 kernel_path=GENERIC_LOOP, layer="keras.layers:SimpleRNN", prefers_unroll=False),
     )
 }
 
@@ -207,17 +215,21 @@ def get_cell(name, units, **kwargs):
     return get_spec(name).make_cell(units, **kwargs)
 
 
-def get_rnn_layer(name, units, unroll=False, layer_name="rnn", **kwargs):
+def get_rnn_layer(name, units, unroll=False, layer_name="rnn", cudnn=True, **kwargs):
     """The recurrent layer over the whole sequence, returning the last valid step's output.
 
-    Fused entries use their own Keras layer (so cuDNN can be picked on a GPU; ``unroll``
-    does not apply). The others wrap their cell in ``keras.layers.RNN``, ``unroll``-ed
-    or as a ``while`` loop: the same ops either way (see ``TrainConfig.unroll``).
+    Entries with a layer use their own Keras layer (``unroll`` does not apply); a fused one
+    may pick cuDNN on a GPU unless ``cudnn`` is False (Keras decides by whether any GPU is
+    visible, not by the device the step is placed on, so a CPU step on a GPU machine must say
+    so). The others wrap their cell in ``keras.layers.RNN``, ``unroll``-ed or as a ``while``
+    loop: the same ops either way (see ``TrainConfig.unroll``).
     """
     import keras
 
     spec = get_spec(name)
     if spec.layer is not None:
+        if spec.kernel_path == FUSED_OR_CUDNN:
+            kwargs = {"use_cudnn": "auto" if cudnn else False, **kwargs}
         return spec.make_layer(units, name=layer_name, **kwargs)
     make_cell = spec.make_cell
     if spec.faithful:

@@ -80,3 +80,16 @@ def make_step(model, config, phase):
     if phase == "inference":
         return make_test_step(model, config)
     raise ValueError(f"Unknown phase {phase!r}; valid: {', '.join(PHASES)}.")
+
+
+def traced_kernel_path(step, x, y, expected):
+    """The recurrent kernel ``step`` (a compiled step) really traced for ``(x, y)``: "cuDNN"
+    when its graph holds a cuDNN RNN op, else ``expected`` (the registry's answer,
+    ``rnn_models.environment.kernel_path``) unless that claimed cuDNN, which Keras can
+    decline (then the generic loop). Reads the cached trace; runs nothing."""
+    from rnn_models.registry import GENERIC_LOOP
+
+    ops = {op.type for op in step.get_concrete_function(x, y).graph.get_operations()}
+    if any(t.startswith("CudnnRNN") for t in ops):
+        return "cuDNN"
+    return GENERIC_LOOP if expected == "cuDNN" else expected

@@ -86,10 +86,12 @@ class _Run:
 
     def __init__(self, config, data, device, logdir, progress):
         self.config, self.device, self.progress = config, device, progress
-        self.model = build_model(config)
+        self.model = build_model(config, device=device)
         self.variables = [v.path for v in self.model.trainable_variables]
         self.train_step = make_train_step(self.model, make_optimizer(config), config)
         self.test_step = make_test_step(self.model, config)
+        self.kernel_path = environment.kernel_path(config.cell, device, config.use_xla,
+                                                   self.model.get_layer("rnn").unroll)
         batch = config.batch_size
         self.train_data = Batches(data.pixels_train, data.y_train, batch_size=batch, shuffle=True,
                                   seed=config.seed, transform=data.inputs)
@@ -194,8 +196,7 @@ class _Run:
         return RunResult(
             config=self.config,
             device=environment.describe_device(self.device),
-            kernel_path=environment.kernel_path(self.config.cell, self.device, self.config.use_xla,
-                                                self.model.get_layer("rnn").unroll),
+            kernel_path=self.kernel_path,
             versions=environment.versions(),
             train_curve=tuple(self.train_curve),
             test_curve=tuple(self.test_curve),
@@ -208,7 +209,7 @@ class _Run:
             nonfinite=self.nonfinite,
             peak_rss_bytes=environment.peak_rss_bytes(),
             interrupted=self.interrupted,
-            fingerprint=environment.fingerprint(),
+            fingerprint=environment.fingerprint(self.device),
         )
 
 

@@ -23,8 +23,8 @@ LAYERS = [
     {"suite", "suite_baselines", "options"},
     {"regression"},
     {"speed"},
-    {"plots"},
-    {"suite_runs", "suite_session", "references", "bisect", "cli", "__main__"},
+    {"plots", "gpu_report"},  # gpu_report: the GPU check's record and page, from stored results
+    {"suite_runs", "suite_session", "references", "bisect", "device_accuracy", "cli", "__main__"},
 ]
 LAYER = {name: k for k, names in enumerate(LAYERS) for name in names}
 

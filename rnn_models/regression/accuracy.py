@@ -140,6 +140,14 @@ def identical_runs(result, reference):
     return _same_curves(result, reference.train_curve, reference.test_curve, "in the reference run")
 
 
+def identical_to_recorded(result, baseline):
+    """``(True, "")`` when ``result`` reproduces the seed-0 run the baseline was recorded
+    with (its own numerics, whatever ``result``'s key), else ``(False, where it first
+    differs)``: how a run on another device compares with the recording machine's."""
+    return _same_curves(result, baseline.train_curve, baseline.test_curve,
+                        f"in the stored seed-0 run of numerics {baseline.numerics}")
+
+
 def _same_curves(result, train_curve, test_curve, where):
     fields = ("epoch", "step", "loss", "accuracy_mean", "accuracy_min")
     pairs = (("train window", result.train_curve, train_curve),

@@ -17,7 +17,7 @@ from rnn_models.speed import torch_reference
 from rnn_models.speed.flops import inference_flops, train_flops
 from rnn_models.speed.records import plot_row, step_extra_info
 from rnn_models.speed.timing import WARMUP_STEPS, alternating_ratio, time_rounds
-from rnn_models.steps import make_step
+from rnn_models.steps import make_step, traced_kernel_path
 from rnn_models.suite import speed_config
 
 ROUNDS = 60  # timed rounds of the in-process measurement (pytest-benchmark's record)
@@ -48,7 +48,7 @@ def build_step(cell, phase, device, x, y):
     config = speed_config(cell)
     keras.utils.set_random_seed(config.seed)
     with tf.device(device):
-        model = build_model(config)
+        model = build_model(config, device=device)
         step = make_step(model, config, phase)
         tx, ty = tf.constant(x), tf.constant(y)
 
@@ -59,7 +59,9 @@ def build_step(cell, phase, device, x, y):
     for _ in range(WARMUP_STEPS):
         run()
     flops = (train_flops if phase == "train" else inference_flops)(model, config.batch_size)
-    path = kernel_path(cell, device, config.use_xla, model.get_layer("rnn").unroll)
+    with tf.device(device):  # the trace the runs used: cuDNN or not, as Keras chose
+        path = traced_kernel_path(step, tx, ty, kernel_path(cell, device, config.use_xla,
+                                                            model.get_layer("rnn").unroll))
     return TimedStep(cell, phase, device, config.batch_size, config.units, path, flops, run)
 
 
