@@ -134,13 +134,15 @@ REGISTRY = {
     for spec in (
         # tutorial_accuracy: the last "[tst] ... accu" the tutorial printed after 10 epochs;
         # tutorial_sec_per_iter: its printed train and test sec/iter (2017-era TF 1.x, a GPU).
-        # Its seeds spread about five times wider than the gated LSTMs' (about 1.6 points):
-        # 30 of them, a 1-point target, and its steadiest statistic, the last epoch.
+        # Its seeds spread about five times wider than the gated LSTMs' (about 1.6 points),
+        # and a real change decorrelates them: 30 of them, unpaired, the widest target, and its
+        # steadiest statistic, the last epoch (docs/accuracy_gate.md).
         CellSpec("basic_rnn", "rnn_models.cells:BasicRNNCell", "BasicRNNCell",
                  arguments=_ACTIVATION, tutorial_accuracy=0.844, torch_equivalent="nn.RNN",
                  tutorial_sec_per_iter=(0.0120, 0.0047),
                  baseline_seeds=30,
-                 accuracy_policy={"target_drop": 0.01, "last_epochs": 1, "looks": (5, 10, 20)}),
+                 accuracy_policy={"target_drop": 0.015, "last_epochs": 1, "looks": (5, 10, 20),
+                                 "paired": False}),
         CellSpec("basic_lstm", "rnn_models.cells:BasicLSTMCell", "BasicLSTMCell",
                  arguments={"forget_bias": FLOAT, **_ACTIVATION}, tutorial_accuracy=0.875,
                  torch_equivalent="nn.LSTM", tutorial_sec_per_iter=(0.0117, 0.0045)),
