@@ -37,6 +37,7 @@ LOOPBACK = {"node_ip_address": "127.0.0.1"}
 def two_nodes():
     """A new Ray cluster of two 1-CPU nodes on 127.0.0.1: the head, which the driver joins,
     and a second node, ``(cluster, second node)``; every process of it is gone afterwards."""
+    assert not ray.is_initialized(), "this process is still connected to another Ray cluster"
     cluster = Cluster(initialize_head=True, head_node_args={**LOOPBACK, "num_cpus": 1, "include_dashboard": False})
     try:
         second = cluster.add_node(**LOOPBACK, num_cpus=1)

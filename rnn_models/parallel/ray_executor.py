@@ -113,8 +113,7 @@ class RayExecutor(Executor):
     def _connect(self):
         if not ray.is_initialized():
             code = str(Path(rnn_models.__file__).parent)  # this package, shipped to every host
-            # A loopback cluster's nodes are on 127.0.0.1: so is this driver (Ray's own pick is
-            # the host's interface address).
+            # A loopback cluster's driver joins on 127.0.0.1 too (Ray's pick: the interface address).
             here = {"_node_ip_address": "127.0.0.1"} if on_loopback(self.address) else {}
             ray.init(address=self.address, runtime_env={"py_modules": [code]}, **here)
             self._connected = True
