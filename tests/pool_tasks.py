@@ -61,3 +61,21 @@ def adam_epsilon(config):
     from rnn_models import steps
 
     return {**echo(config), "adam_epsilon": steps.ADAM_EPSILON}
+
+
+def train_unless_on_node(config):
+    """A real run, trained here from ``config["data"]`` (MNIST's folder), with the Ray node it
+    trained on; on node ``config["stall_on"]`` it writes its seed to ``config["marker"]`` and
+    waits there, to be lost with its node."""
+    import ray
+
+    from rnn_models.parallel.local import train_here
+
+    node = ray.get_runtime_context().get_node_id()
+    if node == config["stall_on"]:
+        with open(config["marker"], "a") as marker:
+            marker.write(f"{config['seed']}\n")
+        while True:
+            time.sleep(0.1)
+    run = {key: value for key, value in config.items() if key not in ("stall_on", "marker", "data")}
+    return {**train_here(run, config["data"]).to_dict(), "node": node}

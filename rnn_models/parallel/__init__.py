@@ -4,7 +4,9 @@ chosen by ``open_executor(address)``: ``TrainingPool`` (worker processes on this
 default) or ``RayExecutor`` (a Ray cluster, ``rnn_models.parallel.ray_executor``); and
 ``local`` (training here, data loaded once)."""
 
-from .executor import Executor, RunFailed, ray_address
+import os
+
+from .executor import LOCAL_ONLY_VARIABLE, Executor, RunFailed, on_loopback, ray_address
 from .pool import TrainingPool
 
 __all__ = ["Executor", "RunFailed", "TrainingPool", "open_executor", "ray_address"]
@@ -17,9 +19,12 @@ def open_executor(address=None, *, processes=None, data_path=None, variant=None,
     many at once as it has CPUs. ``variant``: a code change each worker makes first
     (``rnn_models.variants``); ``expected_s(config_dict) -> seconds | None``: a run's expected
     time, past ``TIMEOUT_FACTOR`` times which it fails; ``pin``: the numerics pin in the
-    workers (False: the machines' own kernels)."""
+    workers (False: the machines' own kernels). A loopback address (``127.0.0.1:PORT``) puts Ray,
+    unless it is loaded already, in its local-only mode (``LOCAL_ONLY_VARIABLE``)."""
     if address is None:
         return TrainingPool(processes, data_path, variant, expected_s=expected_s, pin=pin)
+    if on_loopback(address):  # read as Ray loads: keeps its sockets on 127.0.0.1
+        os.environ.setdefault(LOCAL_ONLY_VARIABLE, "0")
     from rnn_models.parallel.ray_executor import RayExecutor  # Ray is an optional extra
 
     return RayExecutor(address, data_path=data_path, variant=variant, expected_s=expected_s, pin=pin)

@@ -15,14 +15,21 @@ never learns where a run trained:
 
 import abc
 import importlib.util
+import ipaddress
 import os
 import re
+import socket
+import threading
 
 ADDRESS_VARIABLE = "RNN_MODELS_RAY_ADDRESS"  # the address when no --ray-address is given
+# Ray's local-only mode, read as Ray loads: "0" keeps a loopback address on loopback (on Linux Ray
+# otherwise swaps 127.0.0.1 for the host's interface address, and binds every interface).
+LOCAL_ONLY_VARIABLE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 _ADDRESS = re.compile(r"^(auto|[\w.-]+:\d{1,5})$")
 TIMEOUT_FACTOR = 10.0  # a run this many times its expected time is stuck, not slow
 RUNS_PER_CHILD = 5  # a worker's runs before it is replaced: bounds what TF keeps (docs/decisions.md)
 START_ALLOWANCE_S = 120.0  # a worker's start (TF import, MNIST load; measured ~5 s) on a slow machine
+REACH_TIMEOUT_S = 5.0  # a listening Ray head accepts in milliseconds; this bounds a lookup or a silent host
 
 
 class RunFailed(RuntimeError):
@@ -96,13 +103,50 @@ class Executor(abc.ABC):
 def ray_address(option=None, env=os.environ):
     """The Ray cluster that runs go to: ``option`` (``--ray-address``), else
     ``$RNN_MODELS_RAY_ADDRESS``, else None (this machine). A ValueError names where a bad
-    address came from, or says that Ray is not installed."""
+    address came from, says that Ray is not installed, or that nothing listens at a
+    ``HOST:PORT`` (``unreachable``: one TCP connect to that address alone, in seconds)."""
     source, address = (("--ray-address", option) if option
                        else (f"${ADDRESS_VARIABLE}", env.get(ADDRESS_VARIABLE)))
     if not address:
         return None
-    if not _ADDRESS.match(address):
+    if not _ADDRESS.match(address) or (address != "auto" and not 0 < int(address.rsplit(":", 1)[1]) < 65536):
         raise ValueError(f"{source} {address!r}: expected auto or HOST:PORT")
     if importlib.util.find_spec("ray") is None:
         raise ValueError(f"{source} {address}: Ray is not installed; pip install \"rnn_models[ray]\"")
+    if address != "auto":  # auto: Ray's own lookup of the cluster started here, which fails at once
+        host, port = address.rsplit(":", 1)
+        why = unreachable(host, int(port))
+        if why:
+            raise ValueError(f"{source} {address}: no Ray cluster listens there ({why}); start one with "
+                             f"`ray start --head --port {port}`, or give the address it printed")
     return address
+
+
+def unreachable(host, port, timeout_s=REACH_TIMEOUT_S):
+    """Why nothing accepts a TCP connection at ``host:port`` (the Ray head's GCS port) within
+    ``timeout_s``, name lookup included, or None when something does. Only that address is tried."""
+    outcome = []
+
+    def connect():
+        try:
+            socket.create_connection((host, port), timeout=timeout_s).close()
+            outcome.append(None)
+        except OSError as err:
+            outcome.append(err.strerror or str(err))
+
+    attempt = threading.Thread(target=connect, daemon=True)  # a daemon: a hung name lookup is left behind
+    attempt.start()
+    attempt.join(timeout_s)
+    return outcome[0] if outcome else f"no answer within {timeout_s:g} s"
+
+
+def on_loopback(address):
+    """True when ``address`` (``HOST:PORT``) is on this machine's loopback: the cluster's nodes
+    then run on 127.0.0.1, and so must this process's connection to it."""
+    host = address.rsplit(":", 1)[0]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name
+        return False

@@ -22,7 +22,9 @@ and their prepared splits for its life (``rnn_models.parallel.local``).
 
 A run is a streaming task that first yields its host, then its result, so a failure names
 the run's cell, seed and host in one line (``RunFailed``), and a run's time limit counts from
-its start, not from its wait in the cluster's queue.
+its start, not from its wait in the cluster's queue. A run retried after its host was lost
+(``max_retries``) goes on in the same stream, which Ray keeps from its first try's host: its
+result fills the run's own place in the batch, so each seed counts once (tests/test_ray_nodes.py).
 """
 
 import os
@@ -36,11 +38,11 @@ import rnn_models
 from rnn_models import numerics_pin
 import rnn_models.parallel.local as local
 from rnn_models.cpu import thread_variables
-from rnn_models.parallel.executor import (RUNS_PER_CHILD, Executor, ResultReporter, one_line, overrun,
-                                         run_failed)
+from rnn_models.parallel.executor import (RUNS_PER_CHILD, Executor, ResultReporter, on_loopback, one_line,
+                                         overrun, run_failed)
 
 CPUS_PER_RUN = 1  # one core trains a run about as fast as two (docs/decisions.md): a run a core
-MAX_RETRIES = 2  # a run whose worker process dies is trained again, twice at most
+MAX_RETRIES = 2  # a run whose worker process or host dies is trained again, twice at most
 POLL_S = 2.0  # a wait's bound between checks of the runs' time limits
 PASSED_ON = ("TF_CPP_MIN_LOG_LEVEL",)  # TensorFlow's log level: Ray brings the workers' logs here
 VARIANT_VARIABLE = "RNN_MODELS_VARIANT"  # the variant a worker process applies before its first run
@@ -111,7 +113,9 @@ class RayExecutor(Executor):
     def _connect(self):
         if not ray.is_initialized():
             code = str(Path(rnn_models.__file__).parent)  # this package, shipped to every host
-            ray.init(address=self.address, runtime_env={"py_modules": [code]})
+            # A loopback cluster's driver joins on 127.0.0.1 too (Ray's pick: the interface address).
+            here = {"_node_ip_address": "127.0.0.1"} if on_loopback(self.address) else {}
+            ray.init(address=self.address, runtime_env={"py_modules": [code]}, **here)
             self._connected = True
         if self._mnist is None and self.task is None:
             self._mnist = ray.put(local.mnist(self.data_path))
