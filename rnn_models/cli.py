@@ -160,6 +160,9 @@ def build_parser():
     gate.add_argument("--inject", type=_step, action="append", default=None, metavar="CELL:PHASE",
                       help="a step to inject each slowdown into, one at a time (repeatable; default: "
                            "a train and an inference step)")
+    gate.add_argument("--from", dest="samples_from", default=None, metavar="FILE",
+                      help="measure nothing: derive the thresholds and replay the rates again from the "
+                           "samples of a calibration FILE (after the derivation changed)")
     gate.add_argument("--pairs", type=_positive_int, default=None,
                       help="fresh worker pairs that take each A/B's units in turn (default: the gate's own)")
     add_options(gate.add_argument, "--cells", cells={"help": "the gated cells (default: every registry entry)"})

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from rnn_models.regression.accuracy_check import RESULT_FILE, bootstrap_tries, rates, tries
 from rnn_models.regression.accuracy import Policy
@@ -44,7 +45,10 @@ def test_thresholds_come_from_the_aa_runs():
     biased, derivation = derive_thresholds(synthetic_runs(bias_sd=0.01), 0.01, (16, 32, 48), 0.05)
     assert quiet.process_sigma < biased.process_sigma
     assert biased.process_sigma == pytest.approx(0.01, rel=0.6)
-    assert biased.min_effect >= 1.5 * derivation["largest_aa_deviation"] and biased.min_effect >= 0.03
+    z = stats.norm.ppf(1 - 1 / (20 * 4))  # one step of one run in 20, over 4 steps
+    assert biased.min_effect >= derivation["largest_aa_deviation"]
+    assert biased.min_effect >= math.expm1(z * derivation["aa_estimate_sd"])
+    assert biased.min_effect < quiet.min_effect + 0.05 and quiet.pairs == 1
 
 
 def test_evaluate_counts_false_alarms_and_detections():
@@ -67,6 +71,14 @@ def test_the_stored_speed_calibration_replays_to_the_rates_it_states(kind):
     stored = data["measured"]
     assert {k: stored["aa"][k] for k in aa} == json.loads(json.dumps(aa))
     assert stored["injected"] == json.loads(json.dumps(injected))
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if _speed(k)["thresholds"].get("pairs", 1) > 1])
+def test_the_stored_thresholds_are_derived_from_the_stored_aa_runs(kind):
+    data = _speed(kind)
+    t = data["thresholds"]
+    thresholds, _ = derive_thresholds(data["samples"]["aa"], t["family_alpha"], t["looks"], t["block_s"], t["pairs"])
+    assert (thresholds.min_effect, thresholds.process_sigma) == (t["min_effect"], pytest.approx(t["process_sigma"]))
 
 
 @pytest.mark.parametrize("kind", KINDS)

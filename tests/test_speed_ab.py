@@ -239,12 +239,14 @@ def test_an_uncalibrated_kind_takes_the_widest_stored_thresholds(tmp_path):
     write_calibration(tmp_path, kind="kind-a")
     wide = write_calibration(tmp_path, kind="kind-b")
     data = json.loads(wide.read_text())
-    data["thresholds"].update(min_effect=0.09, process_sigma=0.02, looks=[16, 32])
+    data["thresholds"].update(min_effect=0.09, process_sigma=0.02, looks=[16, 32], pairs=3)
     wide.write_text(json.dumps(data))
     calibrations = load_calibrations(tmp_path)
+    assert calibrations["kind-a"][0].pairs == 1  # a calibration that names no pairs was made with one
     thresholds, kind, how = thresholds_for(calibrations, {"cpu": "Other CPU", "usable_cores": 4})
     assert kind is None and how.startswith("this machine kind other-cpu-4-cores is not calibrated")
-    assert (thresholds.min_effect, thresholds.process_sigma, thresholds.looks) == (0.09, 0.02, (16, 32))
+    assert (thresholds.min_effect, thresholds.process_sigma, thresholds.looks, thresholds.pairs) == (
+        0.09, 0.02, (16, 32), 3)
     mine = {"cpu": "AMD EPYC (family/model/stepping 23/49/0)", "usable_cores": 2}
     write_calibration(tmp_path, kind=machine_kind(mine))
     thresholds, kind, how = thresholds_for(load_calibrations(tmp_path), mine)
@@ -352,20 +354,30 @@ def test_a_slowdown_fails_only_when_fresh_workers_find_it_too(verdicts, final, r
     assert after is session and not session.verdicts
 
 
+def test_several_worker_pairs_judge_without_a_confirmation():
+    from rnn_models.speed.gate import compare_confirmed, confirmed_verdict
+
+    log = []
+    session = FakeSession(["slower"], log)
+    first, second, after = compare_confirmed(session, lambda: log.append(("restart",)), "lstm", "train",
+                                             "CPU:0", 16, confirm=False)
+    assert second is None and confirmed_verdict(first, second) == "slower" and ("restart",) not in log
+
+
 # --- several worker pairs ---------------------------------------------------------------
 
 
 class FakeWorker:
     """A worker stand-in whose every step takes ``step_s``; it logs the requests it gets."""
 
-    def __init__(self, step_s, log):
-        self.step_s, self.log = step_s, log
+    def __init__(self, step_s, log, build_s=None):
+        self.step_s, self.log, self.build_s = step_s, log, build_s or step_s
 
     def send(self, request):
         self.pending = request
 
     def receive(self, op, timeout):
-        return {"ok": True, "step_s": self.step_s, "kernel_path": "fake"} if op == "build" else {"ok": True}
+        return {"ok": True, "step_s": self.build_s, "kernel_path": "fake"} if op == "build" else {"ok": True}
 
     def request(self, request, timeout):
         self.log.append(self)
@@ -383,10 +395,12 @@ def test_each_unit_is_timed_by_the_next_worker_pair_in_turn():
     session = ABSession.__new__(ABSession)
     session.thresholds = Thresholds(min_effect=0.071, process_sigma=0.0, family_alpha=0.05, looks=(8,), block_s=0.1)
     session.batch_path, session._keys = "unused.npz", 0
-    session.pairs = [{"current": FakeWorker(0.010, log), "baseline": FakeWorker(0.010, log)},
-                     {"current": FakeWorker(0.012, log), "baseline": FakeWorker(0.010, log)}]
+    # Each worker's step timed while all four built took 5x its own time.
+    session.pairs = [{"current": FakeWorker(0.010, log, 0.05), "baseline": FakeWorker(0.010, log, 0.05)},
+                     {"current": FakeWorker(0.012, log, 0.06), "baseline": FakeWorker(0.010, log, 0.05)}]
     ab = session.compare("basic_lstm", "train", "CPU:0", 1)
     assert ab.worker_pairs == 2 and len(ab.log_ratios) == 8
+    assert ab.unit_steps == 10  # 0.1 s of the first pair's own steps, not 2 of the contended ones
     assert [round(math.exp(r), 3) for r in ab.log_ratios] == [1.0, 1.2] * 4
     assert {id(w) for w in log} == {id(w) for pair in session.pairs for w in pair.values()}  # all four timed
     with pytest.raises(ValueError, match="at least 1 pair of workers, got 0"):

@@ -8,8 +8,10 @@ can be replayed under any thresholds. From the A/A runs it derives the threshold
 - ``process_sigma``: the spread of the ratio between fresh processes beyond what one
   run's own units show (method of moments: the variance of the per-run estimates minus
   their mean squared standard error);
-- ``min_effect``: ``MIN_EFFECT_FACTOR`` times the largest A/A deviation of any step in any
-  run, and at least ``MIN_EFFECT_FLOOR``;
+- ``min_effect``: how far an unchanged step's ratio strays, at most: the largest A/A
+  deviation of any step in any run, and at least the deviation that one step of one run in
+  ``TARGET_RUNS`` whole-gate runs would reach if the A/A estimates were normal with their
+  measured spread (``sd x z(1 - 1 / (TARGET_RUNS x steps))``);
 
 then replays the gate's sequential decision on every stored run and counts the A/A runs
 with any false alarm and the injected runs flagged. All of it, with the machine's
@@ -26,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from rnn_models._atomic import write_json_atomic
 from rnn_models.baseline import BASELINE_DIR
@@ -34,7 +37,8 @@ from rnn_models.environment import fingerprint
 from rnn_models.regression.speed import Thresholds, decide_sequentially, hodges_lehmann
 from rnn_models.registry import REGISTRY
 from rnn_models.speed.ab import ABSession, real_batch
-from rnn_models.speed.calibration_file import SCHEMA_VERSION, calibration_path, machine_kind
+from rnn_models.speed.calibration_file import (SCHEMA_VERSION, calibration_path, load_calibration_file,
+                                               machine_kind)
 
 DEFAULT_LOOKS = (16, 32)
 DEFAULT_BLOCK_S = 0.1
@@ -42,8 +46,7 @@ DEFAULT_ALPHA = 0.01
 DEFAULT_SLOWDOWNS = (0.05,)
 DEFAULT_INJECT = (("basic_lstm", "train"), ("gru", "inference"))
 DEFAULT_PAIRS = 3
-MIN_EFFECT_FLOOR = 0.03
-MIN_EFFECT_FACTOR = 1.5
+TARGET_RUNS = 20  # the gate's target: at most one whole-gate A/A run in 20 with a false alarm
 HL_SE_FACTOR = 1.0 / math.sqrt(3.0 / math.pi)  # the HL estimate's se / the mean's, normal data
 
 
@@ -84,14 +87,17 @@ def derive_thresholds(aa_runs, alpha, looks, block_s, pairs=1):
                for s in estimates if len(estimates[s]) > 1]
     process_sigma = math.sqrt(statistics.mean(between)) if between else 0.0
     largest = max(abs(math.expm1(e)) for values in estimates.values() for e in values)
-    min_effect = math.ceil(max(MIN_EFFECT_FLOOR, MIN_EFFECT_FACTOR * largest) * 1000) / 1000
+    sd = statistics.pstdev([e for v in estimates.values() for e in v])
+    z = stats.norm.ppf(1.0 - 1.0 / (TARGET_RUNS * len(estimates)))
+    min_effect = math.ceil(max(largest, math.expm1(z * sd)) * 1000) / 1000
     derivation = {
         "process_sigma": f"sqrt(mean over steps of max(0, var of the per-run log-ratio estimates - "
                          f"their mean squared se)) over {len(aa_runs)} A/A runs",
-        "min_effect": f"max({MIN_EFFECT_FLOOR}, {MIN_EFFECT_FACTOR} x the largest A/A deviation "
-                      f"{largest:.4f}), rounded up to 0.1%",
+        "min_effect": f"max(the largest A/A deviation {largest:.4f}, exp({z:.3f} x the A/A estimates' sd "
+                      f"{sd:.4f}) - 1, the deviation one step of one run in {TARGET_RUNS} would reach), "
+                      "rounded up to 0.1%",
         "largest_aa_deviation": largest,
-        "aa_estimate_sd": statistics.pstdev([e for v in estimates.values() for e in v]),
+        "aa_estimate_sd": sd,
     }
     return Thresholds(min_effect, process_sigma, alpha, tuple(looks), block_s, pairs), derivation
 
@@ -164,10 +170,7 @@ def calibrate(batch, *, cells, runs, slowdowns, inject, looks, block_s, alpha, p
                 run = _run(root, batch, sampling, [(cell, phase, "CPU:0")], family, slowdown=slowdown, log=log)
                 samples.append(next(iter(run.values())))
             injected.append({"cell": cell, "phase": phase, "slowdown": slowdown, "samples": samples})
-    thresholds, derivation = derive_thresholds(aa_runs, alpha, looks, block_s, pairs)
-    aa_summary, injected_summary = evaluate(thresholds, aa_runs, injected, family)
-    aa_summary["seconds_per_run_all_looks"] = statistics.median(aa_seconds)
-    return {
+    calibration = {
         "schema_version": SCHEMA_VERSION,
         "what": "the A/B speed gate's thresholds, and its false-alarm rate and power measured "
                 "with them (python -m rnn_models gate-check)",
@@ -175,14 +178,27 @@ def calibrate(batch, *, cells, runs, slowdowns, inject, looks, block_s, alpha, p
         "command": command,
         "machine": fingerprint(),
         "node": platform.node(),
-        "thresholds": {"min_effect": thresholds.min_effect, "process_sigma": thresholds.process_sigma,
-                       "family_alpha": alpha, "looks": list(looks), "block_s": block_s, "pairs": pairs},
-        "derivation": derivation,
+        "thresholds": {"family_alpha": alpha, "looks": list(looks), "block_s": block_s, "pairs": pairs},
         "family_size": family,
-        "measured": {"aa": aa_summary, "injected": injected_summary},
         "wall_s": time.perf_counter() - started,
+        "seconds_per_aa_run_all_looks": statistics.median(aa_seconds),
         "samples": {"aa": aa_runs, "injected": injected},
     }
+    return derive(calibration)
+
+
+def derive(calibration):
+    """The calibration with its thresholds derived from its A/A samples and its rates replayed
+    with them (``gate-check --from FILE`` does this again after the derivation changed)."""
+    t, samples = calibration["thresholds"], calibration["samples"]
+    thresholds, derivation = derive_thresholds(samples["aa"], t["family_alpha"], t["looks"], t["block_s"],
+                                               t.get("pairs", 1))
+    aa_summary, injected_summary = evaluate(thresholds, samples["aa"], samples["injected"],
+                                            calibration["family_size"])
+    if "seconds_per_aa_run_all_looks" in calibration:
+        aa_summary["seconds_per_run_all_looks"] = calibration["seconds_per_aa_run_all_looks"]
+    t.update(min_effect=thresholds.min_effect, process_sigma=thresholds.process_sigma)
+    return {**calibration, "derivation": derivation, "measured": {"aa": aa_summary, "injected": injected_summary}}
 
 
 def calibrate_cli(args):
@@ -190,6 +206,10 @@ def calibrate_cli(args):
     from rnn_models.paths import check_output_file
 
     out = check_output_file(args.out or calibration_path(BASELINE_DIR, machine_kind(fingerprint())), "--out")
+    if args.samples_from:
+        calibration = derive(load_calibration_file(args.samples_from))
+        calibration["derived_by"] = " ".join(["python -m rnn_models", *sys.argv[1:]])
+        return _report(out, calibration)
     cells = args.cells or list(REGISTRY)
     inject = tuple(args.inject or DEFAULT_INJECT)
     outside = [f"{cell}:{phase}" for cell, phase in inject if cell not in cells]
@@ -203,12 +223,16 @@ def calibrate_cli(args):
         block_s=(args.block_ms / 1e3) if args.block_ms else DEFAULT_BLOCK_S,
         alpha=args.alpha or DEFAULT_ALPHA, pairs=args.pairs or DEFAULT_PAIRS, root=root,
         command=" ".join(["python -m rnn_models", *sys.argv[1:]]))
+    return _report(out, calibration)
+
+
+def _report(out, calibration):
     write_json_atomic(out, calibration)
     aa = calibration["measured"]["aa"]
     t = calibration["thresholds"]
     print(f"thresholds: min_effect {t['min_effect']:.1%}, process_sigma {t['process_sigma']:.4f}, "
           f"alpha {t['family_alpha']} over {calibration['family_size']} steps x {len(t['looks'])} looks, "
-          f"{t['pairs']} worker pairs")
+          f"{t.get('pairs', 1)} worker pair(s)")
     print(f"A/A: {aa['runs_with_false_alarm']} of {aa['runs']} runs with a false alarm "
           f"({aa['steps_flagged_slower']} of {aa['runs'] * aa['steps_per_run']} steps); verdicts {aa['verdicts']}")
     for inj in calibration["measured"]["injected"]:

@@ -43,21 +43,37 @@ def load_calibrations(baselines_dir):
     folder = Path(baselines_dir) / CALIBRATION_DIR
     out = {}
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("schema_version") != SCHEMA_VERSION:
-                raise ValueError(f"schema_version {data.get('schema_version')!r} is not {SCHEMA_VERSION}")
-            t = data["thresholds"]
-            thresholds = Thresholds(float(t["min_effect"]), float(t["process_sigma"]),
-                                    float(t["family_alpha"]), tuple(int(n) for n in t["looks"]),
-                                    float(t["block_s"]), int(t.get("pairs", 1)))
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as err:
-            raise CalibrationError(
-                f"{path} is not a valid A/B gate calibration ({' '.join(str(err).split())}): restore "
-                f"it (git checkout -- {path}) or measure it again with `python -m rnn_models "
-                "gate-check`") from None
-        out[path.stem] = (thresholds, data)
+        data = load_calibration_file(path)
+        out[path.stem] = (_thresholds(path, data), data)
     return out
+
+
+def load_calibration_file(path):
+    """One calibration file's dict; a file that cannot be read is a CalibrationError naming it."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if data.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"schema_version {data.get('schema_version')!r} is not {SCHEMA_VERSION}")
+        if not isinstance(data.get("thresholds"), dict):
+            raise ValueError("it holds no thresholds")
+        return data
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise _invalid(path, err) from None
+
+
+def _thresholds(path, data):
+    try:
+        t = data["thresholds"]
+        return Thresholds(float(t["min_effect"]), float(t["process_sigma"]), float(t["family_alpha"]),
+                          tuple(int(n) for n in t["looks"]), float(t["block_s"]), int(t.get("pairs", 1)))
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise _invalid(path, err) from None
+
+
+def _invalid(path, err):
+    return CalibrationError(f"{path} is not a valid A/B gate calibration ({' '.join(str(err).split())}): "
+                            f"restore it (git checkout -- {path}) or measure it again with `python -m "
+                            "rnn_models gate-check`")
 
 
 def thresholds_for(calibrations, fingerprint):

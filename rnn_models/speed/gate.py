@@ -3,9 +3,10 @@ had, else the stored-median and PyTorch-ratio rules against the stored run.
 
 - Thresholds: this machine kind's calibration, else the widest stored ones
   (``rnn_models.speed.calibration_file``).
-- A step found slower is timed again by fresh workers of both sides, and fails only if that
-  A/B finds it slower too: a false alarm that comes from one pair of processes (where the
-  machine placed them, a job beside them) does not repeat in the next pair.
+- Each step's units are taken by the calibrated number of fresh worker pairs in turn, so one
+  pair's own speed (where the machine placed its processes) moves only its share of them. A
+  one-pair calibration instead times a step found slower again in fresh workers, and fails it
+  only if that A/B finds it slower too.
 - Every way the A/B can be unavailable (no stored commit, no git, a missing default ref,
   differing dependencies or libraries, a worker that fails, no calibration) is said once, in
   one line, and the fallback rules apply to each step; a step that neither can judge says so.
@@ -63,12 +64,14 @@ def check_speed_inputs(baselines_dir, ref=None, root=None):
         raise ValueError(f"--ab-ref {ref}: {err}") from None
 
 
-def compare_confirmed(session, restart, cell, phase, device, family_size, slowdown=0.0):
+def compare_confirmed(session, restart, cell, phase, device, family_size, slowdown=0.0, confirm=True):
     """``(first, second, session)``: the step's A/B in ``session``, and, when it finds the step
-    slower, a second A/B in a fresh session from ``restart()`` (else None), which is returned
-    for the next steps. ``slowdown`` stretches the current side's steps (calibration only)."""
+    slower and ``confirm``, a second A/B in a fresh session from ``restart()`` (else None),
+    which is returned for the next steps. ``slowdown`` stretches the current side's steps
+    (calibration only). A session of several worker pairs needs no confirmation: its units
+    already average over pairs, and its calibration measured it without one."""
     first = session.compare(cell, phase, device, family_size, slowdown=slowdown)
-    if not first.decision.fails:
+    if not first.decision.fails or not confirm:
         return first, None, session
     session.close()
     session = restart()
@@ -150,10 +153,12 @@ class SpeedGate:
             raise worktree.RefUnavailable(differs)
         self._batch, self._thresholds = batch, thresholds
         self._session = ABSession(self._current_root, self._baseline_root, batch, thresholds)
-        pairs = thresholds.pairs
-        self.notes.append(f"A/B against {self.ref} ({self.commit[:12]}), each step's units taken by "
-                          f"{pairs} pair{'s' if pairs > 1 else ''} of fresh workers in turn; a step found "
-                          "slower is timed again in fresh workers and fails only if found slower again")
+        if thresholds.pairs > 1:
+            how = f"each step's units taken by {thresholds.pairs} pairs of fresh workers in turn"
+        else:
+            how = ("both sides in fresh workers; a step found slower is timed again in fresh workers "
+                   "and fails only if found slower again")
+        self.notes.append(f"A/B against {self.ref} ({self.commit[:12]}), {how}")
 
     def _ab(self, cell, phase, device, batch):
         if self.unavailable is None and self._session is None and self.fatal is None:
@@ -172,7 +177,8 @@ class SpeedGate:
 
         try:
             first, second, self._session = compare_confirmed(
-                self._session, restart, cell, phase, device, self.family_size)
+                self._session, restart, cell, phase, device, self.family_size,
+                confirm=self._thresholds.pairs == 1)
             return first, second
         except ABUnavailable as err:
             self._give_up(err)

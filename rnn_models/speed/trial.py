@@ -57,7 +57,7 @@ def one_run(root, baseline_root, batch, thresholds, steps, family, slowdown=0.0,
     try:
         for cell, phase, device in steps:
             first, second, session = compare_confirmed(session, restart, cell, phase, device, family,
-                                                       slowdown=slowdown)
+                                                       slowdown=slowdown, confirm=thresholds.pairs == 1)
             d = (second or first).decision
             out[f"{cell} {phase} {device}"] = {
                 "verdict": confirmed_verdict(first, second), "first": first.decision.verdict,
