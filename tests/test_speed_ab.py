@@ -228,6 +228,25 @@ def test_dependencies_that_differ_fall_back(tmp_path, repo):
     assert any("pyproject.toml dependencies differ" in n and "keras>=3.5" in n for n in gate.notes)
 
 
+def test_a_baseline_commit_that_does_not_build_falls_back_in_one_line(tmp_path, repo):
+    init = repo / "rnn_models" / "__init__.py"
+    good = init.read_text()
+    init.write_text("raise ImportError('a broken baseline')\n" + good)
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "broken")
+    broken = git(repo, "rev-parse", "HEAD")
+    init.write_text(good)
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "fixed")
+    gate = gate_for(repo, tmp_path, ref=broken)
+    outcome = gate.check("test_step_speed[lstm-CPU:0-train]", speed_result(median=0.05), batch())
+    unavailable = [n for n in gate.notes if n.startswith("speed A/B unavailable: ")]
+    assert len(unavailable) == 1 and "\n" not in unavailable[0], gate.notes
+    assert "baseline worker: hello: ImportError: a broken baseline" in unavailable[0]
+    assert "falling back to the stored-run rules (median:150%, torch_ratio:60%)" in unavailable[0]
+    assert outcome.mode == "fallback" and outcome.fails and "median 0.05 is over 0.0305" in outcome.detail
+    gate.close()
+    assert git(repo, "worktree", "list").count("\n") == 0  # its worktree removed
+
+
 def test_no_calibration_falls_back(tmp_path, repo):
     gate = gate_for(repo, tmp_path, calibrate=False)
     outcome = gate.check("test_step_speed[lstm-CPU:0-train]", speed_result(), batch())
