@@ -151,6 +151,12 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
     if _xdist(config):
         _costliest_cells_first(config, items)
+
+
+def pytest_collection_finish(session):
+    # After every plugin's deselection (-k and -m deselect after this conftest's hook ran): the
+    # seed-0 runs to train at once, and the speed steps in the A/B's family, of the tests kept.
+    config, items = session.config, session.items
     if not _xdist(config):  # an xdist worker collects every test but runs only its share
         params = [getattr(i, "callspec", None) for i in items if "matrix_run" in i.fixturenames]
         config.stash[PLANNED] = list(dict.fromkeys(p.params["cell"] for p in params if p and "cell" in p.params))
