@@ -45,6 +45,13 @@ def _speed_gate_on(config):
     return not _update(config) and bool(getattr(option, "benchmark_compare", None) or option.ab_ref)
 
 
+def _speed_storage(config):
+    """pytest-benchmark's folder of stored speed runs (``<--baselines>/benchmarks`` unless
+    ``--benchmark-storage`` names another), None without pytest-benchmark."""
+    storage = getattr(config.option, "benchmark_storage", None)
+    return None if storage is None else str(storage).removeprefix("file://")
+
+
 def _selected(config, names):
     wanted = config.stash.get(SELECTED, None)
     return [n for n in names if wanted is None or n in wanted]
@@ -62,7 +69,7 @@ def pytest_configure(config):
             baselines=baselines, plots=config.getoption("--plots"),
             speed_summary=config.getoption("--speed-summary"), ray_address_option=config.getoption("--ray-address"),
             gate_speed=_speed_gate_on(config) and not config.option.no_ab, ab_ref=config.option.ab_ref,
-            controller=controller)
+            controller=controller, speed_storage=_speed_storage(config))
     except ValueError as err:
         raise pytest.UsageError(" ".join(str(err).split())) from None
     config.stash[UPDATE_LOCK] = lock
@@ -144,6 +151,12 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
     if _xdist(config):
         _costliest_cells_first(config, items)
+
+
+def pytest_collection_finish(session):
+    # After every plugin's deselection (-k and -m deselect after this conftest's hook ran): the
+    # seed-0 runs to train at once, and the speed steps in the A/B's family, of the tests kept.
+    config, items = session.config, session.items
     if not _xdist(config):  # an xdist worker collects every test but runs only its share
         params = [getattr(i, "callspec", None) for i in items if "matrix_run" in i.fixturenames]
         config.stash[PLANNED] = list(dict.fromkeys(p.params["cell"] for p in params if p and "cell" in p.params))
@@ -177,11 +190,7 @@ class _Plugin:
         self.session.take(report.nodeid, report.failed, report.when, report.user_properties)
 
     def pytest_sessionstart(self, session):
-        from rnn_models.speed.stored import AtomicStorage
-
-        bs = getattr(self.config, "_benchmarksession", None)  # pytest-benchmark has no storage hook
-        if bs is not None:
-            bs.storage = AtomicStorage(bs.storage, self.config.stash.get(TRANSACTION, None))
+        _wrap_storage(self.config, getattr(self.config, "_benchmarksession", None))
 
     def pytest_sessionfinish(self, session, exitstatus):
         """After pytest-benchmark staged its save: the update's commit, the summary file."""
@@ -208,6 +217,25 @@ class _Plugin:
                 terminalreporter.section(title)
             section = title
             terminalreporter.write_line(text)
+
+
+def _wrap_storage(config, benchmarksession):
+    """pytest-benchmark's storage, wrapped once in ``AtomicStorage`` (an atomic save, staged
+    into an update, and a ``location`` that works for a folder outside the working
+    directory). pytest-benchmark has no storage hook, so it is swapped on its session."""
+    from rnn_models.speed.stored import AtomicStorage
+
+    if benchmarksession is not None and not isinstance(benchmarksession.storage, AtomicStorage):
+        benchmarksession.storage = AtomicStorage(benchmarksession.storage, config.stash.get(TRANSACTION, None))
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_benchmark_compare_machine_info(config, benchmarksession):
+    # Workaround: pytest-benchmark's own impl of this hook (its machine-info warning, made
+    # while it loads the compared run in its pytest_configure, before our session starts)
+    # reads ``storage.location``, which raises for a --baselines folder outside the working
+    # directory; running first, this gives it our storage (docs/decisions.md).
+    _wrap_storage(config, benchmarksession)
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
@@ -363,8 +391,7 @@ def speed_gate(pytestconfig):
     from rnn_models.speed.gate import SpeedGate
 
     rules = [parse_rule(text) for text in pytestconfig.getini("rnnbench_fallback_rules")]
-    storage = str(option.benchmark_storage).removeprefix("file://")
-    gate = SpeedGate(storage, pytestconfig.getoption("--baselines"), rules,
+    gate = SpeedGate(_speed_storage(pytestconfig), pytestconfig.getoption("--baselines"), rules,
                      family_size=pytestconfig.stash.get(GATED, 1), ref=option.ab_ref,
                      ab=not option.no_ab)
     pytestconfig.stash[SPEED_GATE] = gate

@@ -11,11 +11,18 @@ Exit codes: 130 after Ctrl-C (SIGINT), 143 after SIGTERM, the shell's 128 + sign
 """
 
 import contextlib
+import os
 import signal
+import sys
 import threading
+import time
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _received = []  # the stop signals received inside the current block, in order
+# A test seam: a command announces itself and waits at the phases this names (comma-separated),
+# so a test can send its signal in that phase (tests/test_bad_inputs_checkouts.py).
+PAUSE_ENV = "RNN_MODELS_PAUSE_AT"
+PAUSE_S = 60.0
 
 
 class Stopped(KeyboardInterrupt):
@@ -71,3 +78,12 @@ def exit_code():
 def describe():
     """``Ctrl-C`` or ``SIGTERM``, for the one line a stopped command prints."""
     return "Ctrl-C" if received() == signal.SIGINT else received().name
+
+
+def pause_point(phase, command):
+    """The seam's pause: when ``$RNN_MODELS_PAUSE_AT`` names ``phase``, prints ``<command>:
+    paused at <phase>`` on stderr and sleeps up to ``PAUSE_S`` (a stop signal ends it).
+    Nothing otherwise."""
+    if phase in os.environ.get(PAUSE_ENV, "").split(","):
+        print(f"{command}: paused at {phase} (${PAUSE_ENV})", file=sys.stderr, flush=True)
+        time.sleep(PAUSE_S)

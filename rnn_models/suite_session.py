@@ -14,7 +14,7 @@ RUN, NUMERICS, ACCURACY = "rnnbench_run", "rnnbench_numerics", "rnnbench_accurac
 
 
 def check_inputs(*, cells, epochs, update, baselines, plots, speed_summary, ray_address_option,
-                 gate_speed, ab_ref, controller):
+                 gate_speed, ab_ref, controller, speed_storage=None):
     """Every option and stored input of a session, checked before any test runs: returns
     ``(selected cells or None, Ray address or None, the update lock or None)``. A ValueError
     names the option or file in one line. On the controller (or a plain session), an update
@@ -34,8 +34,8 @@ def check_inputs(*, cells, epochs, update, baselines, plots, speed_summary, ray_
         recover(baselines)  # complete an update a kill interrupted, drop stale temp files
     if not update:
         check_stored_inputs(baselines, [c for c in matrix_cells() if selected is None or c in selected], epochs)
-    if gate_speed:  # the A/B's inputs
-        check_speed_inputs(baselines, ab_ref)
+    if gate_speed:  # the A/B's inputs, and its baseline commit (``speed_storage``: the stored runs)
+        check_speed_inputs(baselines, ab_ref, storage=speed_storage)
     return selected, address, lock
 
 

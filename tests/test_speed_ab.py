@@ -219,6 +219,30 @@ def test_a_shallow_clone_without_the_commit_fails_every_step_with_the_fix(tmp_pa
     assert gate.check("test_step_speed[lstm-CPU:0-inference]", speed_result(phase="inference"), batch()).fails
 
 
+def stored_run_at(tmp_path, commit):
+    """``(baselines, storage)``: a calibration, and a stored speed run recorded at ``commit``."""
+    storage = tmp_path / "storage"
+    (storage / machine_id()).mkdir(parents=True, exist_ok=True)
+    run = json.loads(FIXTURE_RUN.read_text())
+    run["commit_info"] = {"id": commit, "dirty": False}
+    (storage / machine_id() / "0001_baseline.json").write_text(json.dumps(run))
+    write_calibration(tmp_path / "baselines")
+    return tmp_path / "baselines", storage
+
+
+def test_the_stored_run_s_commit_that_a_shallow_clone_cannot_get_is_bad_input_before_timing(tmp_path, repo):
+    first, shallow = shallow_clone(repo, tmp_path)
+    baselines, storage = stored_run_at(tmp_path, first)
+    git(shallow, "remote", "remove", "origin")
+    with pytest.raises(ValueError, match=f"^the speed A/B cannot run: the stored speed run's commit {first[:12]} "
+                                         "is not in this shallow clone .* no remote 'origin' .*fetch-depth: 0, "
+                                         "or `git fetch --unshallow`.*--no-ab"):
+        check_speed_inputs(baselines, root=shallow, storage=storage)
+    check_speed_inputs(baselines, root=repo, storage=storage)  # a full clone has it
+    missing = stored_run_at(tmp_path / "other", "f" * 40)
+    check_speed_inputs(*missing[:1], root=repo, storage=missing[1])  # not a shallow cut: the gate falls back
+
+
 def test_dependencies_that_differ_fall_back(tmp_path, repo):
     base = git(repo, "rev-parse", "HEAD")
     text = (repo / "pyproject.toml").read_text().replace('"keras>=3.0"', '"keras>=3.5"')
@@ -226,6 +250,25 @@ def test_dependencies_that_differ_fall_back(tmp_path, repo):
     gate = gate_for(repo, tmp_path, ref=base)
     gate.check("test_step_speed[lstm-CPU:0-train]", speed_result(), batch())
     assert any("pyproject.toml dependencies differ" in n and "keras>=3.5" in n for n in gate.notes)
+
+
+def test_a_baseline_commit_that_does_not_build_falls_back_in_one_line(tmp_path, repo):
+    init = repo / "rnn_models" / "__init__.py"
+    good = init.read_text()
+    init.write_text("raise ImportError('a broken baseline')\n" + good)
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "broken")
+    broken = git(repo, "rev-parse", "HEAD")
+    init.write_text(good)
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "fixed")
+    gate = gate_for(repo, tmp_path, ref=broken)
+    outcome = gate.check("test_step_speed[lstm-CPU:0-train]", speed_result(median=0.05), batch())
+    unavailable = [n for n in gate.notes if n.startswith("speed A/B unavailable: ")]
+    assert len(unavailable) == 1 and "\n" not in unavailable[0], gate.notes
+    assert "baseline worker: hello: ImportError: a broken baseline" in unavailable[0]
+    assert "falling back to the stored-run rules (median:150%, torch_ratio:60%)" in unavailable[0]
+    assert outcome.mode == "fallback" and outcome.fails and "median 0.05 is over 0.0305" in outcome.detail
+    gate.close()
+    assert git(repo, "worktree", "list").count("\n") == 0  # its worktree removed
 
 
 def test_no_calibration_falls_back(tmp_path, repo):

@@ -11,6 +11,7 @@ good or bad commit that does not run); 130 Ctrl-C, 143 SIGTERM.
 import tempfile
 from pathlib import Path
 
+from rnn_models import interrupts
 from rnn_models.bisect import history, report, search
 from rnn_models.speed import worktree
 
@@ -99,6 +100,7 @@ def bisect_cli(args):
         bad = outcome.steps[0]
         raise ValueError(f"--bad {bad.commit.short} does not run: {bad.judgment.measure}")
     rounds = f" after {args.rounds} round{'s' if args.rounds > 1 else ''}" if args.metric != "numerics" else ""
+    interrupts.pause_point("table", "rnn_models bisect")
     print(report.table(outcome))
     print("\n".join(report.conclusion(outcome, rounds)), flush=True)
     return EXIT_FOUND if outcome.status == search.FOUND else EXIT_NOT_FOUND

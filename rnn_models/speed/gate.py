@@ -10,8 +10,10 @@ had, else the stored-median and PyTorch-ratio rules against the stored run.
 - Every way the A/B can be unavailable (no stored commit, no git, a missing default ref,
   differing dependencies or libraries, a worker that fails, no calibration) is said once, in
   one line, and the fallback rules apply to each step; a step that neither can judge says so.
-- A shallow clone that lacks the baseline commit, when no remote gives it, fails every step
-  with the fix: it must never pass on rules the user did not choose (``--no-ab`` opts out).
+- A shallow clone that lacks the baseline commit, when no remote gives it, stops the session
+  before any timing with one line and the fix (``check_speed_inputs``): it must never pass on
+  rules the user did not choose (``--no-ab`` opts out). Should it happen later all the same,
+  every step fails with that line.
 """
 
 import contextlib
@@ -47,21 +49,46 @@ class GateOutcome:
         return gate_extra_info(self)
 
 
-def check_speed_inputs(baselines_dir, ref=None, root=None):
-    """Before any timing: every stored calibration is readable, and a ref the user named exists
-    (fetched into a shallow clone where a remote gives it). A ValueError names the problem."""
+def check_speed_inputs(baselines_dir, ref=None, root=None, storage=None):
+    """Before any timing: every stored calibration is readable, a ref the user named exists,
+    and the A/B's baseline commit (``ref``, else the newest stored run's in ``storage``) is
+    in this checkout or fetched into a shallow clone. A ValueError names the problem in one
+    line; a default ref that cannot be had otherwise is left to the gate's fallback."""
     load_calibrations(baselines_dir)  # a CalibrationError is a ValueError naming the file
+    root = root or Path(__file__).resolve().parents[2]
     if ref is None:
+        stored = newest_run(storage) if storage else None
+        commit = stored.commit.get("id") if stored is not None else None
+        if commit:
+            try:
+                baseline_commit(worktree.repo_root(root), commit, f"the stored speed run's commit {commit[:12]}")
+            except worktree.RefUnavailable:
+                pass  # not a shallow clone's cut: the gate says so and falls back
+            except GateError as err:
+                raise ValueError(str(err)) from None
         return
     try:
-        repo = worktree.repo_root(root or Path(__file__).resolve().parents[2])
-        try:
-            worktree.resolve(repo, ref)
-        except worktree.RefUnavailable:
-            if not (worktree.is_shallow(repo) and worktree.fetch_commit(repo, ref)):
-                raise
-    except worktree.RefUnavailable as err:
-        raise ValueError(f"--ab-ref {ref}: {err}") from None
+        baseline_commit(worktree.repo_root(root), ref, f"--ab-ref {ref}")
+    except (worktree.RefUnavailable, GateError) as err:
+        raise ValueError(f"--ab-ref {ref}: {err}" if isinstance(err, worktree.RefUnavailable) else str(err)) from None
+
+
+def baseline_commit(repo, ref, what):
+    """The full commit id of ``ref``, fetched from ``origin`` into a shallow clone that lacks
+    it. A GateError (its fix in one line) when a shallow clone lacks it and no remote gives
+    it; a RefUnavailable for any other reason it cannot be had. ``what`` names the ref."""
+    try:
+        return worktree.resolve(repo, ref)
+    except worktree.RefUnavailable:
+        if not worktree.is_shallow(repo):
+            raise
+    if worktree.fetch_commit(repo, ref):
+        return worktree.resolve(repo, ref)
+    why = ("origin did not give it" if "origin" in worktree.git(repo, "remote", check=False).stdout.split()
+           else "there is no remote 'origin' to fetch it from")
+    raise GateError(f"the speed A/B cannot run: {what} is not in this shallow clone ({repo}) and {why}. "
+                    "Fetch the history (actions/checkout: fetch-depth: 0, or `git fetch --unshallow`), "
+                    "or pass --no-ab to gate on the stored run's rules")
 
 
 def compare_confirmed(session, restart, cell, phase, device, family_size, slowdown=0.0, confirm=True):
@@ -138,15 +165,9 @@ class SpeedGate:
         repo = worktree.repo_root(self._current_root)
         try:
             self.commit = worktree.resolve(repo, self.ref)
-        except worktree.RefUnavailable as err:
-            if not worktree.is_shallow(repo):
-                raise
-            if not worktree.fetch_commit(repo, self.ref):
-                raise GateError(f"{err}; no remote gave it either. Fetch the history (actions/checkout: "
-                                "fetch-depth: 0, or `git fetch --unshallow`), or pass --no-ab to gate on "
-                                "the stored run's rules") from None
+        except worktree.RefUnavailable:
+            self.commit = baseline_commit(repo, self.ref, f"the baseline commit {self.ref}")
             self.notes.append(f"fetched the baseline commit {self.ref[:12]} into this shallow clone")
-            self.commit = worktree.resolve(repo, self.ref)
         self._baseline_root = self._stack.enter_context(worktree.checkout(repo, self.commit))
         differs = worktree.dependency_difference(self._current_root, self._baseline_root)
         if differs:

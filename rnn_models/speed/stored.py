@@ -126,6 +126,20 @@ class AtomicStorage:
     def __getattr__(self, name):
         return getattr(self._storage, name)
 
+    @property
+    def location(self):
+        """The folder for pytest-benchmark's machine-info warning: relative to the working
+        directory when under it, else absolute. pytest-benchmark's own (``FileStorage.location``,
+        ``path.relative_to(Path.cwd())``) raises for a folder outside it, which crashed every
+        ``--baselines DIR`` compare on another machine (INTERNALERROR, exit 3)."""
+        path = getattr(self._storage, "path", None)
+        if path is None:  # not a file storage: its own location
+            return self._storage.location
+        try:
+            return str(Path(path).relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
     def save(self, output_json, save):
         from pytest_benchmark.utils import safe_dumps
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from rnn_models._atomic import pid_alive
 
 PREFIX = "rnnbench-ab-"  # our worktrees' folder names, so stale ones can be found again
+GIT_TIMEOUT_S = 120
 
 
 class RefUnavailable(Exception):
@@ -25,12 +26,26 @@ class RefUnavailable(Exception):
 def git(repo, *args, check=True):
     """``git -C repo args``, its CompletedProcess; a failure (with ``check``) is a RefUnavailable."""
     try:
-        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                              timeout=120)
+        process = subprocess.Popen(["git", "-C", str(repo), *args], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
     except FileNotFoundError:
         raise RefUnavailable("git is not installed") from None
+    try:
+        stdout, stderr = process.communicate(timeout=GIT_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        raise RefUnavailable(f"git {' '.join(args)} did not answer in 120 s") from None
+        process.kill()
+        process.communicate()
+        raise RefUnavailable(f"git {' '.join(args)} did not answer in {GIT_TIMEOUT_S} s") from None
+    except KeyboardInterrupt:
+        # git ends its work first (within the same limit): killed mid-`worktree add`, it
+        # left a half-made worktree and its own child processes behind.
+        try:
+            process.communicate(timeout=GIT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+        raise
+    done = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     if check and done.returncode != 0:
         raise RefUnavailable(f"git {' '.join(args)}: {' '.join(done.stderr.split()) or 'failed'}")
     return done
