@@ -23,7 +23,7 @@ LAYERS = [
     {"suite", "suite_baselines", "options"},
     {"regression"},
     {"speed"},
-    {"plots"},
+    {"plots", "history"},  # history: the pages of the stored history and of a run
     {"suite_runs", "suite_session", "references", "bisect", "cli", "__main__"},
 ]
 LAYER = {name: k for k, names in enumerate(LAYERS) for name in names}
