@@ -91,7 +91,8 @@ def make_repo(path, remote="git@github.com:example/rnnbench.git"):
         gru["seeds"][1]["test_accuracy"][-1] -= 0.01 * k
         speed["machine_info"]["rnnbench_fingerprint"]["versions"]["tensorflow"] = tf
         for bench in speed["benchmarks"]:
-            bench["stats"]["median"] *= 1.1
+            for stat in ("median", "q1", "q3"):
+                bench["stats"][stat] *= 1.1
         (base / "gru.json").write_text(json.dumps(gru))
         (speed_dir / f"000{k + 1}_baseline.json").write_text(json.dumps(speed))
         git(path, "add", "-A")

@@ -118,6 +118,7 @@ def test_run_page_in_a_browser(browser, tmp_path, artifacts):
     rows = visit.visible("#speed tbody tr")
     page.select_option("#cell-filter", "lstm")
     assert visit.visible("#speed tbody tr") == 2 < rows
+    assert visit.visible("#curves [data-cell]") == 1 and visit.visible("#accuracy [data-cell]") == 1
     page.reload()
     assert page.input_value("#cell-filter") == "lstm" and visit.visible("#speed tbody tr") == 2
     page.select_option("#cell-filter", "")

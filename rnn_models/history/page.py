@@ -127,7 +127,7 @@ def changes_table(doc):
 
     def link(commit_id):
         c = short[commit_id]
-        return f'<a href="{_q(c["url"])}">{_q(c["short"])}</a>' if c.get("url") else f'<code>{_q(c["id"])}</code>'
+        return f'<a href="{_q(c["url"])}">{_q(c["short"])}</a>' if c.get("url") else f'<code title="{_q(c["id"])}">{_q(c["id"][:12])}</code>'
 
     rows = changes(doc)
     if not rows:

@@ -4,10 +4,11 @@ import json
 import math
 
 CSS = """
+[hidden]{display:none!important}
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:16px 24px;color:#222;background:#fff}
 h1{font-size:20px;margin:4px 0 8px}h2{font-size:16px;margin:18px 0 6px}
 table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}
-th{background:#f2f2f2}code{font-size:12px}
+th{background:#f2f2f2}code{font-size:12px}table.changes td{white-space:nowrap}
 .row{display:flex;flex-wrap:wrap;gap:8px}
 svg.chart{border:1px solid #ddd;background:#fff;max-width:100%;height:auto}
 svg text{font-size:11px;fill:#333}svg text.title{font-size:12px;font-weight:600}

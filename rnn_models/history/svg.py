@@ -155,7 +155,7 @@ def curves_chart(title, latest, earlier, default, x_label, y_label, fmt, earlier
 def interval_chart(title, rows, references, fmt):
     """Horizontal intervals: ``rows`` ``[(label, value, low, high, colour)]``, ``references``
     ``[(value, label)]`` drawn as vertical lines (1.0, the failing threshold)."""
-    height = TOP + 22 * len(rows) + 40
+    height = TOP + 22 * len(rows) + 54  # room for the reference lines' labels above the rows
     values = [v for _, v, lo, hi, _ in rows for v in (v, lo, hi)] + [r for r, _ in references]
     finite = [v for v in values if math.isfinite(v)] or [0.9, 1.1]
     ticks = nice_ticks(min(finite), max(finite))
@@ -173,9 +173,9 @@ def interval_chart(title, rows, references, fmt):
     for value, label in references:
         out.append(f'<line x1="{px(value):.1f}" x2="{px(value):.1f}" y1="{TOP}" y2="{height - 28}" '
                    f'class="ref"><title>{_q(label)}</title></line>'
-                   f'<text x="{px(value) + 2:.1f}" y="{TOP + 2}" class="tick">{_q(fmt(value))}</text>')
+                   f'<text x="{px(value) + 2:.1f}" y="{TOP + 10}" class="tick">{_q(fmt(value))}</text>')
     for k, (label, value, lo, hi, colour) in enumerate(rows):
-        y = TOP + 12 + 22 * k
+        y = TOP + 26 + 22 * k
         out.append(f'<text x="{left - 6}" y="{y + 4}" text-anchor="end">{_q(label)}</text>'
                    f'<line x1="{px(lo):.1f}" x2="{px(hi):.1f}" y1="{y}" y2="{y}" stroke="{colour}" stroke-width="3"/>'
                    f'<circle cx="{px(value):.1f}" cy="{y}" r="4" fill="{colour}"/>'
