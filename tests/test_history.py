@@ -100,7 +100,9 @@ def test_each_point_links_its_commit_and_names_kind_and_versions(real):
     points = re.findall(r'<a href="([^"]+)" target="_blank" class="pt" data-commit="([0-9a-f]{40})">', html)
     assert len(points) == len(doc["speed"]) + len(doc["accuracy"])
     assert all(url == f"https://github.com/example/rnnbench/commit/{sha}" for url, sha in points)
-    assert "amd-epyc-family-25-model-17-2-cores; TF 2.21.0 / Keras 3.15.1" in html
+    newest = doc["speed"][-1]
+    versions = f"TF {newest['versions']['tensorflow']} / Keras {newest['versions']['keras']}"
+    assert f"machine: {newest['kind']}; {versions}" in html
 
 
 def test_without_a_forge_the_sha_is_shown(tmp_path):

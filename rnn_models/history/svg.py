@@ -171,9 +171,12 @@ def interval_chart(title, rows, references, fmt):
         out.append(f'<line x1="{px(t):.1f}" x2="{px(t):.1f}" y1="{TOP}" y2="{height - 28}" class="grid"/>'
                    f'<text x="{px(t):.1f}" y="{height - 14}" text-anchor="middle">{_q(fmt(t))}</text>')
     for value, label in references:
-        out.append(f'<line x1="{px(value):.1f}" x2="{px(value):.1f}" y1="{TOP}" y2="{height - 28}" '
+        x = px(value)
+        anchor = ("end", x - 2) if x > WIDTH - 60 else ("start", x + 2)  # a label at the edge stays in
+        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{height - 28}" '
                    f'class="ref"><title>{_q(label)}</title></line>'
-                   f'<text x="{px(value) + 2:.1f}" y="{TOP + 10}" class="tick">{_q(fmt(value))}</text>')
+                   f'<text x="{anchor[1]:.1f}" y="{TOP + 10}" text-anchor="{anchor[0]}" class="tick">'
+                   f'{_q(fmt(value))}</text>')
     for k, (label, value, lo, hi, colour) in enumerate(rows):
         y = TOP + 26 + 22 * k
         out.append(f'<text x="{left - 6}" y="{y + 4}" text-anchor="end">{_q(label)}</text>'
