@@ -30,8 +30,9 @@ class _Scripts(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         self._id = attrs.get("id") if tag == "script" and attrs.get("type") == "application/json" else None
-        if attrs.get("src") or (tag == "link" and attrs.get("href")):
-            self.external.append(attrs.get("src") or attrs.get("href"))
+        url = attrs.get("src") or (attrs.get("href") if tag == "link" else None)
+        if url and not url.startswith("data:"):
+            self.external.append(url)
 
     def handle_data(self, data):
         if self._id:

@@ -104,6 +104,37 @@ def test_history_page_in_a_browser(browser, tmp_path, artifacts):
     assert visit.problems == []
 
 
+def test_history_page_served_over_http(browser, tmp_path):
+    """Served (as a CI artifact viewer or a static host would), it asks for nothing more."""
+    import functools
+    import http.server
+    import threading
+
+    page_path, doc = write_history(ROOT / "baselines", tmp_path / "site", remote=REMOTE)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(page_path.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
+        problems, page = [], browser.new_page()
+        page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.on("request", lambda r: r.url.split("#")[0] != url and problems.append(f"request: {r.url}"))
+        page.goto(url + "#cell=lstm")
+        assert page.locator("section.cell").evaluate_all("els => els.filter(e => !e.hidden).length") == 1
+        assert page.locator("#cell-lstm svg.chart").count() == 5
+        page.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert problems == []
+
+
 def test_run_page_in_a_browser(browser, tmp_path, artifacts):
     page_path = write_run_page(tmp_path / "run.html", run_data(**verdicts(failing=True)))
     visit = Visit(browser, page_path)

@@ -7,7 +7,7 @@ changes and every chart read without JavaScript."""
 from html import escape
 
 from rnn_models.history import svg
-from rnn_models.history.style import CSS, PAGE_SCRIPT, json_script
+from rnn_models.history.style import CSS, FAVICON, PAGE_SCRIPT, json_script
 
 PHASES = ("train", "inference")
 
@@ -171,7 +171,7 @@ def render(doc):
             "kind; dashed markers show where versions changed.</p>")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>rnnbench history</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>
+<meta name="viewport" content="width=device-width, initial-scale=1">{FAVICON}<style>{CSS}</style></head>
 <body><h1>rnnbench: speed and accuracy over commits</h1>{notice}{head}
 <section id="changes"><h2>Changed since the previous baseline</h2>
 <p>Each series of the newest baseline against its previous point of the same machine kind, largest change first.</p>

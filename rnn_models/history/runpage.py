@@ -11,7 +11,7 @@ from pathlib import Path
 from rnn_models._atomic import json_text, write_bytes_atomic
 from rnn_models.history import svg
 from rnn_models.history.rundata import failures
-from rnn_models.history.style import CSS, PAGE_SCRIPT, finite, json_script
+from rnn_models.history.style import CSS, FAVICON, PAGE_SCRIPT, finite, json_script
 
 
 def _q(value):
@@ -132,7 +132,7 @@ def render_run(data):
     notes = "".join(f"<li>{_q(n)}</li>" for n in data["notes"])
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>rnnbench run: {"FAILED" if lines else "passed"}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>
+<meta name="viewport" content="width=device-width, initial-scale=1">{FAVICON}<style>{CSS}</style></head>
 <body><h1>rnnbench run ({_q(data["generated"])})</h1>{top}
 <nav id="filter"><label>cell <select id="cell-filter"><option value="">all cells</option>{options}</select></label>
 <a id="permalink" href="#">permalink</a></nav>

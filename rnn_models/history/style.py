@@ -3,6 +3,9 @@
 import json
 import math
 
+# An empty inline icon: served over http, the browser would otherwise ask for /favicon.ico.
+FAVICON = '<link rel="icon" href="data:,">'
+
 CSS = """
 [hidden]{display:none!important}
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:16px 24px;color:#222;background:#fff}
