@@ -99,8 +99,8 @@ class SuiteSession:
             self.notes.append(f"plot written: {path}")
 
     def write_report(self, path, gate, exitstatus, workers=1):
-        """The run's page (``rnn_models.history.runpage``) from this session's data; a note
-        names it. Returns its path."""
+        """Writes the run's page (``rnn_models.history.runpage``) and its data from this
+        session's runs and verdicts, as data; returns the page's path."""
         from rnn_models.history.rundata import run_data
         from rnn_models.history.runpage import write_run_page
 
