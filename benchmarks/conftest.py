@@ -68,6 +68,7 @@ def pytest_configure(config):
             cells=config.getoption("--cells"), epochs=config.getoption("--epochs"), update=_update(config),
             baselines=baselines, plots=config.getoption("--plots"),
             speed_summary=config.getoption("--speed-summary"), ray_address_option=config.getoption("--ray-address"),
+            report=config.getoption("--report"),
             gate_speed=_speed_gate_on(config) and not config.option.no_ab, ab_ref=config.option.ab_ref,
             controller=controller, speed_storage=_speed_storage(config))
     except ValueError as err:
@@ -209,8 +210,15 @@ class _Plugin:
         if config.getoption("--plots"):
             self.session.plot(config.getoption("--plots"))
 
-    def pytest_terminal_summary(self, terminalreporter):
+    def pytest_terminal_summary(self, terminalreporter, exitstatus):
         workers = getattr(self.config.option, "numprocesses", None) or 1
+        report = self.config.getoption("--report")
+        if report:  # the run's page, from the same data as the summary below
+            try:
+                path = self.session.write_report(report, self.config.stash.get(SPEED_GATE, None), exitstatus, workers)
+                self.session.notes.append(f"run page written: {path} (its data: {path.with_suffix('.json')})")
+            except OSError as err:
+                self.session.notes.append(f"run page not written: {' '.join(str(err).split())}")
         section = None
         for title, text in self.session.summary(workers, self.config.stash.get(SPEED_GATE, None)):
             if title and title != section:
@@ -340,8 +348,7 @@ def report_run(record_property):
 @pytest.fixture
 def report_accuracy(record_property):
     """``report_accuracy(outcome)``: a cell's accuracy verdict, for the terminal summary."""
-    return lambda outcome: record_property(ACCURACY, {
-        "cell": outcome.cell, "verdict": outcome.verdict, "table": outcome.table()})
+    return lambda outcome: record_property(ACCURACY, {**outcome.to_dict(), "table": outcome.table()})
 
 
 @pytest.fixture

@@ -151,6 +151,16 @@ def build_parser():
     plot.add_argument("--out", default=None, help="output folder (default: BASELINES/plots)")
     plot.add_argument("--results", nargs="*", default=[], help="RunResult JSON files to draw too")
 
+    history = commands.add_parser("history", help="one offline HTML page of every cell's speed and "
+                                                  "accuracy over the commits that changed the baselines")
+    add_options(history.add_argument, "--baselines")
+    history.add_argument("--out", required=True, help="folder for index.html and history.json")
+    history.add_argument("--runs", nargs="*", default=[], metavar="FILE",
+                         help="saved runs to add after the commits: pytest-benchmark JSON, RunResult "
+                              "JSON, or a run page's data (--report's .json)")
+    history.add_argument("--remote", default=None, metavar="URL",
+                         help="the repository URL for commit links (default: the git remote's)")
+
     gate = commands.add_parser(
         "gate-check", help="measure the speed gate's false-alarm rate and power on this machine")
     gate.add_argument("--runs", type=_positive_int, default=20,
@@ -441,7 +451,8 @@ ELSEWHERE = {"gate-check": "rnn_models.speed.calibration:calibrate_cli",
              "bisect": "rnn_models.bisect.command:bisect_cli",
              "bisect-check": "rnn_models.bisect.experiment:check_cli",
              "accuracy-on-device": "rnn_models.device_accuracy:check_cli",
-             "gpu-report": "rnn_models.gpu_report:report_cli"}
+             "gpu-report": "rnn_models.gpu_report:report_cli",
+             "history": "rnn_models.history.command:history_cli"}
 COMMANDS = {"train": _train, "cells": _list_cells, "plot": _plot, "profile": _profile}
 
 

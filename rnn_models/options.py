@@ -46,11 +46,15 @@ OPTIONS = {
                           "recorded the stored speed run)"),
     "--no-ab": dict(action="store_true",
                     help="gate speed on the stored run alone (the fallback rules), no A/B"),
+    "--report": dict(default=None, metavar="FILE.html",
+                     help="write the run's page to FILE.html (one offline file: every verdict with its "
+                          "interval, each seed, the learning curves, the budget) and its data to FILE.json"),
     "--speed-summary": dict(default=None, metavar="FILE",
                             help="write the speed gate's verdicts as Markdown to FILE (a CI job summary)"),
 }
 SUITE_OPTIONS = ("--cells", "--epochs", "--update-baselines", "--plots", "--baselines",
-                 "--accuracy-statistical", "--ab-ref", "--no-ab", "--speed-summary", "--ray-address")
+                 "--accuracy-statistical", "--ab-ref", "--no-ab", "--speed-summary", "--ray-address",
+                 "--report")
 
 
 def add_options(add, *flags, **changes):

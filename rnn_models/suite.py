@@ -101,7 +101,7 @@ def format_budget(budget, session_wall_s=None, workers=1):
 # --- the suite's options, checked before anything runs ------------------------------
 
 
-def check_suite_options(*, cells, epochs, update, baselines, plots, speed_summary):
+def check_suite_options(*, cells, epochs, update, baselines, plots, speed_summary, report=None):
     """The pytest options' values, each checked; returns the selected cells (None: all).
     A ValueError names the option and what is wrong, in one line."""
     from rnn_models.paths import check_input_dir, check_output_dir, check_output_file
@@ -126,4 +126,9 @@ def check_suite_options(*, cells, epochs, update, baselines, plots, speed_summar
         check_output_dir(plots, "--plots")
     if speed_summary:
         check_output_file(speed_summary, "--speed-summary")
+    if report:
+        if not str(report).lower().endswith((".html", ".htm")):
+            raise ValueError(f"--report {report}: expected a file name ending in .html "
+                             "(its data goes beside it as .json)")
+        check_output_file(report, "--report")
     return selected

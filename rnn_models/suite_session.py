@@ -14,7 +14,7 @@ RUN, NUMERICS, ACCURACY = "rnnbench_run", "rnnbench_numerics", "rnnbench_accurac
 
 
 def check_inputs(*, cells, epochs, update, baselines, plots, speed_summary, ray_address_option,
-                 gate_speed, ab_ref, controller, speed_storage=None):
+                 gate_speed, ab_ref, controller, speed_storage=None, report=None):
     """Every option and stored input of a session, checked before any test runs: returns
     ``(selected cells or None, Ray address or None, the update lock or None)``. A ValueError
     names the option or file in one line. On the controller (or a plain session), an update
@@ -26,7 +26,7 @@ def check_inputs(*, cells, epochs, update, baselines, plots, speed_summary, ray_
     from rnn_models.suite_baselines import check_stored_inputs
 
     selected = check_suite_options(cells=cells, epochs=epochs, update=update, baselines=baselines,
-                                   plots=plots, speed_summary=speed_summary)
+                                   plots=plots, speed_summary=speed_summary, report=report)
     address = ray_address(ray_address_option)
     lock = None
     if controller:
@@ -97,6 +97,20 @@ class SuiteSession:
         rows = [row for r in self.speed_results for row in r.plot_rows()]
         for path in plot_all(self.baselines, folder, results=results or None, speed_rows=rows or None):
             self.notes.append(f"plot written: {path}")
+
+    def write_report(self, path, gate, exitstatus, workers=1):
+        """Writes the run's page (``rnn_models.history.runpage``) and its data from this
+        session's runs and verdicts, as data; returns the page's path."""
+        from rnn_models.history.rundata import run_data
+        from rnn_models.history.runpage import write_run_page
+
+        data = run_data(runs=self.runs, accuracy=list(self.accuracy.values()),
+                        speed=[o.to_dict() for o in gate.outcomes] if gate is not None else [],
+                        thresholds=gate.thresholds_info() if gate is not None else None,
+                        failed=self.failed, exitstatus=exitstatus,
+                        notes=self.notes + (gate.notes if gate is not None else []), baselines=self.baselines,
+                        session_wall_s=time.perf_counter() - self.started, workers=workers)
+        return write_run_page(path, data)
 
     def summary(self, workers=1, gate=None):
         """``[(section title or None, text)]`` for the terminal summary."""

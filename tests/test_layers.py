@@ -23,7 +23,7 @@ LAYERS = [
     {"suite", "suite_baselines", "options"},
     {"regression"},
     {"speed"},
-    {"plots", "gpu_report"},  # gpu_report: the GPU check's record and page, from stored results
+    {"plots", "gpu_report", "history"},  # gpu_report: the GPU check's record and page; history: the pages of the stored history and of a run
     {"suite_runs", "suite_session", "references", "bisect", "device_accuracy", "cli", "__main__"},
 ]
 LAYER = {name: k for k, names in enumerate(LAYERS) for name in names}

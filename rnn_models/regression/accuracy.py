@@ -176,6 +176,15 @@ class AccuracyOutcome:
     def fails(self):
         return self.verdict == "fail"
 
+    def to_dict(self):
+        """The verdict as data (a run's page: ``rnn_models.history.rundata``); the last look's
+        ``seeds`` are the seeds of ``candidate_values``, in order."""
+        return {"cell": self.cell, "verdict": self.verdict, "fails": self.fails, "detail": self.detail,
+                "looks": [dataclasses.asdict(look) for look in self.looks], "baseline_seeds": self.baseline_seeds,
+                "candidate_values": list(self.candidate_values),
+                "policy": {**dataclasses.asdict(self.policy), "min_drop": self.policy.min_drop,
+                           "description": self.policy.description}}
+
     def table(self):
         """The decision as a table: means, the drop's bounds, the seeds used, the decision."""
         header = ("cell", "look", "seeds", "baseline mean", "now mean", "drop [bounds]", "decision")

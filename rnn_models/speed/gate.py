@@ -48,6 +48,17 @@ class GateOutcome:
         """The gate's fields of the step's stored record (``speed.records``)."""
         return gate_extra_info(self)
 
+    def to_dict(self):
+        """The verdict as data (a run's page: ``rnn_models.history.rundata``)."""
+        data = {k: getattr(self, k) for k in ("name", "cell", "phase", "device", "mode", "verdict", "fails",
+                                               "detail", "judged_by")}
+        if self.ab is not None:
+            d = self.ab.decision
+            data["ab"] = {"ratio": d.ratio, "low": d.low, "high": d.high, "units": d.units,
+                          "unit_steps": self.ab.unit_steps, "current_median_s": self.ab.current_median_s,
+                          "baseline_median_s": self.ab.baseline_median_s}
+        return data
+
 
 def check_speed_inputs(baselines_dir, ref=None, root=None, storage=None):
     """Before any timing: every stored calibration is readable, a ref the user named exists,
@@ -259,6 +270,13 @@ class SpeedGate:
         self._stack.close()
 
     # --- reports ------------------------------------------------------------------------
+
+    def thresholds_info(self):
+        """What judged the steps, as data: the A/B's thresholds (None when no A/B ran) and the
+        machine kind they were calibrated on, the A/B's commit, and the fallback rules."""
+        ab = dataclasses.asdict(self._thresholds) if self._thresholds is not None else None
+        return {"ab": ab, "kind": self.kind, "ref": self.ref, "commit": self.commit,
+                "fallback_rules": [r.text for r in self.rules], "family_size": self.family_size}
 
     def table(self, markdown=False):
         """The verdict of every checked step, as aligned text or as Markdown."""
