@@ -163,6 +163,14 @@ def test_a_file_that_does_not_parse_is_listed_as_skipped(tmp_path):
     assert len(doc["accuracy"]) == 3  # the three good commits are still drawn
 
 
+def test_a_cell_file_of_the_wrong_shape_is_skipped_with_the_reason(tmp_path):
+    repo = make_repo(tmp_path)
+    (repo / "baselines" / "gru.json").write_text('{"cell": "gru", "config": {}}')
+    git(repo, "commit", "-qam", "a baseline without curves")
+    doc = collect(repo / "baselines")
+    assert [(s["path"], s["reason"]) for s in doc["skipped"]] == [("baselines/gru.json", "cell baseline: no 'curves'")]
+
+
 def test_a_folder_outside_git_gives_the_current_baselines_only(tmp_path, capsys):
     folder = tmp_path / "plain"
     shutil.copytree(ROOT / "baselines", folder)
