@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from rnn_models.regression.accuracy_check import RESULT_FILE, bootstrap_tries, rates, tries
 from rnn_models.regression.accuracy import Policy
@@ -45,10 +44,8 @@ def test_thresholds_come_from_the_aa_runs():
     biased, derivation = derive_thresholds(synthetic_runs(bias_sd=0.01), 0.01, (16, 32, 48), 0.05)
     assert quiet.process_sigma < biased.process_sigma
     assert biased.process_sigma == pytest.approx(0.01, rel=0.6)
-    z = stats.norm.ppf(1 - 1 / (20 * 4))  # one step of one run in 20, over 4 steps
-    assert biased.min_effect >= derivation["largest_aa_deviation"]
-    assert biased.min_effect >= math.expm1(z * derivation["aa_estimate_sd"])
-    assert biased.min_effect < quiet.min_effect + 0.05 and quiet.pairs == 1
+    assert biased.min_effect >= 1.5 * derivation["largest_aa_deviation"] > quiet.min_effect
+    assert quiet.pairs == 1
 
 
 def test_evaluate_counts_false_alarms_and_detections():
