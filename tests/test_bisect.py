@@ -322,7 +322,9 @@ def test_accuracy_judgments_follow_the_accuracy_gate(monkeypatch, tmp_path, root
     monkeypatch.setattr(accuracy_judge, "train_seeds",
                         stand_in_runs({"close": 0.0, "drop": 0.05, "unclear": 0.0048}))
     config = make_result("lstm").config
-    judge = AccuracyJudge(Path("good"), [config], {"lstm": Policy()}, 10, 1, tmp_path)
+    # Unpaired, 1-point target: the stand-ins shift every seed alike, which a paired look fails at once.
+    policy = Policy(target_drop=0.01, looks=(3, 6), paired=False)
+    judge = AccuracyJudge(Path("good"), [config], {"lstm": policy}, 10, 1, tmp_path)
     judgment = judge(history.Commit("c" * 40, "x"), Path(root))
     assert (judgment.verdict, judgment.label) == (verdict, label), judgment
     if verdict in (BAD, INCONCLUSIVE):

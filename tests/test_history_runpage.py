@@ -81,7 +81,7 @@ def test_outcomes_as_data_from_the_real_types():
     from rnn_models.speed.ab import ABResult
     from rnn_models.speed.gate import GateOutcome
 
-    look = decide([0.97, 0.971, 0.969, 0.972], [0.95, 0.951, 0.949], 0.01, DEFAULT_POLICY, (0, 1, 2))
+    look = decide([0.97, 0.971, 0.969], [0.95, 0.951, 0.949], 0.01, DEFAULT_POLICY, (0, 1, 2))  # paired
     outcome = AccuracyOutcome("gru", "fail", "decided after 3 seeds", (look,), 4, (0.95, 0.951, 0.949), DEFAULT_POLICY)
     data = json.loads(json.dumps(outcome.to_dict()))
     assert data["looks"][0]["seeds"] == [0, 1, 2] and data["policy"]["min_drop"] == DEFAULT_POLICY.min_drop

@@ -150,7 +150,7 @@ class ABSession:
     unit timed by the next pair in turn."""
 
     def __init__(self, current_root, baseline_root, batch, thresholds, log_dir=None, pairs=None):
-        pairs = thresholds.pairs if pairs is None else pairs
+        pairs = getattr(thresholds, "pairs", 1) if pairs is None else pairs
         if pairs < 1:
             raise ValueError(f"an A/B needs at least 1 pair of workers, got {pairs}")
         self.thresholds = thresholds
