@@ -5,9 +5,8 @@ outcome, and a git repository of baselines built commit by commit. No training, 
 import json
 import math
 import subprocess
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests import ROOT
 
 
 def run_result(cell, seed, shift=0.0):

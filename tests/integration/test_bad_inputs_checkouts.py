@@ -15,16 +15,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from rnn_models.bisect import synthetic
 from rnn_models.interrupts import PAUSE_ENV
 from rnn_models.speed.stored import newest_run
-from tests.test_bad_inputs import alive, descendants
+from tests import ROOT
+from tests.unit.test_bad_inputs import alive, descendants
 
-ROOT = Path(__file__).resolve().parents[1]
 CTRL_C = pytest.param(signal.SIGINT, 130, "Ctrl-C", id="ctrl-c")
 SIGTERM = pytest.param(signal.SIGTERM, 143, "SIGTERM", id="sigterm")
 # Both signals take one path (rnn_models.interrupts), checked for both in the cheap phase; the

@@ -13,7 +13,7 @@ import pytest
 
 from rnn_models.config import TrainConfig
 from rnn_models.parallel import RunFailed, TrainingPool, open_executor, ray_address
-from tests import pool_tasks
+from tests.integration import pool_tasks
 
 REAL_MNIST = os.environ.get("RNN_MODELS_MNIST")
 needs_mnist = pytest.mark.skipif(not REAL_MNIST, reason="set RNN_MODELS_MNIST to the real MNIST to run")

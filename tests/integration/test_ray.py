@@ -18,8 +18,8 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e \"
 from rnn_models import numerics_pin  # noqa: E402
 from rnn_models.parallel import RunFailed, TrainingPool, open_executor  # noqa: E402
 from rnn_models.parallel.ray_executor import MAX_RETRIES, RayExecutor  # noqa: E402
-from tests import pool_tasks  # noqa: E402
-from tests.test_parallel import curves, needs_mnist, small_configs  # noqa: E402
+from tests.integration import pool_tasks  # noqa: E402
+from tests.integration.test_parallel import curves, needs_mnist, small_configs  # noqa: E402
 
 HOST = r"\S+ \(127\.0\.0\.1\)"  # how a failure names this machine: its hostname and node address
 

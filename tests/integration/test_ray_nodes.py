@@ -13,7 +13,6 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -25,11 +24,11 @@ from rnn_models.parallel import TrainingPool  # noqa: E402
 from rnn_models.parallel.ray_executor import RayExecutor  # noqa: E402
 from rnn_models.regression.accuracy import decide, policy_for, run_statistic  # noqa: E402
 from rnn_models.results import RunResult  # noqa: E402
-from tests import pool_tasks  # noqa: E402
-from tests.test_bad_inputs import assert_one_line_error, run_cli  # noqa: E402
-from tests.test_parallel import REAL_MNIST, curves, needs_mnist, small_configs  # noqa: E402
+from tests import ROOT  # noqa: E402
+from tests.integration import pool_tasks  # noqa: E402
+from tests.unit.test_bad_inputs import assert_one_line_error, run_cli  # noqa: E402
+from tests.integration.test_parallel import REAL_MNIST, curves, needs_mnist, small_configs  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 LOOPBACK = {"node_ip_address": "127.0.0.1"}
 
 

@@ -20,9 +20,9 @@ from rnn_models.speed.calibration_file import (SCHEMA_VERSION, calibration_path,
 from rnn_models.speed.gate import SpeedGate, check_speed_inputs
 from rnn_models.speed.measure import SpeedResult
 from rnn_models.speed.stored import machine_id, newest_run, read_run, StoredRunError
+from tests import FIXTURES, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURE_RUN = ROOT / "tests" / "fixtures" / "benchmarks" / "Linux-CPython-3.11-64bit" / "0001_speed.json"
+FIXTURE_RUN = FIXTURES / "benchmarks" / "Linux-CPython-3.11-64bit" / "0001_speed.json"
 RULES = [parse_rule("median:150%"), parse_rule("torch_ratio:60%")]
 
 

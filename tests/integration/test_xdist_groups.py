@@ -2,13 +2,13 @@
 cell's tests on one worker, so that its run trains once there."""
 
 import re
-from pathlib import Path
-
 import pytest
+
+from tests import ROOT
 
 pytest_plugins = ["pytester"]
 
-ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
+ROOT_CONFTEST = ROOT / "conftest.py"
 
 
 def test_tests_of_one_xdist_group_share_a_worker_under_plain_dash_n(pytester):

@@ -32,10 +32,9 @@ from rnn_models.config import TrainConfig
 from rnn_models.data.mnist_files import EXPECTED, IDX_FILES
 from rnn_models.results import RunResult
 from rnn_models.speed.stored import machine_id, newest_run
-from tests.test_baseline import make_baseline, make_result
-from tests.test_train import synthetic_arrays
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests import ROOT
+from tests.unit.test_baseline import make_baseline, make_result
+from tests.unit.test_train import synthetic_arrays
 
 # --- helpers ------------------------------------------------------------------------
 

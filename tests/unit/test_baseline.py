@@ -4,8 +4,6 @@ and the update of several files as one transaction."""
 import dataclasses
 import json
 import math
-from pathlib import Path
-
 import pytest
 
 from rnn_models import results  # not its names: pytest would try to collect TestEpoch
@@ -22,8 +20,8 @@ from rnn_models.baseline import (
 from rnn_models.config import TrainConfig
 from rnn_models.results import NonFinite, RunResult
 from rnn_models.suite_baselines import check_stored_inputs, stage_update
+from tests import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def make_result(cell="lstm", test_accuracy=(0.7, 0.9), train_loss=(1.5, 1.0, 0.7, 0.5),

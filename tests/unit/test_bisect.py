@@ -25,9 +25,9 @@ from rnn_models.regression.accuracy import Policy
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABUnavailable
 from rnn_models.suite import matrix_config
-from tests.test_baseline import make_result
+from tests import ROOT
+from tests.unit.test_baseline import make_result
 
-ROOT = Path(__file__).resolve().parents[1]
 CALIBRATED = ROOT / "baselines"  # this machine kind's A/B calibration
 
 

@@ -3,7 +3,6 @@ and the rates meet the gates' targets. Also the derivations on synthetic samples
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,9 @@ from rnn_models.regression.accuracy_check import RESULT_FILE, bootstrap_tries, r
 from rnn_models.regression.accuracy import Policy
 from rnn_models.speed.calibration import derive_thresholds, evaluate
 from rnn_models.speed.calibration_file import CALIBRATION_DIR, load_calibrations
+from tests import ROOT
 
-BASELINES = Path(__file__).resolve().parents[1] / "baselines"
+BASELINES = ROOT / "baselines"
 
 
 KINDS = sorted(p.stem for p in (BASELINES / CALIBRATION_DIR).glob("*.json"))

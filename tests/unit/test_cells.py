@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from rnn_models import REGISTRY, cell_names, get_cell, get_spec, load_tf1_variables
-from tests import tf1_reference as ref
+from tests.unit import tf1_reference as ref
 
 FAITHFUL = [name for name, spec in REGISTRY.items() if spec.faithful]
 FEATURES, UNITS, STEPS, BATCH = 28, 31, 28, 5

@@ -9,15 +9,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from rnn_models import numerics_pin
 from rnn_models.registry import GENERIC_LOOP, UNROLLED_LOOP
+from tests import FIXTURES, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).parent / "fixtures"
 VERSIONS = {"tensorflow": "2.21.0", "keras": "3.15.1"}
 
 

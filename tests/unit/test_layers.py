@@ -4,11 +4,12 @@ the source with ``ast``, every import counted, also those inside functions."""
 
 import ast
 import sys
-from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "rnn_models"
+from tests import ROOT
+
+PACKAGE = ROOT / "rnn_models"
 
 # Each top-level module or sub-package of rnn_models, by layer: a module may import only from
 # its own layer or those below it.

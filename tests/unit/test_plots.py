@@ -12,7 +12,8 @@ import pytest
 from rnn_models import plots
 from rnn_models.baseline import CellBaseline
 from rnn_models.config import PHASES
-from tests.test_baseline import FIXTURES, make_result, seed_runs
+from tests import FIXTURES, ROOT
+from tests.unit.test_baseline import make_result, seed_runs
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 BENCHMARK_JSON = FIXTURES / "benchmarks" / "Linux-CPython-3.11-64bit" / "0001_speed.json"
@@ -136,7 +137,7 @@ def plots_machine_id():
 def test_reading_baselines_and_plotting_loads_no_tensorflow(tmp_path):
     """A fresh interpreter reads the committed baselines and draws every plot, and neither
     TensorFlow nor Keras is imported (``python -m rnn_models plot`` is this path)."""
-    root = Path(__file__).resolve().parents[1]
+    root = ROOT
     code = (
         "import sys\n"
         "from rnn_models.cli import main\n"

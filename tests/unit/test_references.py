@@ -3,16 +3,14 @@ from the code that recorded it."""
 
 import dataclasses
 import re
-from pathlib import Path
 
 import pytest
 
 from rnn_models import references
 from rnn_models.baseline import CellBaseline
 from rnn_models.suite import matrix_config
-from tests.test_baseline import make_result
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests import ROOT
+from tests.unit.test_baseline import make_result
 
 
 def stored_gru(folder):

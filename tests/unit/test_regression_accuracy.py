@@ -9,7 +9,7 @@ import pytest
 
 from rnn_models.baseline import CellBaseline
 from rnn_models.regression.accuracy import Policy, decide, identical_to_reference, judge, statistic
-from tests.test_baseline import make_result
+from tests.unit.test_baseline import make_result
 
 POLICY = Policy()  # half-point target, last 3 epochs, looks (3, 6, 10), paired
 UNPAIRED = Policy(target_drop=0.01, looks=(3, 6), paired=False)

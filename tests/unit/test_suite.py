@@ -2,7 +2,6 @@
 the pinning of pytest-xdist workers."""
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -10,6 +9,7 @@ from rnn_models.registry import REGISTRY
 from rnn_models.cpu import pin_xdist_worker
 from rnn_models.suite import (BASELINE_SEEDS, NUMERICS_CASES, baseline_seeds, check_suite_options, format_budget,
                               matrix_budget, matrix_cells, matrix_config)
+from tests import ROOT
 
 
 def test_matrix_is_the_tutorials_five_cells_clipped():
@@ -38,7 +38,7 @@ def test_numerics_cases_are_the_tutorial_and_each_remedy_alone_and_combined():
 def test_matrix_budget_sums_wall_and_input_and_takes_the_peak():
     import dataclasses
 
-    from tests.test_baseline import make_result
+    from tests.unit.test_baseline import make_result
 
     one = dataclasses.replace(make_result(), wall_time_s=30.0, input_wait_s=0.3, peak_rss_bytes=8e8)
     two = dataclasses.replace(make_result("gru"), wall_time_s=70.0, input_wait_s=0.7, peak_rss_bytes=9e8)
@@ -96,7 +96,7 @@ def test_costliest_cells_come_first_by_their_stored_median_run_time(tmp_path):
 
     from rnn_models.suite_baselines import costliest_first
 
-    stored = Path(__file__).resolve().parents[1] / "baselines"
+    stored = ROOT / "baselines"
     for cell in ("basic_rnn", "ln_basic_lstm", "gru"):
         shutil.copy(stored / f"{cell}.json", tmp_path)
     median = {c: statistics.median(s["wall_time_s"] for s in json.loads((tmp_path / f"{c}.json").read_text())["seeds"])
@@ -125,7 +125,7 @@ def test_only_the_selected_tests_plan_training_runs_and_timed_steps(tmp_path):
     import sys
 
     (tmp_path / "rnnbench_probe.py").write_text(PROBE)
-    root = Path(__file__).resolve().parents[1]
+    root = ROOT
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(tmp_path)])}
     done = subprocess.run([sys.executable, "-m", "pytest", "benchmarks", "-k", "gru and (CPU or budget)",
                            "--collect-only", "-q", "-p", "no:cacheprovider", "-p", "rnnbench_probe"],

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from rnn_models import get_cell, load_tf1_variables
-from tests import tf1_reference as ref
+from tests.unit import tf1_reference as ref
 
 UNITS, FEATURES = 6, 28
 
