@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rnn_models import references
-from rnn_models.baseline import CellBaseline
-from rnn_models.suite import matrix_config
+from rnn_models.records import references
+from rnn_models.records.baselines import CellBaseline
+from rnn_models.suite.matrix import matrix_config
 from tests.test_baseline import make_result
 
 ROOT = Path(__file__).resolve().parents[1]
