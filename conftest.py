@@ -7,7 +7,7 @@ from pathlib import Path
 # Quieter TensorFlow start-up in test logs; must be set before TensorFlow is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from rnn_models.cpu import pin_xdist_worker  # noqa: E402  (TF-free)
+from rnn_models.machine.cpu import pin_xdist_worker  # noqa: E402  (TF-free)
 
 # A pytest-xdist worker takes its share of the cores, with TensorFlow's thread pools sized
 # to it; this module is imported before any test module imports TensorFlow.
@@ -15,13 +15,13 @@ pin_xdist_worker()
 
 import pytest  # noqa: E402
 
-from rnn_models.baseline import BASELINE_DIR  # noqa: E402
+from rnn_models.records.baselines import BASELINE_DIR  # noqa: E402
 
 DIST_INPUT = "rnnbench_dist"  # the controller's --dist, sent to each xdist worker
 
 
 def pytest_addoption(parser):
-    from rnn_models.options import SUITE_OPTIONS, add_options
+    from rnn_models.suite.options import SUITE_OPTIONS, add_options
 
     group = parser.getgroup("rnnbench", "rnnbench regression suite")
     # The suite's --cells also takes `a b`, and names a bad cell in its own one-line error.

@@ -1,9 +1,9 @@
 """The regression suite's pytest wiring, over ``rnn_models``: its fixtures and hooks only.
 
-What a session runs and keeps lives in the library: the runs (``rnn_models.suite_runs``,
-through one executor per process, ``rnn_models.parallel``), the checks of its options and
+What a session runs and keeps lives in the library: the runs (``rnn_models.suite.runs``,
+through one executor per process, ``rnn_models.executors``), the checks of its options and
 stored inputs, what the tests reported, the update's commit and the summary
-(``rnn_models.suite_session``). Under pytest-xdist the tests spread over the workers (one
+(``rnn_models.suite.session``). Under pytest-xdist the tests spread over the workers (one
 ``xdist_group`` per cell, so a cell's runs share a worker, the costliest cells first), and
 each test reports its results through ``user_properties``, so the controller sees every run,
 whichever host ran it.
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from rnn_models.registry import REGISTRY
-from rnn_models.suite import baseline_seeds, matrix_cells
-from rnn_models.suite_session import ACCURACY, NUMERICS, RUN
+from rnn_models.suite.matrix import baseline_seeds, matrix_cells
+from rnn_models.suite.session import ACCURACY, NUMERICS, RUN
 
-SESSION = pytest.StashKey[object]()  # rnn_models.suite_session.SuiteSession of this process
+SESSION = pytest.StashKey[object]()  # rnn_models.suite.session.SuiteSession of this process
 SPEED_GATE = pytest.StashKey[object]()
 TRANSACTION = pytest.StashKey[object]()  # the update's staged files (--update-baselines)
 UPDATE_LOCK = pytest.StashKey[object]()  # the baselines folder's lock, held by an update
@@ -58,7 +58,7 @@ def _selected(config, names):
 
 
 def pytest_configure(config):
-    from rnn_models.suite_session import SuiteSession, check_inputs
+    from rnn_models.suite.session import SuiteSession, check_inputs
 
     controller = not hasattr(config, "workerinput")
     baselines = config.getoption("--baselines")
@@ -80,8 +80,8 @@ def pytest_configure(config):
             "training would measure the other worker. Run `pytest benchmarks -n 2 -m \"not speed\"`, "
             "then `pytest benchmarks -m speed --benchmark-compare`.")
     if controller:
-        from rnn_models import interrupts
-        from rnn_models._atomic import Transaction
+        from rnn_models.machine import interrupts
+        from rnn_models.records.atomic import Transaction
 
         config.stash[STOP_HANDLERS] = interrupts.install()  # SIGTERM stops the session as Ctrl-C does
         if _update(config):
@@ -90,7 +90,7 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
-    from rnn_models import interrupts
+    from rnn_models.machine import interrupts
 
     interrupts.restore(config.stash.get(STOP_HANDLERS, None))
     lock = config.stash.get(UPDATE_LOCK, None)
@@ -126,7 +126,7 @@ def pytest_generate_tests(metafunc):
 
 
 def _gpus():
-    from rnn_models.environment import visible_gpus  # memory growth set before the GPU starts
+    from rnn_models.machine.environment import visible_gpus  # memory growth set before the GPU starts
 
     return visible_gpus()
 
@@ -169,7 +169,7 @@ def pytest_collection_finish(session):
 def _costliest_cells_first(config, items):
     """Under xdist, the cells' groups in order of their stored run time, longest first (a
     stable sort: the ungrouped tests keep their order after them)."""
-    from rnn_models.suite_baselines import costliest_first
+    from rnn_models.suite.stored_inputs import costliest_first
 
     def group(item):
         marker = item.get_closest_marker("xdist_group")
@@ -181,7 +181,7 @@ def _costliest_cells_first(config, items):
 
 
 class _Plugin:
-    """Hands each report to the session (``rnn_models.suite_session``), and at the end the
+    """Hands each report to the session (``rnn_models.suite.session``), and at the end the
     update's commit, the summary file, the plots and the terminal summary."""
 
     def __init__(self, config):
@@ -201,7 +201,7 @@ class _Plugin:
         gate = config.stash.get(SPEED_GATE, None)
         summary = config.getoption("--speed-summary")
         if gate is not None and summary:
-            from rnn_models._atomic import write_bytes_atomic
+            from rnn_models.records.atomic import write_bytes_atomic
 
             write_bytes_atomic(summary, gate.table(markdown=True).encode())
         transaction = config.stash.get(TRANSACTION, None)
@@ -231,7 +231,7 @@ def _wrap_storage(config, benchmarksession):
     """pytest-benchmark's storage, wrapped once in ``AtomicStorage`` (an atomic save, staged
     into an update, and a ``location`` that works for a folder outside the working
     directory). pytest-benchmark has no storage hook, so it is swapped on its session."""
-    from rnn_models.speed.stored import AtomicStorage
+    from rnn_models.records.speed_runs import AtomicStorage
 
     if benchmarksession is not None and not isinstance(benchmarksession.storage, AtomicStorage):
         benchmarksession.storage = AtomicStorage(benchmarksession.storage, config.stash.get(TRANSACTION, None))
@@ -249,8 +249,8 @@ def pytest_benchmark_compare_machine_info(config, benchmarksession):
 def pytest_benchmark_update_machine_info(config, machine_info):
     """Each saved speed run records this machine's fingerprint (CPU model, cores, ISA flags,
     library versions, thread settings), which pytest-benchmark's machine id does not."""
-    from rnn_models.environment import fingerprint
-    from rnn_models.speed.stored import FINGERPRINT_KEY
+    from rnn_models.machine.environment import fingerprint
+    from rnn_models.records.speed_runs import FINGERPRINT_KEY
 
     machine_info[FINGERPRINT_KEY] = fingerprint()
 
@@ -278,7 +278,7 @@ def update_baselines(pytestconfig):
 def mnist():
     """The real MNIST, verified (``$RNN_MODELS_MNIST``, Keras' cache, or a download), once
     per process."""
-    from rnn_models.parallel import local
+    from rnn_models.executors import local
 
     return local.mnist()
 
@@ -292,21 +292,21 @@ def speed_results(pytestconfig):
 @pytest.fixture(scope="session")
 def sequence_data(mnist):
     """``sequence_data(config) -> SequenceData`` shaped for the config, made once per process."""
-    from rnn_models.parallel import local
+    from rnn_models.executors import local
 
     return local.prepared_for
 
 
 @pytest.fixture(scope="session")
 def matrix(pytestconfig):
-    """This process's suite runs (``rnn_models.suite_runs.MatrixRuns``), trained under the
+    """This process's suite runs (``rnn_models.suite.runs.MatrixRuns``), trained under the
     numerics pin by its executor: with ``--ray-address``, the Ray cluster; else worker
     processes on this machine, one per usable core (an xdist worker's one, on its own cores),
     so the pytest process's own TensorFlow stays unpinned for the speed steps and its memory
     its own for the budget. A plain session trains every planned cell's seed 0 at once."""
-    from rnn_models.parallel import open_executor
-    from rnn_models.suite_baselines import expected_run_seconds
-    from rnn_models.suite_runs import MatrixRuns
+    from rnn_models.executors import open_executor
+    from rnn_models.suite.runs import MatrixRuns
+    from rnn_models.suite.stored_inputs import expected_run_seconds
 
     def start():
         return open_executor(pytestconfig.stash[RAY_ADDRESS],

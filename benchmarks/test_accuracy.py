@@ -7,10 +7,10 @@ verdict; otherwise more seeds decide it statistically (``rnn_models.regression.a
 
 import pytest
 
-from rnn_models.baseline import CellBaseline
-from rnn_models.regression.accuracy import judge, policy_for
+from rnn_models.records.baselines import CellBaseline
 from rnn_models.registry import get_spec
-from rnn_models.suite import baseline_seeds
+from rnn_models.regression.accuracy import judge, policy_for
+from rnn_models.suite.matrix import baseline_seeds
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@ run, not wall-clock times, so machine noise barely moves them."""
 
 import pytest
 
-from rnn_models.suite import MATRIX_INPUT_SHARE_LIMIT, MATRIX_PEAK_RSS_LIMIT_BYTES, format_budget, matrix_budget
+from rnn_models.suite.matrix import MATRIX_INPUT_SHARE_LIMIT, MATRIX_PEAK_RSS_LIMIT_BYTES, format_budget, matrix_budget
 
 
 @pytest.mark.slow

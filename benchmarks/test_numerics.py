@@ -4,10 +4,10 @@ import math
 
 import pytest
 
-from rnn_models.baseline import load_numerics, numerics_outcome
-from rnn_models.numerics import first_step_sweep
-from rnn_models.suite import FIRST_STEP_SEEDS, NUMERICS_CASES
-from rnn_models.train import NonFiniteGradientError, train_and_evaluate
+from rnn_models.records.baselines import load_numerics, numerics_outcome
+from rnn_models.suite.matrix import FIRST_STEP_SEEDS, NUMERICS_CASES
+from rnn_models.training.first_step import first_step_sweep
+from rnn_models.training.train import NonFiniteGradientError, train_and_evaluate
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from rnn_models.config import PHASES
 from rnn_models.speed import torch_reference
 from rnn_models.speed.measure import ROUNDS, measure_step
 from rnn_models.speed.records import reference_extra_info
-from rnn_models.suite import speed_config
+from rnn_models.suite.matrix import speed_config
 
 pytestmark = pytest.mark.speed
 

@@ -1,6 +1,6 @@
 """rnnbench's library: the TF1 recurrent cells, their model, training and results.
 
-The top-level names are imported on first use (PEP 562), so ``import rnn_models.results``
+The top-level names are imported on first use (PEP 562), so ``import rnn_models.records.results``
 or ``.plots`` loads no TensorFlow; ``rnn_models.get_cell`` and ``load_tf1_variables`` do.
 """
 
@@ -12,7 +12,7 @@ _LAZY = {
     "get_cell": "rnn_models.registry",
     "get_rnn_layer": "rnn_models.registry",
     "get_spec": "rnn_models.registry",
-    "load_tf1_variables": "rnn_models.tf1_checkpoint",
+    "load_tf1_variables": "rnn_models.cells.tf1_checkpoint",
 }
 
 __all__ = sorted(_LAZY)

@@ -5,7 +5,7 @@ The CLI only parses and checks arguments; the work is ``rnn_models``' library ca
 Every argument, path and stored file is checked before any training. Exit codes: 0 done;
 1 a run stopped on a non-finite loss or gradient (its result is still written), or a bisect
 found no single first bad commit; 2 an error, reported on one line of stderr; 130 stopped by
-Ctrl-C and 143 by SIGTERM, handled alike (``rnn_models.interrupts``): one line, the partial
+Ctrl-C and 143 by SIGTERM, handled alike (``rnn_models.machine.interrupts``): one line, the partial
 result written when ``--out`` was given, no worker process or worktree left behind.
 """
 
@@ -17,12 +17,12 @@ import statistics
 import sys
 from pathlib import Path
 
-from rnn_models import interrupts
-from rnn_models.baseline import BASELINE_DIR, MIN_SEEDS
 from rnn_models.config import PHASES, TUTORIAL, TrainConfig
 from rnn_models.data import SPLITS, TASKS
-from rnn_models.options import add_options
+from rnn_models.machine import interrupts
+from rnn_models.records.baselines import BASELINE_DIR, MIN_SEEDS
 from rnn_models.registry import GENERIC_LOOP, MAX_UNROLLED_STEPS, REGISTRY, UNROLLED_LOOP, cell_names
+from rnn_models.suite.options import add_options
 
 EXIT_NONFINITE, EXIT_ERROR = 1, 2
 
@@ -82,7 +82,7 @@ def _step(text):
 
 
 def _variant(text):
-    from rnn_models.variants import check_variant
+    from rnn_models.training.variants import check_variant
 
     try:
         check_variant(text)
@@ -316,7 +316,7 @@ def _train_configs(args):
 
 
 def _out_paths(args, configs):
-    from rnn_models.paths import check_output_dir, check_output_file
+    from rnn_models.records.paths import check_output_dir, check_output_file
 
     if not args.out:
         return [None] * len(configs)
@@ -327,15 +327,15 @@ def _out_paths(args, configs):
 
 
 def _train(args):
-    from rnn_models import numerics_pin
+    from rnn_models.machine import numerics_pin
 
     if "tensorflow" not in sys.modules:  # in-process callers that loaded it keep its kernels
         numerics_pin.apply(device=args.device)  # before TensorFlow loads; CPU runs only
     from rnn_models.data import load_mnist
-    from rnn_models.environment import check_device
-    from rnn_models.paths import check_output_dir
-    from rnn_models.progress import ConsoleProgress
-    from rnn_models.train import NonFiniteGradientError, RunInterrupted, prepare_for, train_and_evaluate
+    from rnn_models.machine.environment import check_device
+    from rnn_models.records.paths import check_output_dir
+    from rnn_models.training.progress import ConsoleProgress
+    from rnn_models.training.train import NonFiniteGradientError, RunInterrupted, prepare_for, train_and_evaluate
 
     configs = _train_configs(args)
     outs = _out_paths(args, configs)
@@ -396,11 +396,11 @@ def _profile(args):
     import numpy as np
 
     from rnn_models.data import task_shape
-    from rnn_models.environment import default_device
-    from rnn_models.paths import check_output_dir
+    from rnn_models.machine.environment import default_device
+    from rnn_models.records.paths import check_output_dir
     from rnn_models.speed.measure import build_step
     from rnn_models.speed.profile import format_profile, profile_step
-    from rnn_models.suite import speed_config
+    from rnn_models.suite.matrix import speed_config
 
     if args.logdir:
         check_output_dir(args.logdir, "--logdir")
@@ -427,10 +427,10 @@ def _list_cells(_args):
 
 
 def _plot(args):
-    from rnn_models._atomic import recover
-    from rnn_models.paths import check_input_dir, check_output_dir
     from rnn_models.plots import plot_all
-    from rnn_models.results import RunResult
+    from rnn_models.records.atomic import recover
+    from rnn_models.records.paths import check_input_dir, check_output_dir
+    from rnn_models.records.results import RunResult
 
     baselines = check_input_dir(args.baselines, "--baselines")
     out = check_output_dir(args.out or baselines / "plots", "--out")
@@ -444,14 +444,14 @@ def _plot(args):
 
 
 # The commands that live in their own modules, imported only when run (no TensorFlow before).
-ELSEWHERE = {"gate-check": "rnn_models.speed.calibration:calibrate_cli",
-             "gate-trial": "rnn_models.speed.trial:trial_cli",
-             "accuracy-check": "rnn_models.regression.accuracy_check:check_cli",
-             "add-reference": "rnn_models.references:add_references_cli",
+ELSEWHERE = {"gate-check": "rnn_models.selfcheck.gate_check:calibrate_cli",
+             "gate-trial": "rnn_models.selfcheck.gate_trial:trial_cli",
+             "accuracy-check": "rnn_models.selfcheck.accuracy_check:check_cli",
+             "add-reference": "rnn_models.records.references:add_references_cli",
              "bisect": "rnn_models.bisect.command:bisect_cli",
-             "bisect-check": "rnn_models.bisect.experiment:check_cli",
-             "accuracy-on-device": "rnn_models.device_accuracy:check_cli",
-             "gpu-report": "rnn_models.gpu_report:report_cli",
+             "bisect-check": "rnn_models.selfcheck.bisect_check:check_cli",
+             "accuracy-on-device": "rnn_models.regression.device_accuracy:check_cli",
+             "gpu-report": "rnn_models.records.gpu_report:report_cli",
              "history": "rnn_models.history.command:history_cli"}
 COMMANDS = {"train": _train, "cells": _list_cells, "plot": _plot, "profile": _profile}
 

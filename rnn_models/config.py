@@ -7,7 +7,7 @@ from typing import Any
 from rnn_models.data.sequences import SPLITS, TASKS, task_shape
 from rnn_models.registry import MAX_UNROLLED_STEPS, get_spec
 
-# The two compiled steps a config yields (rnn_models.steps): the train step and the test
+# The two compiled steps a config yields (rnn_models.training.steps): the train step and the test
 # step, timed as "inference".
 PHASES = ("train", "inference")
 

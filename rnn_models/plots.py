@@ -14,11 +14,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from rnn_models._atomic import write_bytes_atomic
-from rnn_models.baseline import load_all
 from rnn_models.config import PHASES
+from rnn_models.records.atomic import write_bytes_atomic
+from rnn_models.records.baselines import load_all
+from rnn_models.records.speed_runs import StoredRunError, newest_run, read_run
 from rnn_models.speed.records import stored_plot_rows
-from rnn_models.speed.stored import StoredRunError, newest_run, read_run
 
 PHASE_COLORS = {"train": "tab:blue", "inference": "tab:orange"}
 IMPLEMENTATIONS = ("rnnbench", "torch")  # our step, and its PyTorch reference beside it

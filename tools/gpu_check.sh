@@ -35,7 +35,7 @@ CELL="${GPU_CHECK_CELL:-gru}"
 BUDGET="${GPU_CHECK_BUDGET_S:-450}"
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}" PYTHONUNBUFFERED=1
 # Every TensorFlow process grows its GPU memory instead of taking it all: the training pool's
-# workers share the one GPU (rnn_models.environment.visible_gpus sets the same in-process).
+# workers share the one GPU (rnn_models.machine.environment.visible_gpus sets the same in-process).
 export TF_FORCE_GPU_ALLOW_GROWTH=true
 if [ -z "${RNN_MODELS_MNIST:-}" ] && [ -f "$root/.gpu_carry/mnist.npz" ]; then
   export RNN_MODELS_MNIST="$root/.gpu_carry/"
@@ -89,8 +89,8 @@ else
   "$PY" - "$DEVICE" "$QUICK" "$commit" >"$res/device.json" <<'EOF'
 import json, sys
 device, quick, commit = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
-from rnn_models.environment import check_device, describe_device, gpu_name
-from rnn_models.numerics_pin import is_gpu
+from rnn_models.machine.environment import check_device, describe_device, gpu_name
+from rnn_models.machine.numerics_pin import is_gpu
 try:
     check_device(device)
     name, why = (gpu_name(device) if is_gpu(device) else describe_device(device)), None
@@ -135,7 +135,7 @@ for cell in basic_rnn basic_lstm lstm gru ln_basic_lstm; do
   # The suite's config of the cell (clipped at 5, the registry's suite_kwargs): the layer-norm
   # cell's tutorial config goes NaN within its first 250 steps.
   read -r -a suite <<<"$("$PY" -c 'import sys
-from rnn_models.suite import matrix_config
+from rnn_models.suite.matrix import matrix_config
 c = matrix_config(sys.argv[1])
 print(" ".join([f"--clip {c.clip_norm}"] + [f"--cell-arg {k}={v!r}" for k, v in c.cell_kwargs.items()]))' "$cell")"
   timeout -k 10 "$t" "$PY" -m rnn_models train --cell "$cell" --epochs 1 --device "$DEVICE" --quiet \

@@ -1,5 +1,5 @@
 """How much one pair of A/B worker processes biases its ratio: the same real slowdown (bisect-check's
-``Dense(width)`` head against its parent, ``rnn_models.bisect.experiment.head_ab``) measured by
+``Dense(width)`` head against its parent, ``rnn_models.selfcheck.bisect_check.head_ab``) measured by
 ``--sessions`` fresh A/B sessions, each of ``--pairs`` worker pairs, all the calibrated looks'
 units taken. Writes every session's ratio, interval and per-side median step to ``--out`` (JSON)
 as it goes.
@@ -19,12 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rnn_models._atomic import write_json_atomic  # noqa: E402
-from rnn_models.bisect.experiment import head_ab  # noqa: E402
-from rnn_models.environment import fingerprint  # noqa: E402
+from rnn_models.machine.environment import fingerprint  # noqa: E402
+from rnn_models.records.atomic import write_json_atomic  # noqa: E402
+from rnn_models.records.calibrations import load_calibration  # noqa: E402
 from rnn_models.regression.speed import decide  # noqa: E402
+from rnn_models.selfcheck.bisect_check import head_ab  # noqa: E402
 from rnn_models.speed.ab import real_batch  # noqa: E402
-from rnn_models.speed.calibration_file import load_calibration  # noqa: E402
 
 
 def main():

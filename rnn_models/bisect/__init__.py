@@ -9,9 +9,10 @@ lowered its accuracy, found in one command (``python -m rnn_models bisect``).
   the A/B gate, by its pinned seed-0 run's bits, or by the accuracy gate's rule;
 - ``runs``: seeded training runs of one commit's code, in its worktree, under the numerics pin;
 - ``report``: the progress lines, the table and the answer;
-- ``command``: the CLI command, its checks, its worktrees and their clean-up;
-- ``synthetic``, ``experiment``: a synthetic history with a known regression, for the tests and
-  for measuring how often and how fast the speed bisect names it.
+- ``command``: the CLI command, its checks, its worktrees and their clean-up.
+
+A synthetic history with a known regression, and the measurement of how often and how fast the
+speed bisect names it, are in ``rnn_models.selfcheck`` (``synthetic_history``, ``bisect_check``).
 
 Importing this package loads no TensorFlow; the judges' worker processes do.
 """

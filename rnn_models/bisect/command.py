@@ -3,7 +3,7 @@ its numerics or lowered its accuracy.
 
 Every option, ref, cell and the calibration are checked before any work. The search runs in
 git worktrees of its own under the temporary directory, removed when it ends, also on Ctrl-C
-and SIGTERM (``rnn_models.interrupts``). Exit codes: 0 the first
+and SIGTERM (``rnn_models.machine.interrupts``). Exit codes: 0 the first
 bad commit found; 1 no regression in the range, or only suspects remain; 2 bad input (also a
 good or bad commit that does not run); 130 Ctrl-C, 143 SIGTERM.
 """
@@ -11,8 +11,8 @@ good or bad commit that does not run); 130 Ctrl-C, 143 SIGTERM.
 import tempfile
 from pathlib import Path
 
-from rnn_models import interrupts
 from rnn_models.bisect import history, report, search
+from rnn_models.machine import interrupts
 from rnn_models.speed import worktree
 
 EXIT_FOUND, EXIT_NOT_FOUND = 0, 1
@@ -40,8 +40,8 @@ def _speed_judge(args, commits):
     import dataclasses
 
     from rnn_models.bisect.speed_judge import DEFAULT_PAIRS, SpeedJudge
+    from rnn_models.records.calibrations import load_calibration
     from rnn_models.speed.ab import real_batch
-    from rnn_models.speed.calibration_file import load_calibration
 
     thresholds, _ = load_calibration(args.baselines)
     thresholds = dataclasses.replace(thresholds, looks=search.budget_looks(thresholds.looks, args.rounds))
@@ -53,7 +53,7 @@ def _speed_judge(args, commits):
 
 
 def _training_configs(args):
-    from rnn_models.suite import matrix_config
+    from rnn_models.suite.matrix import matrix_config
 
     epochs = args.epochs or (NUMERICS_EPOCHS if args.metric == "numerics" else None)
     configs = [matrix_config(cell, epochs) if epochs else matrix_config(cell) for cell in args.cells]

@@ -3,7 +3,7 @@
 Each call is one ``python -m rnn_models train`` process in that commit's worktree (its own
 code first on ``PYTHONPATH``), started with the numerics pin so that seed-0 runs are
 bit-identical however often and wherever they run on this machine kind
-(``rnn_models.numerics_pin``). A run that cannot be had (the command fails, its result is
+(``rnn_models.machine.numerics_pin``). A run that cannot be had (the command fails, its result is
 missing or unreadable) is a ``RunFailed``; the bisect then skips that commit.
 """
 
@@ -12,8 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rnn_models import numerics_pin
-from rnn_models.results import RunResult
+from rnn_models.machine import numerics_pin
+from rnn_models.records.results import RunResult
 
 EXIT_NONFINITE, EXITS_INTERRUPTED = 1, (130, 143)  # ``python -m rnn_models train``'s own codes
 

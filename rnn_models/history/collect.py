@@ -10,9 +10,9 @@ current files alone, and ``notice`` says so.
 
 import datetime
 import json
-import subprocess
 from pathlib import Path, PurePosixPath
 
+from rnn_models import git
 from rnn_models.history import records
 from rnn_models.history.forge import commit_url, commit_url_template
 
@@ -22,14 +22,14 @@ CURRENT = "current"  # the commit id of the folder's files when there is no git 
 
 
 def _git(repo, *args):
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
+    return git.run(repo, *args).stdout
 
 
 def git_location(folder):
     """``(repository root, the folder's path inside it)``, or None outside a git checkout."""
     try:
         top = Path(_git(folder, "rev-parse", "--show-toplevel").strip())
-    except (OSError, subprocess.CalledProcessError):
+    except git.GitError:
         return None
     return top, PurePosixPath(Path(folder).resolve().relative_to(top.resolve()).as_posix())
 
@@ -111,7 +111,7 @@ def collect(baselines_dir, runs=(), remote=None):
             for path, kind in wanted:
                 try:
                     text = _git(repo, "show", f"{sha}:{path}")
-                except subprocess.CalledProcessError as err:
+                except git.GitError as err:
                     doc["skipped"].append({"commit": sha, "path": path, "reason": " ".join(err.stderr.split())})
                     continue
                 _points(doc, kind, text, path, sha)
@@ -123,7 +123,7 @@ def collect(baselines_dir, runs=(), remote=None):
 def _remote_urls(repo):
     try:
         names = _git(repo, "remote").split()
-    except subprocess.CalledProcessError:
+    except git.GitError:
         return []
     names.sort(key=lambda n: n != "origin")  # origin first
     return [_git(repo, "remote", "get-url", n).strip() for n in names]

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from rnn_models._atomic import json_text, write_bytes_atomic
 from rnn_models.history.collect import collect
 from rnn_models.history.page import render
 from rnn_models.history.style import finite
+from rnn_models.records.atomic import json_text, write_bytes_atomic
 
 PAGE, DATA = "index.html", "history.json"
 
@@ -22,7 +22,7 @@ def write_history(baselines, out, runs=(), remote=None):
 
 
 def history_cli(args):
-    from rnn_models.paths import check_output_dir
+    from rnn_models.records.paths import check_output_dir
 
     out = check_output_dir(args.out, "--out")
     for run in args.runs:

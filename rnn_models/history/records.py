@@ -12,8 +12,8 @@ and no files. A file of a shape these do not know raises ValueError naming what 
 import math
 import statistics
 
-from rnn_models.speed.calibration_file import machine_kind
-from rnn_models.speed.stored import FINGERPRINT_KEY
+from rnn_models.records.calibrations import machine_kind
+from rnn_models.records.speed_runs import FINGERPRINT_KEY
 
 SPEED_TEST = "test_step_speed"  # the timed steps; the PyTorch reference group is not a cell's
 UNKNOWN_KIND = "unknown machine"

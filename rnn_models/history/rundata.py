@@ -36,7 +36,7 @@ def run_data(*, runs, accuracy, speed, thresholds, failed, exitstatus, notes, ba
     """The run document. ``runs``: RunResult dicts; ``accuracy``: outcome dicts
     (``AccuracyOutcome.to_dict``); ``speed``: ``GateOutcome.to_dict`` dicts; ``thresholds``:
     ``SpeedGate.thresholds_info()`` or None; ``failed``: failed test ids."""
-    from rnn_models.suite import format_budget, matrix_budget
+    from rnn_models.suite.matrix import format_budget, matrix_budget
 
     cells = list(dict.fromkeys([a["cell"] for a in accuracy] + [r["config"]["cell"] for r in runs]))
     baseline = {cell: _baseline(baselines, cell) for cell in cells}

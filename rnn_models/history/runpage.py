@@ -8,10 +8,10 @@ import math
 from html import escape
 from pathlib import Path
 
-from rnn_models._atomic import json_text, write_bytes_atomic
 from rnn_models.history import svg
 from rnn_models.history.rundata import failures
 from rnn_models.history.style import CSS, FAVICON, PAGE_SCRIPT, finite, json_script
+from rnn_models.records.atomic import json_text, write_bytes_atomic
 
 
 def _q(value):

@@ -2,7 +2,7 @@
 had, else the stored-median and PyTorch-ratio rules against the stored run.
 
 - Thresholds: this machine kind's calibration, else the widest stored ones
-  (``rnn_models.speed.calibration_file``).
+  (``rnn_models.records.calibrations``).
 - Each step's units are taken by the calibrated number of fresh worker pairs in turn, so one
   pair's own speed (where the machine placed its processes) moves only its share of them. A
   one-pair calibration instead times a step found slower again in fresh workers, and fails it
@@ -20,12 +20,13 @@ import contextlib
 import dataclasses
 from pathlib import Path
 
-from rnn_models.environment import fingerprint
+from rnn_models import git
+from rnn_models.machine.environment import fingerprint
+from rnn_models.records.calibrations import load_calibrations, thresholds_for
+from rnn_models.records.speed_runs import fingerprint_warning, newest_run
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession, ABUnavailable
-from rnn_models.speed.calibration_file import load_calibrations, thresholds_for
 from rnn_models.speed.records import gate_extra_info
-from rnn_models.speed.stored import fingerprint_warning, newest_run
 from rnn_models.tables import text_table
 
 
@@ -66,7 +67,7 @@ def check_speed_inputs(baselines_dir, ref=None, root=None, storage=None):
     in this checkout or fetched into a shallow clone. A ValueError names the problem in one
     line; a default ref that cannot be had otherwise is left to the gate's fallback."""
     load_calibrations(baselines_dir)  # a CalibrationError is a ValueError naming the file
-    root = root or Path(__file__).resolve().parents[2]
+    root = root or git.SOURCE_ROOT
     if ref is None:
         stored = newest_run(storage) if storage else None
         commit = stored.commit.get("id") if stored is not None else None
@@ -153,7 +154,7 @@ class SpeedGate:
             self.notes.append(f"speed A/B off (--no-ab): the stored-run rules gate "
                               f"({', '.join(r.text for r in self.rules)})")
         self._baselines_dir = baselines_dir
-        self._current_root = current_root or Path(__file__).resolve().parents[2]
+        self._current_root = current_root or git.SOURCE_ROOT
         self._baseline_root = self._batch = self._thresholds = None
         self.kind, self.fatal = None, None
 

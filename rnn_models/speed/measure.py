@@ -11,14 +11,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnn_models.environment import kernel_path
-from rnn_models.model import build_model
+from rnn_models.machine.environment import kernel_path
 from rnn_models.speed import torch_reference
 from rnn_models.speed.flops import inference_flops, train_flops
 from rnn_models.speed.records import plot_row, step_extra_info
 from rnn_models.speed.timing import WARMUP_STEPS, alternating_ratio, time_rounds
-from rnn_models.steps import make_step, traced_kernel_path
-from rnn_models.suite import speed_config
+from rnn_models.suite.matrix import speed_config
+from rnn_models.training.model import build_model
+from rnn_models.training.steps import make_step, traced_kernel_path
 
 ROUNDS = 60  # timed rounds of the in-process measurement (pytest-benchmark's record)
 RATIO_ROUNDS = 40  # alternating rounds against the PyTorch equivalent

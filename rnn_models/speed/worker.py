@@ -125,7 +125,7 @@ class Worker:
     def time(self, request):
         run = self.steps[request["key"]].run
         if "timing" in os.environ.get("RNN_MODELS_PAUSE_AT", "").split(","):
-            # rnn_models.interrupts' test seam, inline (this file imports no rnn_models): a
+            # rnn_models.machine.interrupts' test seam, inline (this file imports no rnn_models): a
             # test stops the coordinator while its worker is busy with a time request.
             print("worker: paused at timing ($RNN_MODELS_PAUSE_AT)", file=sys.stderr, flush=True)
             time.sleep(5)

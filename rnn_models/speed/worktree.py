@@ -9,11 +9,11 @@ import contextlib
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-from rnn_models._atomic import pid_alive
+from rnn_models import git as rnn_git
+from rnn_models.records.atomic import pid_alive
 
 PREFIX = "rnnbench-ab-"  # our worktrees' folder names, so stale ones can be found again
 GIT_TIMEOUT_S = 120
@@ -26,37 +26,17 @@ class RefUnavailable(Exception):
 def git(repo, *args, check=True):
     """``git -C repo args``, its CompletedProcess; a failure (with ``check``) is a RefUnavailable."""
     try:
-        process = subprocess.Popen(["git", "-C", str(repo), *args], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
-    except FileNotFoundError:
-        raise RefUnavailable("git is not installed") from None
-    try:
-        stdout, stderr = process.communicate(timeout=GIT_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise RefUnavailable(f"git {' '.join(args)} did not answer in {GIT_TIMEOUT_S} s") from None
-    except KeyboardInterrupt:
-        # git ends its work first (within the same limit): killed mid-`worktree add`, it
-        # left a half-made worktree and its own child processes behind.
-        try:
-            process.communicate(timeout=GIT_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-        raise
-    done = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-    if check and done.returncode != 0:
-        raise RefUnavailable(f"git {' '.join(args)}: {' '.join(done.stderr.split()) or 'failed'}")
-    return done
+        return rnn_git.run(repo, *args, accept=(0,) if check else None, timeout=GIT_TIMEOUT_S)
+    except rnn_git.GitError as err:
+        raise RefUnavailable(str(err)) from None
 
 
 def repo_root(path):
     """The top of the git checkout holding ``path``."""
-    done = git(path, "rev-parse", "--show-toplevel", check=False)
-    if done.returncode != 0:
-        raise RefUnavailable(f"{path} is not inside a git checkout")
-    return Path(done.stdout.strip())
+    try:
+        return rnn_git.toplevel(path)
+    except rnn_git.GitError as err:
+        raise RefUnavailable(str(err)) from None
 
 
 def resolve(repo, ref):

@@ -58,7 +58,7 @@ def environment(config):
 
 def adam_epsilon(config):
     """The Adam epsilon that training in this process would use (a variant changes it)."""
-    from rnn_models import steps
+    from rnn_models.training import steps
 
     return {**echo(config), "adam_epsilon": steps.ADAM_EPSILON}
 
@@ -69,7 +69,7 @@ def train_unless_on_node(config):
     waits there, to be lost with its node."""
     import ray
 
-    from rnn_models.parallel.local import train_here
+    from rnn_models.executors.local import train_here
 
     node = ray.get_runtime_context().get_node_id()
     if node == config["stall_on"]:

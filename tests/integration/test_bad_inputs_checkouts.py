@@ -5,7 +5,7 @@ SIGTERM in each of its phases. (tests/test_bad_inputs.py holds the other cases.)
 
 The bisect's phases are reached by seams, not by timing: a git ``post-checkout`` hook holds
 ``git worktree add`` for a few seconds, and ``$RNN_MODELS_PAUSE_AT`` makes a worker pause in
-a time request, or the command before it prints its table (``rnn_models.interrupts``).
+a time request, or the command before it prints its table (``rnn_models.machine.interrupts``).
 """
 
 import json
@@ -18,15 +18,15 @@ import time
 
 import pytest
 
-from rnn_models.bisect import synthetic
-from rnn_models.interrupts import PAUSE_ENV
-from rnn_models.speed.stored import newest_run
+from rnn_models.machine.interrupts import PAUSE_ENV
+from rnn_models.records.speed_runs import newest_run
+from rnn_models.selfcheck import synthetic_history as synthetic
 from tests import ROOT
 from tests.unit.test_bad_inputs import alive, descendants
 
 CTRL_C = pytest.param(signal.SIGINT, 130, "Ctrl-C", id="ctrl-c")
 SIGTERM = pytest.param(signal.SIGTERM, 143, "SIGTERM", id="sigterm")
-# Both signals take one path (rnn_models.interrupts), checked for both in the cheap phase; the
+# Both signals take one path (rnn_models.machine.interrupts), checked for both in the cheap phase; the
 # two phases that train or time (about 20 s each) are held for one signal each, to keep CI's
 # cost in bounds (the other is one parameter away).
 STOPS = [CTRL_C, SIGTERM]

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from rnn_models.config import TrainConfig
-from rnn_models.parallel import RunFailed, TrainingPool, open_executor, ray_address
+from rnn_models.executors import RunFailed, TrainingPool, open_executor, ray_address
 from tests.integration import pool_tasks
 
 REAL_MNIST = os.environ.get("RNN_MODELS_MNIST")
@@ -105,7 +105,7 @@ def test_each_finished_run_is_handed_over_before_the_batch_stops():
 
 
 def test_a_run_far_over_its_expected_time_fails(monkeypatch):
-    from rnn_models.parallel import executor
+    from rnn_models.executors import executor
 
     monkeypatch.setattr(executor, "START_ALLOWANCE_S", 0.0)
     pool = TrainingPool(1, task=pool_tasks.loop_on_seed_1, heartbeat_s=0.2, expected_s=lambda c: 0.2)
@@ -121,7 +121,7 @@ def test_a_worker_must_train_at_least_one_run():
 
 
 def test_workers_run_under_the_numerics_pin_and_without_it():
-    from rnn_models import numerics_pin
+    from rnn_models.machine import numerics_pin
 
     with TrainingPool(1, task=pool_tasks.environment) as pool:
         pinned = pool.run([{"cell": "x", "seed": 0}])[0]
@@ -144,7 +144,7 @@ def test_no_address_is_the_local_pool():
     ("10.1.2.3:6380", "head.example:6379", "10.1.2.3:6380"),  # the option wins
 ])
 def test_the_ray_address_comes_from_the_option_else_the_variable(option, variable, address, monkeypatch):
-    from rnn_models.parallel import executor
+    from rnn_models.executors import executor
 
     monkeypatch.setattr("importlib.util.find_spec", lambda name: object())  # as if Ray were installed
     probed = []
@@ -182,7 +182,7 @@ def test_an_address_where_no_cluster_listens_is_refused_in_seconds(monkeypatch):
 
 
 def test_the_reachability_probe_is_one_bounded_connect_to_the_address_given(monkeypatch):
-    from rnn_models.parallel import executor
+    from rnn_models.executors import executor
 
     with socket.create_server(("127.0.0.1", 0)) as listening:  # something answers: no reason to refuse
         assert executor.unreachable("127.0.0.1", listening.getsockname()[1]) is None
@@ -203,6 +203,6 @@ def test_the_reachability_probe_is_one_bounded_connect_to_the_address_given(monk
     ("10.0.0.12:6379", False), ("head.example:6379", False), ("auto", False),
 ])
 def test_a_loopback_address_is_recognised_without_a_lookup(address, loopback):
-    from rnn_models.parallel.executor import on_loopback
+    from rnn_models.executors.executor import on_loopback
 
     assert on_loopback(address) is loopback

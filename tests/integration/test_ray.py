@@ -15,9 +15,9 @@ import pytest  # noqa: E402
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e \".[ray]\")")
 
-from rnn_models import numerics_pin  # noqa: E402
-from rnn_models.parallel import RunFailed, TrainingPool, open_executor  # noqa: E402
-from rnn_models.parallel.ray_executor import MAX_RETRIES, RayExecutor  # noqa: E402
+from rnn_models.executors import RunFailed, TrainingPool, open_executor  # noqa: E402
+from rnn_models.executors.ray_executor import MAX_RETRIES, RayExecutor  # noqa: E402
+from rnn_models.machine import numerics_pin  # noqa: E402
 from tests.integration import pool_tasks  # noqa: E402
 from tests.integration.test_parallel import curves, needs_mnist, small_configs  # noqa: E402
 
@@ -72,7 +72,7 @@ def test_a_failed_run_names_its_cell_seed_and_host(cluster, task, why):
 
 
 def test_a_run_far_over_its_expected_time_is_stopped(cluster, monkeypatch):
-    from rnn_models.parallel import executor
+    from rnn_models.executors import executor
 
     monkeypatch.setattr(executor, "START_ALLOWANCE_S", 0.0)
     with pytest.raises(RunFailed, match=rf"^training run gru seed 1 failed on host {HOST}: it ran \d+ s, "

@@ -20,10 +20,10 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e \"
 
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from rnn_models.parallel import TrainingPool  # noqa: E402
-from rnn_models.parallel.ray_executor import RayExecutor  # noqa: E402
+from rnn_models.executors import TrainingPool  # noqa: E402
+from rnn_models.executors.ray_executor import RayExecutor  # noqa: E402
+from rnn_models.records.results import RunResult  # noqa: E402
 from rnn_models.regression.accuracy import decide, policy_for, run_statistic  # noqa: E402
-from rnn_models.results import RunResult  # noqa: E402
 from tests import ROOT  # noqa: E402
 from tests.integration import pool_tasks  # noqa: E402
 from tests.unit.test_bad_inputs import assert_one_line_error, run_cli  # noqa: E402
@@ -134,7 +134,7 @@ def test_accuracy_check_refuses_an_address_where_no_cluster_listens(tmp_path, mo
     def fail(*args, **kwargs):
         raise AssertionError("accuracy-check trained despite the address")
 
-    monkeypatch.setattr("rnn_models.regression.accuracy_check.record", fail)
+    monkeypatch.setattr("rnn_models.selfcheck.accuracy_check.record", fail)
     monkeypatch.setenv("RNN_MODELS_RAY_ADDRESS", UNREACHABLE)
     code, lines, usage = run_cli(capsys, ["accuracy-check", "--out", tmp_path / "gate.json"])
     assert_one_line_error("accuracy-check", code, lines, usage, [f"$RNN_MODELS_RAY_ADDRESS {REFUSED}"])

@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rnn_models.machine.environment import fingerprint
+from rnn_models.records.calibrations import (SCHEMA_VERSION, calibration_path, load_calibrations,
+                                             machine_kind, thresholds_for)
+from rnn_models.records.speed_runs import machine_id, newest_run, read_run, StoredRunError
 from rnn_models.regression.rules import parse_rule
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession, ABUnavailable, WorkerProcess
-from rnn_models.environment import fingerprint
-from rnn_models.speed.calibration_file import (SCHEMA_VERSION, calibration_path, load_calibrations,
-                                               machine_kind, thresholds_for)
 from rnn_models.speed.gate import SpeedGate, check_speed_inputs
 from rnn_models.speed.measure import SpeedResult
-from rnn_models.speed.stored import machine_id, newest_run, read_run, StoredRunError
 from tests import FIXTURES, ROOT
 
 FIXTURE_RUN = FIXTURES / "benchmarks" / "Linux-CPython-3.11-64bit" / "0001_speed.json"

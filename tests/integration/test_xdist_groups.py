@@ -2,6 +2,7 @@
 cell's tests on one worker, so that its run trains once there."""
 
 import re
+
 import pytest
 
 from tests import ROOT

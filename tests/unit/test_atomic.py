@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from rnn_models._atomic import JOURNAL, Transaction, clean_stale, recover, write_json_atomic
+from rnn_models.records.atomic import JOURNAL, Transaction, clean_stale, recover, write_json_atomic
 
 FILES = ("a.json", "b.json", "sub/c.json", "d.json", "e.json")
 
@@ -90,7 +90,7 @@ def test_clean_stale_removes_what_dead_processes_left(tmp_path):
 
 WRITER = """
 import sys, time
-from rnn_models._atomic import Transaction
+from rnn_models.records.atomic import Transaction
 folder, version = sys.argv[1], sys.argv[2]
 t = Transaction(folder)
 for name in {files!r}:
@@ -135,7 +135,7 @@ def _file_storage(tmp_path):
 
 
 def test_the_speed_runs_save_is_atomic(tmp_path, monkeypatch):
-    from rnn_models.speed.stored import AtomicStorage, read_run
+    from rnn_models.records.speed_runs import AtomicStorage, read_run
 
     storage = AtomicStorage(_file_storage(tmp_path))
     run = {"machine_info": {}, "commit_info": {}, "benchmarks": [{"name": "t", "stats": {"median": 1.0}}]}
@@ -153,7 +153,7 @@ def test_the_speed_runs_save_is_atomic(tmp_path, monkeypatch):
 
 
 def test_under_an_update_the_speed_run_is_staged_with_the_rest(tmp_path):
-    from rnn_models.speed.stored import AtomicStorage
+    from rnn_models.records.speed_runs import AtomicStorage
 
     transaction = Transaction(tmp_path)
     storage = AtomicStorage(_file_storage(tmp_path), transaction)

@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnn_models.baseline import CellBaseline
 from rnn_models.cli import main
 from rnn_models.config import TrainConfig
 from rnn_models.data.mnist_files import EXPECTED, IDX_FILES
-from rnn_models.results import RunResult
-from rnn_models.speed.stored import machine_id, newest_run
+from rnn_models.records.baselines import CellBaseline
+from rnn_models.records.results import RunResult
+from rnn_models.records.speed_runs import machine_id, newest_run
 from tests import ROOT
 from tests.unit.test_baseline import make_baseline, make_result
 from tests.unit.test_train import synthetic_arrays
@@ -87,7 +87,7 @@ def kept(tmp_path):
 @pytest.fixture
 def no_work(monkeypatch):
     """Training and data loading fail the test if reached."""
-    monkeypatch.setattr("rnn_models.train.train_and_evaluate", fail_if_called("train_and_evaluate"))
+    monkeypatch.setattr("rnn_models.training.train.train_and_evaluate", fail_if_called("train_and_evaluate"))
     monkeypatch.setattr("rnn_models.data.load_mnist", fail_if_called("load_mnist"))
 
 
@@ -114,11 +114,11 @@ def out_parent_is_a_file(tmp, monkeypatch):
 
 
 def out_folder_not_writable(tmp, monkeypatch):
-    # Root can write anywhere, so the refusal is simulated where paths.py probes the folder.
+    # Root can write anywhere, so the refusal is simulated where records/paths.py probes the folder.
     def refuse(*args, dir=None, **kwargs):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), dir)
 
-    monkeypatch.setattr("rnn_models.paths.tempfile.mkstemp", refuse)
+    monkeypatch.setattr("rnn_models.records.paths.tempfile.mkstemp", refuse)
     return ["--out", tmp / "locked" / "result.json"]
 
 
@@ -262,7 +262,7 @@ DATA_ERRORS = [
 @pytest.mark.parametrize("setup, needles", DATA_ERRORS)
 def test_train_names_a_bad_data_file_before_training(setup, needles, tmp_path, kept, monkeypatch,
                                                      capsys):
-    monkeypatch.setattr("rnn_models.train.train_and_evaluate", fail_if_called("train_and_evaluate"))
+    monkeypatch.setattr("rnn_models.training.train.train_and_evaluate", fail_if_called("train_and_evaluate"))
     data = setup(tmp_path, monkeypatch)
     before = snapshot(tmp_path)
     code, lines, usage = run_cli(capsys, TINY_TRAIN + ["--out", kept, "--data", data])
@@ -288,7 +288,7 @@ def test_a_non_finite_run_exits_1_with_its_result_written(guard, tmp_path, kept,
 
 
 def interrupt_on_third_batch(monkeypatch):
-    from rnn_models.train import _Run
+    from rnn_models.training.train import _Run
 
     calls, real_next = [], _Run._next
 
@@ -358,7 +358,7 @@ def profile_logdir_is_a_file(tmp, monkeypatch):
 
 def no_accuracy_runs(*extra):
     def setup(tmp, monkeypatch):
-        monkeypatch.setattr("rnn_models.regression.accuracy_check.record", fail_if_called("record"))
+        monkeypatch.setattr("rnn_models.selfcheck.accuracy_check.record", fail_if_called("record"))
         return ["--out", tmp / "accuracy_gate.json", *extra]
     return setup
 
@@ -701,7 +701,7 @@ def test_sigterm_stops_the_suite_leaving_the_baselines_as_they_were(tmp_path):
 
 
 def test_the_stop_handler_raises_once_and_restores_the_handlers():
-    from rnn_models import interrupts
+    from rnn_models.machine import interrupts
 
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
@@ -739,7 +739,7 @@ def test_an_update_into_another_baselines_folder_writes_its_speed_run_there_and_
 
 
 def test_a_second_update_of_the_same_folder_is_refused_with_one_line(tmp_path):
-    from rnn_models._atomic import lock_for_update
+    from rnn_models.records.atomic import lock_for_update
 
     copy = tmp_path / "baselines"
     shutil.copytree(ROOT / "baselines", copy)

@@ -4,11 +4,13 @@ and the update of several files as one transaction."""
 import dataclasses
 import json
 import math
+
 import pytest
 
-from rnn_models import results  # not its names: pytest would try to collect TestEpoch
-from rnn_models._atomic import Transaction
-from rnn_models.baseline import (
+from rnn_models.config import TrainConfig
+from rnn_models.records import results  # not its names: pytest would try to collect TestEpoch
+from rnn_models.records.atomic import Transaction
+from rnn_models.records.baselines import (
     BaselineMismatchError,
     CellBaseline,
     MissingBaselineError,
@@ -17,9 +19,8 @@ from rnn_models.baseline import (
     load_numerics,
     numerics_outcome,
 )
-from rnn_models.config import TrainConfig
-from rnn_models.results import NonFinite, RunResult
-from rnn_models.suite_baselines import check_stored_inputs, stage_update
+from rnn_models.records.results import NonFinite, RunResult
+from rnn_models.suite.stored_inputs import check_stored_inputs, stage_update
 from tests import FIXTURES
 
 
@@ -179,7 +180,7 @@ def test_seed_and_log_every_are_not_config_differences():
 
 
 def test_stored_inputs_are_checked_before_training(tmp_path):
-    from rnn_models.suite import matrix_config
+    from rnn_models.suite.matrix import matrix_config
 
     runs = [dataclasses.replace(r, config=matrix_config("lstm").replace(seed=r.config.seed, epochs=2))
             for r in seed_runs()]

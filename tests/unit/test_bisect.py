@@ -15,16 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from rnn_models.bisect import history, report, search, synthetic
+from rnn_models.bisect import history, report, search
 from rnn_models.bisect.accuracy_judge import AccuracyJudge
 from rnn_models.bisect.runs import RunFailed, train_argv
 from rnn_models.bisect.search import BAD, GOOD, INCONCLUSIVE, SKIP, Judgment
 from rnn_models.bisect.speed_judge import SpeedJudge
 from rnn_models.cli import build_parser, main
 from rnn_models.regression.accuracy import Policy
+from rnn_models.selfcheck import synthetic_history as synthetic
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABUnavailable
-from rnn_models.suite import matrix_config
+from rnn_models.suite.matrix import matrix_config
 from tests import ROOT
 from tests.unit.test_baseline import make_result
 
@@ -420,8 +421,8 @@ def test_accuracy_bisect_finds_no_regression_where_seed_0_is_identical(
 
 def test_a_speed_step_on_a_commit_that_does_not_run_is_a_skip(synthetic_history, tmp_path):
     repo, shas = synthetic_history
+    from rnn_models.records.calibrations import load_calibration
     from rnn_models.speed.ab import real_batch
-    from rnn_models.speed.calibration_file import load_calibration
 
     thresholds, _ = load_calibration(CALIBRATED)
     with worktree.checkout(repo, shas[0]) as good, worktree.checkout(repo, shas[BROKEN]) as broken:
@@ -460,8 +461,8 @@ def test_sigterm_stops_the_bisect_and_removes_its_worktrees(synthetic_history, t
 
 
 def test_the_slowdown_is_tuned_along_a_line_through_the_tries():
-    from rnn_models.bisect import experiment
     from rnn_models.regression.speed import Decision
+    from rnn_models.selfcheck import bisect_check as experiment
 
     def measure(width):  # a fixed 2% and 1% more per 100 of width
         ratio = 1.02 + width / 10000
@@ -497,7 +498,7 @@ def test_a_speed_judgment_asks_only_whether_the_commit_is_slower(verdict, ratio,
 
 
 def test_bisect_check_aa_builds_no_slowdown_and_counts_a_run_naming_nothing_as_right(monkeypatch, tmp_path):
-    from rnn_models.bisect import experiment
+    from rnn_models.selfcheck import bisect_check as experiment
 
     named = iter([None, "f" * 40])  # the second run names a commit: a false alarm
 

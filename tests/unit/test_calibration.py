@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from rnn_models.regression.accuracy_check import RESULT_FILE, bootstrap_tries, rates, tries
+from rnn_models.records.calibrations import CALIBRATION_DIR, load_calibrations
 from rnn_models.regression.accuracy import Policy
-from rnn_models.speed.calibration import derive_thresholds, evaluate
-from rnn_models.speed.calibration_file import CALIBRATION_DIR, load_calibrations
+from rnn_models.selfcheck.accuracy_check import RESULT_FILE, bootstrap_tries, rates, tries
+from rnn_models.selfcheck.gate_check import derive_thresholds, evaluate
 from tests import ROOT
 
 BASELINES = ROOT / "baselines"

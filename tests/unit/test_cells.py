@@ -108,7 +108,7 @@ def test_config_round_trip(name):
 @pytest.mark.parametrize("name", cell_names())
 def test_model_save_load_round_trip(name, tmp_path):
     from rnn_models.config import TrainConfig
-    from rnn_models.model import build_model
+    from rnn_models.training.model import build_model
 
     model = build_model(TrainConfig(cell=name, units=6))
     x = np.random.default_rng(2).uniform(size=(3, 28, 28)).astype(np.float32)
@@ -156,7 +156,7 @@ def test_wrong_input_rank_is_an_error(name):
 
 def test_wrong_feature_size_for_model_is_an_error():
     from rnn_models.config import TrainConfig
-    from rnn_models.model import build_model
+    from rnn_models.training.model import build_model
 
     model = build_model(TrainConfig(cell="gru", units=4))
     with pytest.raises(ValueError, match=r"expected shape=\(None, 28, 28\).*\(2, 28, 27\)"):
@@ -167,7 +167,7 @@ def layer_norm_gradients_finite(epsilon, blank_rows=5):
     """Whether every gradient of the layer-norm model is finite on a batch whose first
     ``blank_rows`` rows are all zero, as MNIST digits' are (4 to 7 blank rows)."""
     from rnn_models.config import TrainConfig
-    from rnn_models.model import build_model
+    from rnn_models.training.model import build_model
 
     keras.utils.set_random_seed(0)
     model = build_model(TrainConfig(cell="ln_basic_lstm", cell_kwargs={"epsilon": epsilon}))

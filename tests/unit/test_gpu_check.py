@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from rnn_models import numerics_pin
+from rnn_models.machine import numerics_pin
 from rnn_models.registry import GENERIC_LOOP, UNROLLED_LOOP
 from tests import FIXTURES, ROOT
 
@@ -58,7 +58,7 @@ def test_a_gpu_runs_numerics_key_names_the_gpu_not_the_cpu_pin():
 
 
 def test_kernel_path_by_the_registry():
-    from rnn_models.environment import kernel_path
+    from rnn_models.machine.environment import kernel_path
 
     assert kernel_path("keras_lstm", "GPU:0", False, False) == "cuDNN"
     assert kernel_path("keras_gru", "GPU:0", False, False) == "cuDNN"
@@ -77,8 +77,8 @@ def _traced_path(monkeypatch, cell, device):
     import numpy as np
 
     from rnn_models.config import TUTORIAL
-    from rnn_models.model import build_model
-    from rnn_models.steps import make_step, traced_kernel_path
+    from rnn_models.training.model import build_model
+    from rnn_models.training.steps import make_step, traced_kernel_path
 
     keras_tf_rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")  # not its `rnn` function
     monkeypatch.setattr(keras_tf_rnn, "_is_gpu_available", lambda: True)
@@ -101,8 +101,8 @@ def test_the_recorded_kernel_path_is_the_traced_one(monkeypatch, cell):
 
 def _run(cell, device, train_s, test_s, accuracy):
     """A made-up RunResult (the collector's input format; the numbers are not measurements)."""
-    from rnn_models.results import RunResult, TestEpoch, TrainWindow
-    from rnn_models.suite import matrix_config
+    from rnn_models.records.results import RunResult, TestEpoch, TrainWindow
+    from rnn_models.suite.matrix import matrix_config
 
     return RunResult(config=matrix_config(cell, epochs=1), device=device, kernel_path=UNROLLED_LOOP,
                      versions=dict(VERSIONS), train_curve=(TrainWindow(1, 429, 0.5, 0.8, 0.7, train_s),),
@@ -134,7 +134,7 @@ def results(tmp_path):
 
 
 def test_the_collector_gathers_one_record(results):
-    from rnn_models.gpu_report import collect
+    from rnn_models.records.gpu_report import collect
 
     record = collect(results)
     assert record["slug"] == "nvidia-h200" and record["commit"] == "abc1234"
@@ -150,7 +150,7 @@ def test_the_collector_gathers_one_record(results):
 
 
 def test_the_goal_is_met_only_when_every_cell_is_ten_times_faster(results):
-    from rnn_models.gpu_report import goal, tutorial_row
+    from rnn_models.records.gpu_report import goal, tutorial_row
 
     fast = [tutorial_row(c, _run(c, "GPU:0", s / 10.5, 0.001, 0.9)) for c, s in
             (("basic_rnn", 0.0120), ("basic_lstm", 0.0117), ("lstm", 0.0257), ("gru", 0.0247),
@@ -162,7 +162,7 @@ def test_the_goal_is_met_only_when_every_cell_is_ten_times_faster(results):
 
 
 def test_the_page_shows_measured_and_unmeasured_cells(results):
-    from rnn_models.gpu_report import NOT_MEASURED, collect, fill_page, render
+    from rnn_models.records.gpu_report import NOT_MEASURED, collect, fill_page, render
 
     record = collect(results)
     record["accuracy"] = {"cell": "gru", "device": "GPU:0 (NVIDIA H200)", "identical_to_cpu": False,
@@ -182,7 +182,7 @@ def test_the_page_shows_measured_and_unmeasured_cells(results):
 
 def test_the_committed_page_is_the_collectors_unmeasured_table():
     """docs/gpu.md's table is generated, and says nothing was measured yet (no GPU lent)."""
-    from rnn_models.gpu_report import BEGIN, END, NOT_MEASURED
+    from rnn_models.records.gpu_report import BEGIN, END, NOT_MEASURED
 
     page = (ROOT / "docs" / "gpu.md").read_text()
     table = page.partition(BEGIN)[2].partition(END)[0]
@@ -201,7 +201,7 @@ class _FakeExecutor:
 
     def run(self, configs):
         from rnn_models.config import TrainConfig
-        from rnn_models.results import RunResult, TestEpoch
+        from rnn_models.records.results import RunResult, TestEpoch
 
         out = []
         for data in configs:
@@ -222,8 +222,8 @@ class _FakeExecutor:
 
 
 def test_accuracy_on_device_reports_identity_and_the_statistical_verdict():
-    from rnn_models.baseline import CellBaseline
-    from rnn_models.device_accuracy import check_on_device
+    from rnn_models.records.baselines import CellBaseline
+    from rnn_models.regression.device_accuracy import check_on_device
 
     baseline = CellBaseline.load(FIXTURES / "baselines", "gru")
     same = check_on_device("gru", "GPU:0", FIXTURES / "baselines", executor=_FakeExecutor(baseline, "GPU:0"))
@@ -239,8 +239,8 @@ def test_accuracy_on_device_reports_identity_and_the_statistical_verdict():
 
 
 def test_accuracy_on_device_refuses_runs_from_another_device():
-    from rnn_models.baseline import CellBaseline
-    from rnn_models.device_accuracy import check_on_device
+    from rnn_models.records.baselines import CellBaseline
+    from rnn_models.regression.device_accuracy import check_on_device
 
     baseline = CellBaseline.load(FIXTURES / "baselines", "gru")
     with pytest.raises(RuntimeError, match="runs trained on CPU:0 \\(fake\\), not on GPU:0"):
@@ -256,7 +256,7 @@ def test_accuracy_on_device_refuses_runs_from_another_device():
 ])
 def test_train_names_a_device_it_cannot_use(monkeypatch, capsys, device, message):
     from rnn_models.cli import main
-    from rnn_models.environment import visible_gpus
+    from rnn_models.machine.environment import visible_gpus
 
     if visible_gpus():
         pytest.skip("this machine has a GPU")

@@ -12,7 +12,7 @@ import pytest
 
 from rnn_models.history.rundata import KIND, failures, run_data
 from rnn_models.history.runpage import render_run, write_run_page
-from rnn_models.suite import check_suite_options
+from rnn_models.suite.matrix import check_suite_options
 from tests.history_fixtures import ROOT, verdicts
 
 

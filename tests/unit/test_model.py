@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from rnn_models.config import PRESETS, TUTORIAL, TrainConfig, preset
-from rnn_models.model import build_model
+from rnn_models.training.model import build_model
 
 
 @pytest.mark.parametrize("cell", ["basic_lstm", "lstm", "gru", "ln_basic_lstm", "keras_lstm"])

@@ -2,7 +2,7 @@
 
 from rnn_models.config import TrainConfig
 from rnn_models.data import prepare
-from rnn_models.numerics import first_step_sweep
+from rnn_models.training.first_step import first_step_sweep
 from tests.unit.test_train import synthetic_arrays
 
 LN = TrainConfig(cell="ln_basic_lstm", units=8, batch_size=32)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from rnn_models import plots
-from rnn_models.baseline import CellBaseline
 from rnn_models.config import PHASES
+from rnn_models.records.baselines import CellBaseline
 from tests import FIXTURES, ROOT
 from tests.unit.test_baseline import make_result, seed_runs
 
@@ -129,7 +129,7 @@ def test_plot_all(tmp_path, runs, baselines):
 
 
 def plots_machine_id():
-    from rnn_models.speed.stored import machine_id
+    from rnn_models.records.speed_runs import machine_id
 
     return machine_id()
 
@@ -142,8 +142,8 @@ def test_reading_baselines_and_plotting_loads_no_tensorflow(tmp_path):
         "import sys\n"
         "from rnn_models.cli import main\n"
         f"assert main(['plot', '--baselines', {str(root / 'baselines')!r}, '--out', {str(tmp_path)!r}]) == 0\n"
-        "import rnn_models.results, rnn_models.baseline\n"
-        "from rnn_models.baseline import load_all\n"
+        "import rnn_models.records.results, rnn_models.records.baselines\n"
+        "from rnn_models.records.baselines import load_all\n"
         f"assert load_all({str(root / 'baselines')!r})\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
         "assert not loaded, loaded\n"

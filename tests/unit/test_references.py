@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from rnn_models import references
-from rnn_models.baseline import CellBaseline
-from rnn_models.suite import matrix_config
+from rnn_models.records import references
+from rnn_models.records.baselines import CellBaseline
+from rnn_models.suite.matrix import matrix_config
 from tests import ROOT
 from tests.unit.test_baseline import make_result
 

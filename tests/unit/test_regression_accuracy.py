@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from rnn_models.baseline import CellBaseline
+from rnn_models.records.baselines import CellBaseline
 from rnn_models.regression.accuracy import Policy, decide, identical_to_reference, judge, statistic
 from tests.unit.test_baseline import make_result
 
@@ -176,7 +176,7 @@ def test_a_paired_look_needs_the_same_seeds_on_both_sides():
 
 
 def test_a_non_finite_seed_fails():
-    from rnn_models.results import NonFinite
+    from rnn_models.records.results import NonFinite
 
     assert decide([0.97, 0.96], [0.97, math.nan], 0.01, POLICY).verdict == "fail"
     assert decide([0.97] * 10 + [0.96], [0.97, math.nan], 0.01, UNPAIRED).verdict == "fail"

@@ -5,10 +5,10 @@ import os
 
 import pytest
 
+from rnn_models.machine.cpu import pin_xdist_worker
 from rnn_models.registry import REGISTRY
-from rnn_models.cpu import pin_xdist_worker
-from rnn_models.suite import (BASELINE_SEEDS, NUMERICS_CASES, baseline_seeds, check_suite_options, format_budget,
-                              matrix_budget, matrix_cells, matrix_config)
+from rnn_models.suite.matrix import (BASELINE_SEEDS, NUMERICS_CASES, baseline_seeds, check_suite_options, format_budget,
+                                     matrix_budget, matrix_cells, matrix_config)
 from tests import ROOT
 
 
@@ -94,7 +94,7 @@ def test_costliest_cells_come_first_by_their_stored_median_run_time(tmp_path):
     import shutil
     import statistics
 
-    from rnn_models.suite_baselines import costliest_first
+    from rnn_models.suite.stored_inputs import costliest_first
 
     stored = ROOT / "baselines"
     for cell in ("basic_rnn", "ln_basic_lstm", "gru"):

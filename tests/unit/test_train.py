@@ -10,8 +10,8 @@ import pytest
 from rnn_models.cli import main
 from rnn_models.config import TrainConfig
 from rnn_models.data import MnistArrays, prepare
-from rnn_models.results import RunResult
-from rnn_models.train import NonFiniteGradientError, load_data, train_and_evaluate
+from rnn_models.records.results import RunResult
+from rnn_models.training.train import NonFiniteGradientError, load_data, train_and_evaluate
 
 
 def synthetic_arrays(n_train=1024, n_test=256, blank_rows=0, seed=0):
@@ -194,8 +194,8 @@ def test_unrolling_and_xla_give_the_same_losses(small_data, cell, cell_kwargs, f
 
 
 def test_make_step_names_an_unknown_phase():
-    from rnn_models.model import build_model
-    from rnn_models.steps import make_step
+    from rnn_models.training.model import build_model
+    from rnn_models.training.steps import make_step
 
     config = SMALL.replace(units=4)
     with pytest.raises(ValueError, match="Unknown phase 'eval'; valid: train, inference"):

@@ -1,0 +1,238 @@
+"""``gate-check``: the A/B speed gate measures its own false-alarm rate and power.
+
+On the machine it runs on, it runs the whole gate ``runs`` times with the same code on
+both sides (A/A), each run in fresh worker processes, and ``runs`` times per injected
+slowdown of one step. Every run takes all the looks' units, so the stored samples
+can be replayed under any thresholds. From the A/A runs it derives the thresholds:
+
+- ``process_sigma``: the spread of the ratio between fresh processes beyond what one
+  run's own units show (method of moments: the variance of the per-run estimates minus
+  their mean squared standard error);
+- ``min_effect``: ``MIN_EFFECT_FACTOR`` times the largest A/A deviation of any step in any
+  run: past how far an unchanged step's ratio strayed, with room for its interval, so that an
+  unchanged step is found unchanged rather than inconclusive (docs/decisions.md measures the
+  factor);
+
+then replays the gate's sequential decision on every stored run and counts the A/A runs
+with any false alarm and the injected runs flagged. All of it, with the machine's
+fingerprint, goes to ``baselines/speed_gate/<machine kind>.json``, where the gate reads its
+thresholds on machines of that kind; other kinds' files stay as they are.
+"""
+
+import datetime
+import math
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rnn_models import git
+from rnn_models.config import PHASES
+from rnn_models.machine.environment import fingerprint
+from rnn_models.records.atomic import write_json_atomic
+from rnn_models.records.baselines import BASELINE_DIR
+from rnn_models.records.calibrations import (SCHEMA_VERSION, calibration_path, load_calibration_file,
+                                             machine_kind)
+from rnn_models.registry import REGISTRY
+from rnn_models.regression.speed import Thresholds, decide_sequentially, hodges_lehmann
+from rnn_models.speed.ab import ABSession, real_batch
+
+DEFAULT_LOOKS = (16, 32)
+DEFAULT_BLOCK_S = 0.1
+DEFAULT_ALPHA = 0.01
+DEFAULT_SLOWDOWNS = (0.05,)
+DEFAULT_INJECT = (("basic_lstm", "train"), ("gru", "inference"))
+DEFAULT_PAIRS = 3
+MIN_EFFECT_FACTOR = 1.5  # at 1.0, half of one kind's A/A verdicts were inconclusive (docs/decisions.md)
+HL_SE_FACTOR = 1.0 / math.sqrt(3.0 / math.pi)  # the HL estimate's se / the mean's, normal data
+
+
+def gated_steps(cells):
+    """Every (cell, phase, device) the gate times: the suite's CPU steps."""
+    return [(cell, phase, "CPU:0") for cell in cells for phase in PHASES]
+
+
+def _sampling_thresholds(looks, block_s, alpha, pairs):
+    """Thresholds for sampling only (every look is taken); the decision is replayed later."""
+    return Thresholds(min_effect=0.5, process_sigma=0.0, family_alpha=alpha, looks=tuple(looks),
+                      block_s=block_s, pairs=pairs)
+
+
+def _run(root, batch, thresholds, steps, family, slowdown=0.0, log=print):
+    session = ABSession(root, root, batch, thresholds)
+    try:
+        out = {}
+        for cell, phase, device in steps:
+            result = session.compare(cell, phase, device, family, slowdown=slowdown, exhaust=True)
+            out[f"{cell} {phase} {device}"] = [round(v, 6) for v in result.log_ratios]
+            log(f"  {cell} {phase}: ratio {result.decision.ratio:.4f} over {len(result.log_ratios)} "
+                f"units of {result.unit_steps} step pairs")
+        return out
+    finally:
+        session.close()
+
+
+def derive_thresholds(aa_runs, alpha, looks, block_s, pairs=1):
+    """``(Thresholds, derivation dict)`` from the A/A runs' samples."""
+    estimates, errors = {}, {}
+    for run in aa_runs:
+        for step, d in run.items():
+            estimate, _, _ = hodges_lehmann(d, 0.5)
+            estimates.setdefault(step, []).append(estimate)
+            errors.setdefault(step, []).append(HL_SE_FACTOR * statistics.stdev(d) / math.sqrt(len(d)))
+    between = [max(0.0, statistics.variance(estimates[s]) - statistics.mean(e ** 2 for e in errors[s]))
+               for s in estimates if len(estimates[s]) > 1]
+    process_sigma = math.sqrt(statistics.mean(between)) if between else 0.0
+    largest = max(abs(math.expm1(e)) for values in estimates.values() for e in values)
+    min_effect = math.ceil(MIN_EFFECT_FACTOR * largest * 1000) / 1000
+    derivation = {
+        "process_sigma": f"sqrt(mean over steps of max(0, var of the per-run log-ratio estimates - "
+                         f"their mean squared se)) over {len(aa_runs)} A/A runs",
+        "min_effect": f"{MIN_EFFECT_FACTOR} x the largest A/A deviation {largest:.4f}, rounded up to 0.1%",
+        "largest_aa_deviation": largest,
+        "aa_estimate_sd": statistics.pstdev([e for v in estimates.values() for e in v]),
+    }
+    return Thresholds(min_effect, process_sigma, alpha, tuple(looks), block_s, pairs), derivation
+
+
+def evaluate(thresholds, aa_runs, injected, family):
+    """The gate's verdicts replayed on every stored run, and its rates."""
+    def verdict(d):
+        return decide_sequentially(np.asarray(d), thresholds, family)
+
+    aa_verdicts = [{step: verdict(d) for step, d in run.items()} for run in aa_runs]
+    summary = {
+        "runs": len(aa_runs),
+        "steps_per_run": len(aa_runs[0]) if aa_runs else 0,
+        "runs_with_false_alarm": sum(any(v.fails for v in run.values()) for run in aa_verdicts),
+        "steps_flagged_slower": sum(v.fails for run in aa_verdicts for v in run.values()),
+        "verdicts": _counts(v.verdict for run in aa_verdicts for v in run.values()),
+        "ratio_quantiles": _quantiles([v.ratio for run in aa_verdicts for v in run.values()]),
+        "units_used": _counts(v.units for run in aa_verdicts for v in run.values()),
+    }
+    injected_summary = []
+    for group in injected:
+        decisions = [verdict(d) for d in group["samples"]]
+        truth = 1.0 + group["slowdown"]
+        injected_summary.append({
+            "cell": group["cell"], "phase": group["phase"], "slowdown": group["slowdown"],
+            "runs": len(decisions), "flagged": sum(d.fails for d in decisions),
+            "verdicts": _counts(d.verdict for d in decisions),
+            "unchanged_or_faster_excluding_truth": sum(
+                d.verdict in ("unchanged", "faster") and not d.low <= truth <= d.high for d in decisions),
+            "ratio_quantiles": _quantiles([d.ratio for d in decisions]),
+            "units_used": _counts(d.units for d in decisions),
+        })
+    return summary, injected_summary
+
+
+def _counts(values):
+    out = {}
+    for value in values:
+        out[str(value)] = out.get(str(value), 0) + 1
+    return dict(sorted(out.items()))
+
+
+def _quantiles(values):
+    if not values:
+        return {}
+    q = np.quantile(values, [0.0, 0.05, 0.5, 0.95, 1.0])
+    return dict(zip(("min", "p05", "median", "p95", "max"), (round(float(v), 5) for v in q)))
+
+
+def calibrate(batch, *, cells, runs, slowdowns, inject, looks, block_s, alpha, pairs, root,
+              command="", log=print):
+    """Runs the experiment and returns the calibration (the JSON the gate reads). ``inject``
+    lists the ``(cell, phase)`` steps each slowdown is injected into, one at a time."""
+    steps = gated_steps(cells)
+    family = len(steps)
+    sampling = _sampling_thresholds(looks, block_s, alpha, pairs)
+    started = time.perf_counter()
+    aa_runs, aa_seconds = [], []
+    for k in range(runs):
+        log(f"A/A run {k + 1} of {runs}")
+        t = time.perf_counter()
+        aa_runs.append(_run(root, batch, sampling, steps, family, log=log))
+        aa_seconds.append(time.perf_counter() - t)
+    injected = []
+    for slowdown in slowdowns:
+        for cell, phase in inject:
+            samples = []
+            for k in range(runs):
+                log(f"+{slowdown:.0%} on {cell} {phase}: run {k + 1} of {runs}")
+                run = _run(root, batch, sampling, [(cell, phase, "CPU:0")], family, slowdown=slowdown, log=log)
+                samples.append(next(iter(run.values())))
+            injected.append({"cell": cell, "phase": phase, "slowdown": slowdown, "samples": samples})
+    calibration = {
+        "schema_version": SCHEMA_VERSION,
+        "what": "the A/B speed gate's thresholds, and its false-alarm rate and power measured "
+                "with them (python -m rnn_models gate-check)",
+        "date": datetime.date.today().isoformat(),
+        "command": command,
+        "machine": fingerprint(),
+        "node": platform.node(),
+        "thresholds": {"family_alpha": alpha, "looks": list(looks), "block_s": block_s, "pairs": pairs},
+        "family_size": family,
+        "wall_s": time.perf_counter() - started,
+        "seconds_per_aa_run_all_looks": statistics.median(aa_seconds),
+        "samples": {"aa": aa_runs, "injected": injected},
+    }
+    return derive(calibration)
+
+
+def derive(calibration):
+    """The calibration with its thresholds derived from its A/A samples and its rates replayed
+    with them (``gate-check --from FILE`` does this again after the derivation changed)."""
+    t, samples = calibration["thresholds"], calibration["samples"]
+    thresholds, derivation = derive_thresholds(samples["aa"], t["family_alpha"], t["looks"], t["block_s"],
+                                               t.get("pairs", 1))
+    aa_summary, injected_summary = evaluate(thresholds, samples["aa"], samples["injected"],
+                                            calibration["family_size"])
+    if "seconds_per_aa_run_all_looks" in calibration:
+        aa_summary["seconds_per_run_all_looks"] = calibration["seconds_per_aa_run_all_looks"]
+    t.update(min_effect=thresholds.min_effect, process_sigma=thresholds.process_sigma)
+    return {**calibration, "derivation": derivation, "measured": {"aa": aa_summary, "injected": injected_summary}}
+
+
+def calibrate_cli(args):
+    """``python -m rnn_models gate-check``: run, store, and print the rates."""
+    from rnn_models.records.paths import check_output_file
+
+    out = check_output_file(args.out or calibration_path(BASELINE_DIR, machine_kind(fingerprint())), "--out")
+    if args.samples_from:
+        calibration = derive(load_calibration_file(args.samples_from))
+        calibration["derived_by"] = " ".join(["python -m rnn_models", *sys.argv[1:]])
+        return _report(out, calibration)
+    cells = args.cells or list(REGISTRY)
+    inject = tuple(args.inject or DEFAULT_INJECT)
+    outside = [f"{cell}:{phase}" for cell, phase in inject if cell not in cells]
+    if outside:
+        raise ValueError(f"--inject {', '.join(outside)}: not among the gated --cells")
+    batch = real_batch(args.data)
+    root = git.SOURCE_ROOT
+    calibration = calibrate(
+        batch, cells=cells, runs=args.runs, slowdowns=tuple(args.slowdown or DEFAULT_SLOWDOWNS),
+        inject=inject, looks=tuple(args.looks or DEFAULT_LOOKS),
+        block_s=(args.block_ms / 1e3) if args.block_ms else DEFAULT_BLOCK_S,
+        alpha=args.alpha or DEFAULT_ALPHA, pairs=args.pairs or DEFAULT_PAIRS, root=root,
+        command=" ".join(["python -m rnn_models", *sys.argv[1:]]))
+    return _report(out, calibration)
+
+
+def _report(out, calibration):
+    write_json_atomic(out, calibration)
+    aa = calibration["measured"]["aa"]
+    t = calibration["thresholds"]
+    print(f"thresholds: min_effect {t['min_effect']:.1%}, process_sigma {t['process_sigma']:.4f}, "
+          f"alpha {t['family_alpha']} over {calibration['family_size']} steps x {len(t['looks'])} looks, "
+          f"{t.get('pairs', 1)} worker pair(s)")
+    print(f"A/A: {aa['runs_with_false_alarm']} of {aa['runs']} runs with a false alarm "
+          f"({aa['steps_flagged_slower']} of {aa['runs'] * aa['steps_per_run']} steps); verdicts {aa['verdicts']}")
+    for inj in calibration["measured"]["injected"]:
+        print(f"+{inj['slowdown']:.0%} on {inj['cell']} {inj['phase']}: flagged in {inj['flagged']} of "
+              f"{inj['runs']}; verdicts {inj['verdicts']}; ratio {inj['ratio_quantiles']}")
+    print(f"written to {out}")
+    return 0

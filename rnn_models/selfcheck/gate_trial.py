@@ -1,0 +1,127 @@
+"""``gate-trial``: the whole speed gate run as CI runs it, on this machine, with the thresholds
+it would get here and the fresh-worker confirmation, to measure its false alarms and power
+where no calibration was made (``gate-check`` measures a kind's calibration instead).
+
+Each run starts fresh workers for both sides over the same code (A/A) and judges every gated
+step exactly as the suite does (``rnn_models.speed.gate.compare_confirmed``); an injected run
+stretches one step of the current side. ``--load`` runs a second job beside the gate, a
+single-threaded NumPy matmul loop, as a CI machine's neighbour would. Results go to
+``baselines/speed_gate_uncalibrated.json`` (one entry per machine kind, kept beside others).
+"""
+
+import contextlib
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rnn_models import git
+from rnn_models.machine.environment import fingerprint
+from rnn_models.records.atomic import write_json_atomic
+from rnn_models.records.calibrations import load_calibrations, machine_kind, thresholds_for
+from rnn_models.registry import REGISTRY
+from rnn_models.selfcheck.gate_check import gated_steps
+from rnn_models.speed import worktree
+from rnn_models.speed.ab import ABSession
+from rnn_models.speed.gate import compare_confirmed, confirmed_verdict
+
+RESULT_FILE = "speed_gate_uncalibrated.json"
+_LOAD = ("import numpy as np\na = np.random.default_rng(0).random((512, 512))\n"
+         "while True:\n    a = (a @ a) / 512.0\n")
+
+
+@contextlib.contextmanager
+def second_job(on):
+    """A busy single-threaded process beside the gate while ``on``."""
+    if not on:
+        yield
+        return
+    env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    job = subprocess.Popen([sys.executable, "-c", _LOAD], env={**os.environ, **env})
+    try:
+        yield
+    finally:
+        job.kill()
+        job.wait()
+
+
+def one_run(root, baseline_root, batch, thresholds, steps, family, slowdown=0.0, log=print):
+    """One whole-gate run in fresh workers: ``{step: {verdict, ratio, low, high, confirmed}}``."""
+    def restart():
+        return ABSession(root, baseline_root, batch, thresholds)
+
+    session = restart()
+    out = {}
+    try:
+        for cell, phase, device in steps:
+            first, second, session = compare_confirmed(session, restart, cell, phase, device, family,
+                                                       slowdown=slowdown, confirm=thresholds.pairs == 1)
+            d = (second or first).decision
+            out[f"{cell} {phase} {device}"] = {
+                "verdict": confirmed_verdict(first, second), "first": first.decision.verdict,
+                "ratio": round(d.ratio, 5), "low": round(d.low, 5), "high": round(d.high, 5),
+                "second": None if second is None else second.decision.verdict}
+            log(f"  {cell} {phase}: {out[f'{cell} {phase} {device}']}")
+    finally:
+        session.close()
+    return out
+
+
+def trial(batch, *, cells, runs, load, slowdown, inject, root, baselines, log=print):
+    """Runs the experiment; returns this kind's entry of the result file."""
+    thresholds, kind, how = thresholds_for(load_calibrations(baselines), fingerprint())
+    if thresholds is None:
+        raise ValueError(f"{how} in {baselines}: nothing to take thresholds from")
+    repo = worktree.repo_root(root)
+    head = worktree.resolve(repo, "HEAD")
+    dirty = git.run(repo, "status", "--porcelain", "--", "rnn_models", "pyproject.toml").stdout.strip()
+    if dirty:  # the two sides would run different code: no A/A
+        raise ValueError(f"the working tree's code differs from HEAD ({dirty.splitlines()[0]} ...): commit it first")
+    steps = gated_steps(cells)
+    entry = {"thresholds": {"how": how, "min_effect": thresholds.min_effect,
+                            "process_sigma": thresholds.process_sigma, "looks": list(thresholds.looks)},
+             "runs": []}
+    with worktree.checkout(repo, head) as baseline_root, second_job(load):
+        for k in range(runs):
+            started = time.perf_counter()
+            if slowdown:
+                log(f"+{slowdown:.0%} on {inject[0]} {inject[1]}: run {k + 1} of {runs}")
+                verdicts = one_run(root, baseline_root, batch, thresholds, [(*inject, "CPU:0")],
+                                   len(steps), slowdown, log)
+            else:
+                log(f"A/A run {k + 1} of {runs}" + (" beside a second job" if load else ""))
+                verdicts = one_run(root, baseline_root, batch, thresholds, steps, len(steps), log=log)
+            entry["runs"].append({"seconds": round(time.perf_counter() - started, 1), "steps": verdicts})
+    flagged = [any(v["verdict"] == "slower" for v in run["steps"].values()) for run in entry["runs"]]
+    entry["summary"] = {"runs": runs, "runs_flagged_slower": sum(flagged),
+                        "steps_flagged_before_confirmation": sum(
+                            v["first"] == "slower" for run in entry["runs"] for v in run["steps"].values())}
+    return kind or machine_kind(fingerprint()), entry
+
+
+def trial_cli(args):
+    """``python -m rnn_models gate-trial``: run, add to the result file, print the summary."""
+    from rnn_models.records.paths import check_output_file
+    from rnn_models.speed.ab import real_batch
+
+    out = check_output_file(args.out or Path(args.baselines) / RESULT_FILE, "--out")
+    batch = real_batch(args.data)
+    root = git.SOURCE_ROOT
+    kind, entry = trial(batch, cells=args.cells or list(REGISTRY), runs=args.runs, load=args.load,
+                        slowdown=args.slowdown, inject=(args.inject_cell, args.inject_phase), root=root,
+                        baselines=args.baselines)
+    name = ("injected" if args.slowdown else "aa") + ("_beside_a_second_job" if args.load else "")
+    stored = json.loads(out.read_text()) if out.is_file() else {"what": __doc__.split("\n\n")[0]}
+    experiments = stored.setdefault("kinds", {}).setdefault(kind, {"machine": fingerprint()})
+    experiments[name + (f"_{args.slowdown:.2f}_{args.inject_cell}_{args.inject_phase}" if args.slowdown else "")] = {
+        **entry, "date": datetime.date.today().isoformat(),
+        "command": " ".join(["python -m rnn_models", *sys.argv[1:]])}
+    write_json_atomic(out, stored)
+    s = entry["summary"]
+    print(f"{kind}: {s['runs_flagged_slower']} of {s['runs']} runs flagged slower "
+          f"({s['steps_flagged_before_confirmation']} step(s) flagged before confirmation); written to {out}")
+    return 0
+

@@ -1,0 +1,83 @@
+"""What the suite reads and writes in a baselines folder, beyond storing and loading
+(``rnn_models.records.baselines``): the checks of the stored inputs before any training, the staging of
+an update (``--update-baselines``), and what the stored runs' wall times say about the next
+ones (the order cells go to xdist workers, and each run's time limit)."""
+
+import statistics
+from pathlib import Path
+
+from rnn_models.records.baselines import (NUMERICS_FILE, CellBaseline, check_config, config_differences,
+                                          load_numerics)
+from rnn_models.records.results import RunResult
+from rnn_models.registry import REGISTRY
+from rnn_models.suite.matrix import baseline_seeds, matrix_config
+
+
+def check_stored_inputs(folder, cells, epochs=None):
+    """Reads and checks every stored input the accuracy gate of ``cells`` compares against,
+    before any training: each existing baseline (schema, values, config against the suite's
+    run) and the numerics file. A ValueError names the file."""
+    for cell in cells:
+        path = CellBaseline.path(folder, cell)
+        if path.is_file():
+            baseline = CellBaseline.load(folder, cell)
+            config = matrix_config(cell) if epochs is None else matrix_config(cell, epochs)
+            check_config(baseline, config, path)
+    load_numerics(folder)
+
+
+def stage_update(transaction, runs, numerics, expected_seeds=None):
+    """Stages the baselines made from ``runs`` (RunResult dicts, any cells and seeds) and
+    ``numerics`` (merged into the stored outcomes) into ``transaction``; returns the staged
+    file names. Raises a ValueError, staging nothing usable, when a cell's runs cannot make
+    a baseline (another config, a missing seed, a NaN, below the tutorial floor)."""
+    by_cell = {}
+    for data in runs:
+        result = RunResult.from_dict(data)
+        by_cell.setdefault(result.cell, []).append(result)
+    staged = []
+    for cell, results in by_cell.items():
+        seeds = tuple(sorted(r.config.seed for r in results))
+        expected = tuple(baseline_seeds(cell) if expected_seeds is None else expected_seeds)
+        if seeds != expected:
+            raise ValueError(f"{cell}: recorded seeds {list(seeds)}, expected {list(expected)}")
+        baseline = CellBaseline.from_results(results, REGISTRY[cell].tutorial_accuracy)
+        transaction.stage(f"{cell}.json", baseline.to_dict())
+        staged.append(f"{cell}.json")
+    if numerics:
+        transaction.stage(NUMERICS_FILE, {**load_numerics(transaction.folder), **numerics})
+        staged.append(NUMERICS_FILE)
+    return staged + [Path(p).name for p in transaction.moves if Path(p).name not in staged]
+
+
+def costliest_first(cells, baselines):
+    """``cells`` ordered by their stored runs' median wall time, longest first (cells with no
+    stored baseline last, in their order): pytest-xdist then starts the longest cells first,
+    so the short ones fill the workers' ends (longest-processing-time-first scheduling)."""
+    def seconds(cell):
+        if not CellBaseline.path(baselines, cell).is_file():
+            return 0.0
+        return statistics.median(r.wall_time_s for r in CellBaseline.load(baselines, cell).seeds)
+
+    return sorted(cells, key=seconds, reverse=True)
+
+
+def expected_run_seconds(baselines):
+    """``expected(config_dict) -> seconds | None``: the median wall time of the stored seeds
+    of the config's cell when the config is the stored one but for its seed, else None. The
+    training pool fails a run that takes many times this (``rnn_models.executors.pool``)."""
+    stored = {}
+
+    def expected(config):
+        cell = config.get("cell")
+        if cell not in stored:
+            try:
+                stored[cell] = CellBaseline.load(baselines, cell)
+            except (OSError, ValueError):  # none, or unreadable: the suite names it elsewhere
+                stored[cell] = None
+        baseline = stored[cell]
+        if baseline is None or config_differences(baseline.config, config):
+            return None
+        return statistics.median(r.wall_time_s for r in baseline.seeds)
+
+    return expected
