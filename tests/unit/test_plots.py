@@ -1,10 +1,9 @@
 """Plots: every series is drawn (identical runs visibly so), the speed plot has PyTorch bars
-and spreads, phases have one vocabulary, and reading results needs no TensorFlow."""
+and spreads, phases have one vocabulary (no TensorFlow to read results:
+tests/integration/test_plots.py)."""
 
 import dataclasses
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from rnn_models import plots
 from rnn_models.config import PHASES
 from rnn_models.records.baselines import CellBaseline
-from tests import FIXTURES, ROOT
+from tests import FIXTURES
 from tests.unit.test_baseline import make_result, seed_runs
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -108,6 +107,12 @@ def test_plot_files(tmp_path, runs, baselines):
     assert_png(plots.plot_against_baseline(runs["lstm"], baselines["lstm"], tmp_path / "one.png"))
 
 
+def plots_machine_id():
+    from rnn_models.records.speed_runs import machine_id
+
+    return machine_id()
+
+
 def test_plot_all(tmp_path, runs, baselines):
     base_dir, out_dir = tmp_path / "baselines", tmp_path / "plots"
     for baseline in baselines.values():
@@ -128,26 +133,3 @@ def test_plot_all(tmp_path, runs, baselines):
         out_dir / "speed.png"]
 
 
-def plots_machine_id():
-    from rnn_models.records.speed_runs import machine_id
-
-    return machine_id()
-
-
-def test_reading_baselines_and_plotting_loads_no_tensorflow(tmp_path):
-    """A fresh interpreter reads the committed baselines and draws every plot, and neither
-    TensorFlow nor Keras is imported (``python -m rnn_models plot`` is this path)."""
-    root = ROOT
-    code = (
-        "import sys\n"
-        "from rnn_models.cli import main\n"
-        f"assert main(['plot', '--baselines', {str(root / 'baselines')!r}, '--out', {str(tmp_path)!r}]) == 0\n"
-        "import rnn_models.records.results, rnn_models.records.baselines\n"
-        "from rnn_models.records.baselines import load_all\n"
-        f"assert load_all({str(root / 'baselines')!r})\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
-        "assert not loaded, loaded\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
-    assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["learning_curves.png", "speed.png"]

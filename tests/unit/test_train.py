@@ -1,8 +1,8 @@
-"""The training engine on small data the tests make, and one real-MNIST smoke test."""
+"""The training engine on small data the tests make (the real-MNIST smoke test:
+tests/integration/test_train.py)."""
 
 import json
 import math
-import os
 
 import numpy as np
 import pytest
@@ -11,7 +11,7 @@ from rnn_models.cli import main
 from rnn_models.config import TrainConfig
 from rnn_models.data import MnistArrays, prepare
 from rnn_models.records.results import RunResult
-from rnn_models.training.train import NonFiniteGradientError, load_data, train_and_evaluate
+from rnn_models.training.train import NonFiniteGradientError, train_and_evaluate
 
 
 def synthetic_arrays(n_train=1024, n_test=256, blank_rows=0, seed=0):
@@ -163,19 +163,6 @@ def test_cli_several_seeds_report_mean_and_spread(tmp_path, monkeypatch, capsys)
     assert "basic_rnn over 3 seeds: test accuracy mean" in out and " sd " in out
     seeds = sorted(RunResult.load(p).config.seed for p in (tmp_path / "runs").iterdir())
     assert seeds == [0, 1, 2]
-
-
-REAL_MNIST = os.environ.get("RNN_MODELS_MNIST")
-
-
-@pytest.mark.skipif(not REAL_MNIST, reason="set RNN_MODELS_MNIST to the real MNIST to run")
-def test_real_mnist_smoke():
-    # Measured: lstm, 300 steps of the tutorial's setup, seed 0 -> 0.84 mean test accuracy
-    # (python -m rnn_models train --cell lstm --epochs 1 --steps-per-epoch 300). Chance is
-    # 0.10; 0.60 leaves room for other seeds and library versions.
-    config = TrainConfig(cell="lstm", epochs=1, steps_per_epoch=300, test_steps=20)
-    result = train_and_evaluate(config, load_data(config))
-    assert result.final_test.accuracy_mean >= 0.60
 
 
 @pytest.mark.parametrize("cell, cell_kwargs, fast_path", [
