@@ -123,6 +123,16 @@ def _all_cores():
     os.sched_setaffinity(0, range(os.cpu_count() or 1))
 
 
+def check_versions(hello):
+    """Both sides must run on the same libraries, or the A/B would time those too. ``hello``:
+    each side's reply to ``hello``, by side."""
+    current, baseline = (hello[n]["versions"] for n in ("current", "baseline"))
+    differing = [f"{k} {baseline.get(k)} (baseline) vs {current.get(k)} (current)"
+                 for k in CHECKED_VERSIONS if current.get(k) != baseline.get(k)]
+    if differing:
+        raise ABUnavailable(f"the two sides load different libraries: {'; '.join(differing)}")
+
+
 @dataclasses.dataclass(frozen=True)
 class ABResult:
     """One gated step's A/B: its units' log ratios and the decision on them."""
@@ -147,9 +157,11 @@ class ABResult:
 class ABSession:
     """``pairs`` pairs of workers, ``current`` and ``baseline``, over the checkouts at the two
     roots (default: the thresholds' ``pairs``, as calibrated); all started at once, and each
-    unit timed by the next pair in turn."""
+    unit timed by the next pair in turn. ``start_worker(name, root, log_dir, log_name)`` starts
+    one side's worker (a test's stand-in speaks the same requests)."""
 
-    def __init__(self, current_root, baseline_root, batch, thresholds, log_dir=None, pairs=None):
+    def __init__(self, current_root, baseline_root, batch, thresholds, log_dir=None, pairs=None,
+                 start_worker=WorkerProcess):
         pairs = getattr(thresholds, "pairs", 1) if pairs is None else pairs
         if pairs < 1:
             raise ValueError(f"an A/B needs at least 1 pair of workers, got {pairs}")
@@ -162,13 +174,13 @@ class ABSession:
         try:
             for k in range(pairs):
                 tag = "" if pairs == 1 else f"-{k + 1}"
-                self.pairs.append({name: WorkerProcess(name, root, self.log_dir, name + tag)
+                self.pairs.append({name: start_worker(name, root, self.log_dir, name + tag)
                                    for name, root in (("current", current_root), ("baseline", baseline_root))})
             hellos = self._all({"op": "hello"}, BUILD_TIMEOUT_S)
             self.hello = hellos[0]
             for workers, hello in zip(self.pairs, hellos):
                 self.check_sources(workers, hello)
-            self.check_versions()
+            check_versions(self.hello)
         except BaseException:
             self.close()
             raise
@@ -182,14 +194,6 @@ class ABSession:
             if loaded != expected:
                 raise ABUnavailable(f"the {name} worker imported rnn_models from {loaded}, not from "
                                     f"its checkout {expected}", name)
-
-    def check_versions(self):
-        """Both sides must run on the same libraries, or the A/B would time those too."""
-        current, baseline = (self.hello[n]["versions"] for n in ("current", "baseline"))
-        differing = [f"{k} {baseline.get(k)} (baseline) vs {current.get(k)} (current)"
-                     for k in CHECKED_VERSIONS if current.get(k) != baseline.get(k)]
-        if differing:
-            raise ABUnavailable(f"the two sides load different libraries: {'; '.join(differing)}")
 
     def _all(self, request, timeout):
         """The same request to every worker at once; their replies, by side, for each pair."""

@@ -22,7 +22,7 @@ from rnn_models.machine.interrupts import PAUSE_ENV
 from rnn_models.records.speed_runs import newest_run
 from rnn_models.selfcheck import synthetic_history as synthetic
 from tests import ROOT
-from tests.unit.test_bad_inputs import alive, descendants
+from tests.integration.test_bad_inputs import alive, descendants
 
 CTRL_C = pytest.param(signal.SIGINT, 130, "Ctrl-C", id="ctrl-c")
 SIGTERM = pytest.param(signal.SIGTERM, 143, "SIGTERM", id="sigterm")

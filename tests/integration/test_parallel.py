@@ -1,18 +1,16 @@
 """The training pool, the local executor: runs trained in its pinned worker processes equal
 the same runs trained alone, however many runs each worker takes before it is replaced; every
-failure ends in a RunFailed naming the run, never in a wait without end. And the one place
-that picks the executor from an address. (The Ray executor: tests/test_ray.py.)"""
+failure ends in a RunFailed naming the run, never in a wait without end. (The address that
+picks the executor: tests/unit/test_parallel.py; the Ray executor: test_ray.py.)"""
 
 import multiprocessing
 import os
-import re
-import socket
 import time
 
 import pytest
 
 from rnn_models.config import TrainConfig
-from rnn_models.executors import RunFailed, TrainingPool, open_executor, ray_address
+from rnn_models.executors import RunFailed, TrainingPool
 from tests.integration import pool_tasks
 
 REAL_MNIST = os.environ.get("RNN_MODELS_MNIST")
@@ -40,6 +38,7 @@ def alone():
 
 
 @needs_mnist
+@pytest.mark.xdist_group("pool_alone")  # under -n, the runs trained alone once
 def test_three_times_the_worker_limit_through_one_slot(alone):
     configs, expected = alone
     with TrainingPool(1, runs_per_process=LIMIT) as pool:
@@ -50,6 +49,7 @@ def test_three_times_the_worker_limit_through_one_slot(alone):
 
 
 @needs_mnist
+@pytest.mark.xdist_group("pool_alone")  # under -n, the runs trained alone once
 def test_three_times_the_worker_limit_through_two_slots(alone):
     configs, expected = alone
     with TrainingPool(2, runs_per_process=LIMIT // 2) as pool:  # 3 runs a slot, a worker each
@@ -68,6 +68,7 @@ def test_workers_are_replaced_at_their_limit_and_runs_keep_their_order():
 
 
 @needs_mnist
+@pytest.mark.xdist_group("pool_alone")  # under -n, the runs trained alone once
 def test_a_one_slot_pool_given_one_run_at_a_time_gives_the_runs_trained_alone(alone):
     """An xdist worker's executor: one slot, asked for one run at a time, replaced at its limit."""
     configs, expected = alone
@@ -115,11 +116,6 @@ def test_a_run_far_over_its_expected_time_fails(monkeypatch):
     assert not multiprocessing.active_children()
 
 
-def test_a_worker_must_train_at_least_one_run():
-    with pytest.raises(ValueError, match="runs_per_process must be at least 1 or None, got 0"):
-        TrainingPool(processes=2, runs_per_process=0)
-
-
 def test_workers_run_under_the_numerics_pin_and_without_it():
     from rnn_models.machine import numerics_pin
 
@@ -131,78 +127,3 @@ def test_workers_run_under_the_numerics_pin_and_without_it():
     assert not numerics_pin.is_applied(free) or numerics_pin.is_applied(os.environ)
 
 
-
-def test_no_address_is_the_local_pool():
-    with open_executor(None, processes=1) as executor:
-        assert isinstance(executor, TrainingPool) and executor.processes == 1
-
-
-@pytest.mark.parametrize(("option", "variable", "address"), [
-    (None, None, None),
-    ("auto", None, "auto"),
-    (None, "head.example:6379", "head.example:6379"),
-    ("10.1.2.3:6380", "head.example:6379", "10.1.2.3:6380"),  # the option wins
-])
-def test_the_ray_address_comes_from_the_option_else_the_variable(option, variable, address, monkeypatch):
-    from rnn_models.executors import executor
-
-    monkeypatch.setattr("importlib.util.find_spec", lambda name: object())  # as if Ray were installed
-    probed = []
-    monkeypatch.setattr(executor, "unreachable", lambda host, port: probed.append(f"{host}:{port}"))
-    env = {} if variable is None else {"RNN_MODELS_RAY_ADDRESS": variable}
-    assert ray_address(option, env) == address
-    assert probed == ([] if address in (None, "auto") else [address])  # that address alone, once
-
-
-@pytest.mark.parametrize(("option", "env", "message"), [
-    ("head", {}, "--ray-address 'head': expected auto or HOST:PORT"),
-    ("head:65536", {}, "--ray-address 'head:65536': expected auto or HOST:PORT"),
-    (None, {"RNN_MODELS_RAY_ADDRESS": "ray://head:10001"},
-     "$RNN_MODELS_RAY_ADDRESS 'ray://head:10001': expected auto or HOST:PORT"),
-])
-def test_a_bad_ray_address_is_named_with_where_it_came_from(option, env, message):
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
-        ray_address(option, env)
-
-
-def test_a_ray_address_without_ray_installed_says_how_to_install_it(monkeypatch):
-    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
-    with pytest.raises(ValueError, match=r'^--ray-address auto: Ray is not installed; '
-                                         r'pip install "rnn_models\[ray\]"$'):
-        ray_address("auto", {})
-
-
-def test_an_address_where_no_cluster_listens_is_refused_in_seconds(monkeypatch):
-    monkeypatch.setattr("importlib.util.find_spec", lambda name: object())
-    started = time.monotonic()
-    with pytest.raises(ValueError, match=r"^--ray-address 127\.0\.0\.1:1: no Ray cluster listens there "
-                                         r"\(Connection refused\); start one with `ray start --head --port 1`"):
-        ray_address("127.0.0.1:1", {})
-    assert time.monotonic() - started < 30
-
-
-def test_the_reachability_probe_is_one_bounded_connect_to_the_address_given(monkeypatch):
-    from rnn_models.executors import executor
-
-    with socket.create_server(("127.0.0.1", 0)) as listening:  # something answers: no reason to refuse
-        assert executor.unreachable("127.0.0.1", listening.getsockname()[1]) is None
-    tried = []
-
-    def silent(address, timeout):  # a host that drops every packet
-        tried.append(address)
-        time.sleep(30)
-
-    monkeypatch.setattr(socket, "create_connection", silent)
-    started = time.monotonic()
-    assert executor.unreachable("10.9.8.7", 6379, timeout_s=0.5) == "no answer within 0.5 s"
-    assert time.monotonic() - started < 5 and tried == [("10.9.8.7", 6379)]
-
-
-@pytest.mark.parametrize(("address", "loopback"), [
-    ("127.0.0.1:6379", True), ("localhost:6379", True), ("127.1.2.3:1", True),
-    ("10.0.0.12:6379", False), ("head.example:6379", False), ("auto", False),
-])
-def test_a_loopback_address_is_recognised_without_a_lookup(address, loopback):
-    from rnn_models.executors.executor import on_loopback
-
-    assert on_loopback(address) is loopback

@@ -14,6 +14,9 @@ os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # no usage report to Ray's servers
 import pytest  # noqa: E402
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e \".[ray]\")")
+# One Ray cluster at a time on this machine: under -n, this module shares a worker with the
+# other Ray module.
+pytestmark = pytest.mark.xdist_group("ray")
 
 from rnn_models.executors import RunFailed, TrainingPool, open_executor  # noqa: E402
 from rnn_models.executors.ray_executor import MAX_RETRIES, RayExecutor  # noqa: E402

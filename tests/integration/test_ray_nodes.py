@@ -17,6 +17,9 @@ import time  # noqa: E402
 import pytest  # noqa: E402
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e \".[ray]\")")
+# One Ray cluster at a time on this machine: under -n, this module shares a worker with the
+# other Ray module.
+pytestmark = pytest.mark.xdist_group("ray")
 
 from ray.cluster_utils import Cluster  # noqa: E402
 

@@ -1,8 +1,8 @@
-"""The same-run A/B: the worker protocol, the stored-run reader, every fallback when the
-baseline ref cannot be had, and one small real A/B between two commits."""
+"""The same-run A/B with real processes and git: the worker protocol, every fallback when
+the baseline ref cannot be had, and one small real A/B between two commits. (The stored-run
+reader, the calibrations and the session's logic on stand-in workers: tests/unit.)"""
 
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -11,40 +11,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnn_models.machine.environment import fingerprint
-from rnn_models.records.calibrations import (SCHEMA_VERSION, calibration_path, load_calibrations,
-                                             machine_kind, thresholds_for)
-from rnn_models.records.speed_runs import machine_id, newest_run, read_run, StoredRunError
+from rnn_models.records.speed_runs import machine_id
 from rnn_models.regression.rules import parse_rule
+from rnn_models.selfcheck import synthetic_history as synthetic
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession, ABUnavailable, WorkerProcess
 from rnn_models.speed.gate import SpeedGate, check_speed_inputs
 from rnn_models.speed.measure import SpeedResult
-from tests import FIXTURES, ROOT
+from tests import ROOT
+from tests.unit.test_speed_ab import FIXTURE_RUN, batch, write_calibration
 
-FIXTURE_RUN = FIXTURES / "benchmarks" / "Linux-CPython-3.11-64bit" / "0001_speed.json"
 RULES = [parse_rule("median:150%"), parse_rule("torch_ratio:60%")]
-
-
-def batch(n=32):
-    rng = np.random.default_rng(0)
-    return rng.uniform(size=(n, 28, 28)).astype(np.float32), rng.integers(0, 10, n).astype(np.int32)
 
 
 def git(repo, *args):
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
                           text=True).stdout.strip()
-
-
-def write_calibration(folder, looks=(8, 16), block_s=0.02, kind=None):
-    data = {"schema_version": SCHEMA_VERSION, "date": "test",
-            "thresholds": {"min_effect": 0.03, "process_sigma": 0.005, "family_alpha": 0.01,
-                           "looks": list(looks), "block_s": block_s},
-            "measured": {"aa": {"runs": 0, "runs_with_false_alarm": 0}, "injected": []}}
-    path = calibration_path(folder, kind or machine_kind(fingerprint()))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data))
-    return path
 
 
 def speed_result(cell="lstm", phase="train", median=0.0122, ratio=None):
@@ -135,33 +117,6 @@ def test_a_side_must_run_its_own_checkout(tmp_path):
     empty.mkdir()
     with pytest.raises(ABUnavailable, match="the baseline worker imported rnn_models from .*, not from its checkout"):
         ABSession(ROOT, empty, batch(), None, log_dir=tmp_path)
-
-
-def test_the_sides_must_load_the_same_libraries(tmp_path):
-    session = ABSession.__new__(ABSession)
-    session.pairs = []
-    session.hello = {"current": {"versions": {"tensorflow": "2.21", "numpy": "2.4"}},
-                     "baseline": {"versions": {"tensorflow": "2.20", "numpy": "2.4"}}}
-    with pytest.raises(ABUnavailable, match="tensorflow 2.20 \\(baseline\\) vs 2.21 \\(current\\)"):
-        session.check_versions()
-
-
-# --- the stored runs ----------------------------------------------------------------
-
-
-def test_an_empty_or_corrupt_newest_run_is_skipped_and_named(tmp_path):
-    folder = tmp_path / machine_id()
-    folder.mkdir()
-    shutil.copy(FIXTURE_RUN, folder / "0002_baseline.json")
-    (folder / "0003_baseline.json").write_bytes(b"")  # a save killed half-way
-    notes = []
-    run = newest_run(tmp_path, warn=notes.append)
-    assert run.number == 2
-    assert notes[0].startswith(f"skipping stored speed run {folder / '0003_baseline.json'}: ")
-    assert "empty file" in notes[0] and notes[1] == f"comparing with {folder / '0002_baseline.json'} instead"
-    (folder / "0004_x.json").write_text('{"benchmarks": [{"name": "x"}]}')
-    with pytest.raises(StoredRunError, match="0004_x.json: not a pytest-benchmark speed run"):
-        read_run(folder / "0004_x.json")
 
 
 # --- fallbacks: the ref cannot be had ----------------------------------------------
@@ -278,34 +233,6 @@ def test_no_calibration_falls_back(tmp_path, repo):
     assert outcome.judged_by == "stored-run rules (median:150%, torch_ratio:60%)"
 
 
-def test_an_uncalibrated_kind_takes_the_widest_stored_thresholds(tmp_path):
-    write_calibration(tmp_path, kind="kind-a")
-    wide = write_calibration(tmp_path, kind="kind-b")
-    data = json.loads(wide.read_text())
-    data["thresholds"].update(min_effect=0.09, process_sigma=0.02, looks=[16, 32], pairs=3)
-    wide.write_text(json.dumps(data))
-    calibrations = load_calibrations(tmp_path)
-    assert calibrations["kind-a"][0].pairs == 1  # a calibration that names no pairs was made with one
-    thresholds, kind, how = thresholds_for(calibrations, {"cpu": "Other CPU", "usable_cores": 4})
-    assert kind is None and how.startswith("this machine kind other-cpu-4-cores is not calibrated")
-    assert (thresholds.min_effect, thresholds.process_sigma, thresholds.looks, thresholds.pairs) == (
-        0.09, 0.02, (16, 32), 3)
-    mine = {"cpu": "AMD EPYC (family/model/stepping 23/49/0)", "usable_cores": 2}
-    write_calibration(tmp_path, kind=machine_kind(mine))
-    thresholds, kind, how = thresholds_for(load_calibrations(tmp_path), mine)
-    assert kind == "amd-epyc-family-23-model-49-2-cores" and thresholds.min_effect == 0.03
-    assert how.startswith("calibrated on this machine kind amd-epyc-family-23-model-49-2-cores")
-
-
-@pytest.mark.parametrize("text", ["", '{"schema_version": 1, "thresholds": {"min_effect": 0.03', '{"schema_version": 9}'])
-def test_a_corrupt_calibration_is_bad_input_naming_the_file(tmp_path, text):
-    path = write_calibration(tmp_path)
-    path.write_text(text)
-    with pytest.raises(ValueError, match=f"^{path} is not a valid A/B gate calibration .*git checkout -- "
-                                         f".*gate-check"):
-        check_speed_inputs(tmp_path)
-
-
 def test_a_named_ref_that_does_not_exist_is_bad_input(tmp_path, repo):
     write_calibration(tmp_path)
     with pytest.raises(ValueError, match="^--ab-ref no-such-ref: the ref no-such-ref is not in"):
@@ -336,115 +263,17 @@ def test_a_killed_runs_worktree_is_removed_by_the_next(tmp_path, repo):
 
 
 def test_a_real_ab_finds_a_committed_slowdown(tmp_path, repo):
-    """The baseline commit against a working tree whose step does its work twice."""
-    measure = repo / "rnn_models" / "speed" / "measure.py"
-    text = measure.read_text()
-    doubled = text.replace("            return float(step(tx, ty)[0])  # reading the loss back",
-                           "            float(step(tx, ty)[0])\n            return float(step(tx, ty)[0])  # reading the loss back")
-    assert doubled != text
-    measure.write_text(doubled)
+    """The baseline commit against a working tree whose basic_lstm computes its gate product over
+    1000 more kernel columns (the synthetic history's known slowdown, several times the work)."""
+    synthetic.wider_gates(1000).apply(repo)
     gate = gate_for(repo, tmp_path, ref="HEAD")
     try:
-        outcome = gate.check("test_step_speed[basic_rnn-CPU:0-inference]",
-                             speed_result("basic_rnn", "inference"), batch())
+        outcome = gate.check("test_step_speed[basic_lstm-CPU:0-inference]",
+                             speed_result("basic_lstm", "inference"), batch())
     finally:
         gate.close()
     assert outcome.mode == "ab", gate.notes
-    # the fixed per-call cost is not doubled, so the ratio lands under 2; past 1.1 is far from noise
+    # past 1.1 is far from noise, and far under the work the change adds
     assert outcome.verdict == "slower" and outcome.fails and outcome.ab.decision.low > 1.1, outcome.ab
     assert "; fresh workers: " in outcome.detail and outcome.judged_by.startswith("A/B confirmed in fresh workers")
     assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob(f"{worktree.PREFIX}*/{git(repo, 'rev-parse', 'HEAD')[:12]}"))
-
-
-# --- the confirmation in fresh workers -------------------------------------------------
-
-
-class FakeSession:
-    """An ABSession stand-in whose compare() returns the next of ``verdicts``."""
-
-    def __init__(self, verdicts, log):
-        self.verdicts, self.log = verdicts, log
-
-    def compare(self, cell, phase, device, family_size, slowdown=0.0):
-        from rnn_models.regression.speed import Decision
-        from rnn_models.speed.ab import ABResult
-
-        verdict = self.verdicts.pop(0)
-        self.log.append(("compare", verdict))
-        ratio = 1.2 if verdict == "slower" else 1.0
-        return ABResult(cell, phase, device, Decision(verdict, ratio, ratio - 0.05, ratio + 0.05, 16),
-                        (), 10, 1.0, 1.0, {})
-
-    def close(self):
-        self.log.append(("close",))
-
-
-@pytest.mark.parametrize("verdicts, final, restarted", [
-    (["unchanged"], "unchanged", False),
-    (["slower", "slower"], "slower", True),
-    (["slower", "unchanged"], "inconclusive", True),
-    (["slower", "inconclusive"], "inconclusive", True),
-])
-def test_a_slowdown_fails_only_when_fresh_workers_find_it_too(verdicts, final, restarted):
-    from rnn_models.speed.gate import compare_confirmed, confirmed_verdict
-
-    log = []
-    session = FakeSession(list(verdicts), log)
-    first, second, after = compare_confirmed(session, lambda: (log.append(("restart",)), session)[1],
-                                             "lstm", "train", "CPU:0", 16)
-    assert confirmed_verdict(first, second) == final
-    assert (("restart",) in log) == restarted and (second is not None) == restarted
-    assert after is session and not session.verdicts
-
-
-def test_several_worker_pairs_judge_without_a_confirmation():
-    from rnn_models.speed.gate import compare_confirmed, confirmed_verdict
-
-    log = []
-    session = FakeSession(["slower"], log)
-    first, second, after = compare_confirmed(session, lambda: log.append(("restart",)), "lstm", "train",
-                                             "CPU:0", 16, confirm=False)
-    assert second is None and confirmed_verdict(first, second) == "slower" and ("restart",) not in log
-
-
-# --- several worker pairs ---------------------------------------------------------------
-
-
-class FakeWorker:
-    """A worker stand-in whose every step takes ``step_s``; it logs the requests it gets."""
-
-    def __init__(self, step_s, log, build_s=None):
-        self.step_s, self.log, self.build_s = step_s, log, build_s or step_s
-
-    def send(self, request):
-        self.pending = request
-
-    def receive(self, op, timeout):
-        return {"ok": True, "step_s": self.build_s, "kernel_path": "fake"} if op == "build" else {"ok": True}
-
-    def request(self, request, timeout):
-        self.log.append(self)
-        return {"ok": True, "times": [self.step_s] * request["steps"]}
-
-    def close(self):
-        pass
-
-
-def test_each_unit_is_timed_by_the_next_worker_pair_in_turn():
-    """Pair 2's current side is 20% slower, pair 1's is not: units alternate 1.0, 1.2, ..."""
-    from rnn_models.regression.speed import Thresholds
-
-    log = []
-    session = ABSession.__new__(ABSession)
-    session.thresholds = Thresholds(min_effect=0.071, process_sigma=0.0, family_alpha=0.05, looks=(8,), block_s=0.1)
-    session.batch_path, session._keys = "unused.npz", 0
-    # Each worker's step timed while all four built took 5x its own time.
-    session.pairs = [{"current": FakeWorker(0.010, log, 0.05), "baseline": FakeWorker(0.010, log, 0.05)},
-                     {"current": FakeWorker(0.012, log, 0.06), "baseline": FakeWorker(0.010, log, 0.05)}]
-    ab = session.compare("basic_lstm", "train", "CPU:0", 1)
-    assert ab.worker_pairs == 2 and len(ab.log_ratios) == 8
-    assert ab.unit_steps == 10  # 0.1 s of the first pair's own steps, not 2 of the contended ones
-    assert [round(math.exp(r), 3) for r in ab.log_ratios] == [1.0, 1.2] * 4
-    assert {id(w) for w in log} == {id(w) for pair in session.pairs for w in pair.values()}  # all four timed
-    with pytest.raises(ValueError, match="at least 1 pair of workers, got 0"):
-        ABSession(ROOT, ROOT, batch(), None, pairs=0)

@@ -1,0 +1,184 @@
+"""The same-run A/B without a process: the sides' libraries, the stored-run reader, the
+calibrations, the confirmation in fresh workers and the worker pairs' turns, on stand-in
+workers (``ABSession(start_worker=...)``). Real workers, git and a real A/B:
+tests/integration/test_speed_ab.py."""
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnn_models.machine.environment import fingerprint
+from rnn_models.records.calibrations import (SCHEMA_VERSION, calibration_path, load_calibrations,
+                                             machine_kind, thresholds_for)
+from rnn_models.records.speed_runs import machine_id, newest_run, read_run, StoredRunError
+from rnn_models.speed.ab import ABSession, ABUnavailable, check_versions
+from rnn_models.speed.gate import check_speed_inputs
+from tests import FIXTURES, ROOT
+
+
+FIXTURE_RUN = FIXTURES / "benchmarks" / "Linux-CPython-3.11-64bit" / "0001_speed.json"
+
+
+def batch(n=32):
+    rng = np.random.default_rng(0)
+    return rng.uniform(size=(n, 28, 28)).astype(np.float32), rng.integers(0, 10, n).astype(np.int32)
+
+
+def write_calibration(folder, looks=(8, 16), block_s=0.02, kind=None):
+    data = {"schema_version": SCHEMA_VERSION, "date": "test",
+            "thresholds": {"min_effect": 0.03, "process_sigma": 0.005, "family_alpha": 0.01,
+                           "looks": list(looks), "block_s": block_s},
+            "measured": {"aa": {"runs": 0, "runs_with_false_alarm": 0}, "injected": []}}
+    path = calibration_path(folder, kind or machine_kind(fingerprint()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_the_sides_must_load_the_same_libraries():
+    hello = {"current": {"versions": {"tensorflow": "2.21", "numpy": "2.4"}},
+             "baseline": {"versions": {"tensorflow": "2.20", "numpy": "2.4"}}}
+    with pytest.raises(ABUnavailable, match="tensorflow 2.20 \\(baseline\\) vs 2.21 \\(current\\)"):
+        check_versions(hello)
+
+
+def test_an_empty_or_corrupt_newest_run_is_skipped_and_named(tmp_path):
+    folder = tmp_path / machine_id()
+    folder.mkdir()
+    shutil.copy(FIXTURE_RUN, folder / "0002_baseline.json")
+    (folder / "0003_baseline.json").write_bytes(b"")  # a save killed half-way
+    notes = []
+    run = newest_run(tmp_path, warn=notes.append)
+    assert run.number == 2
+    assert notes[0].startswith(f"skipping stored speed run {folder / '0003_baseline.json'}: ")
+    assert "empty file" in notes[0] and notes[1] == f"comparing with {folder / '0002_baseline.json'} instead"
+    (folder / "0004_x.json").write_text('{"benchmarks": [{"name": "x"}]}')
+    with pytest.raises(StoredRunError, match="0004_x.json: not a pytest-benchmark speed run"):
+        read_run(folder / "0004_x.json")
+
+
+def test_an_uncalibrated_kind_takes_the_widest_stored_thresholds(tmp_path):
+    write_calibration(tmp_path, kind="kind-a")
+    wide = write_calibration(tmp_path, kind="kind-b")
+    data = json.loads(wide.read_text())
+    data["thresholds"].update(min_effect=0.09, process_sigma=0.02, looks=[16, 32], pairs=3)
+    wide.write_text(json.dumps(data))
+    calibrations = load_calibrations(tmp_path)
+    assert calibrations["kind-a"][0].pairs == 1  # a calibration that names no pairs was made with one
+    thresholds, kind, how = thresholds_for(calibrations, {"cpu": "Other CPU", "usable_cores": 4})
+    assert kind is None and how.startswith("this machine kind other-cpu-4-cores is not calibrated")
+    assert (thresholds.min_effect, thresholds.process_sigma, thresholds.looks, thresholds.pairs) == (
+        0.09, 0.02, (16, 32), 3)
+    mine = {"cpu": "AMD EPYC (family/model/stepping 23/49/0)", "usable_cores": 2}
+    write_calibration(tmp_path, kind=machine_kind(mine))
+    thresholds, kind, how = thresholds_for(load_calibrations(tmp_path), mine)
+    assert kind == "amd-epyc-family-23-model-49-2-cores" and thresholds.min_effect == 0.03
+    assert how.startswith("calibrated on this machine kind amd-epyc-family-23-model-49-2-cores")
+
+
+@pytest.mark.parametrize("text", ["", '{"schema_version": 1, "thresholds": {"min_effect": 0.03', '{"schema_version": 9}'])
+def test_a_corrupt_calibration_is_bad_input_naming_the_file(tmp_path, text):
+    path = write_calibration(tmp_path)
+    path.write_text(text)
+    with pytest.raises(ValueError, match=f"^{path} is not a valid A/B gate calibration .*git checkout -- "
+                                         f".*gate-check"):
+        check_speed_inputs(tmp_path)
+
+
+class FakeSession:
+    """An ABSession stand-in whose compare() returns the next of ``verdicts``."""
+
+    def __init__(self, verdicts, log):
+        self.verdicts, self.log = verdicts, log
+
+    def compare(self, cell, phase, device, family_size, slowdown=0.0):
+        from rnn_models.regression.speed import Decision
+        from rnn_models.speed.ab import ABResult
+
+        verdict = self.verdicts.pop(0)
+        self.log.append(("compare", verdict))
+        ratio = 1.2 if verdict == "slower" else 1.0
+        return ABResult(cell, phase, device, Decision(verdict, ratio, ratio - 0.05, ratio + 0.05, 16),
+                        (), 10, 1.0, 1.0, {})
+
+    def close(self):
+        self.log.append(("close",))
+
+
+@pytest.mark.parametrize("verdicts, final, restarted", [
+    (["unchanged"], "unchanged", False),
+    (["slower", "slower"], "slower", True),
+    (["slower", "unchanged"], "inconclusive", True),
+    (["slower", "inconclusive"], "inconclusive", True),
+])
+def test_a_slowdown_fails_only_when_fresh_workers_find_it_too(verdicts, final, restarted):
+    from rnn_models.speed.gate import compare_confirmed, confirmed_verdict
+
+    log = []
+    session = FakeSession(list(verdicts), log)
+    first, second, after = compare_confirmed(session, lambda: (log.append(("restart",)), session)[1],
+                                             "lstm", "train", "CPU:0", 16)
+    assert confirmed_verdict(first, second) == final
+    assert (("restart",) in log) == restarted and (second is not None) == restarted
+    assert after is session and not session.verdicts
+
+
+def test_several_worker_pairs_judge_without_a_confirmation():
+    from rnn_models.speed.gate import compare_confirmed, confirmed_verdict
+
+    log = []
+    session = FakeSession(["slower"], log)
+    first, second, after = compare_confirmed(session, lambda: log.append(("restart",)), "lstm", "train",
+                                             "CPU:0", 16, confirm=False)
+    assert second is None and confirmed_verdict(first, second) == "slower" and ("restart",) not in log
+
+
+class FakeWorker:
+    """A worker stand-in (``ABSession(start_worker=...)``) on ``root`` whose every step takes
+    ``step_s`` (``build_s`` while all four build); it logs the time requests it gets."""
+
+    def __init__(self, root, step_s, log, build_s=None):
+        self.root, self.step_s, self.log, self.build_s = Path(root), step_s, log, build_s or step_s
+
+    def send(self, request):
+        self.pending = request
+
+    def receive(self, op, timeout):
+        if op == "hello":
+            return {"ok": True, "rnn_models": str(self.root / "rnn_models"), "versions": {}}
+        return {"ok": True, "step_s": self.build_s, "kernel_path": "fake"} if op == "build" else {"ok": True}
+
+    def request(self, request, timeout):
+        self.log.append(self)
+        return {"ok": True, "times": [self.step_s] * request["steps"]}
+
+    def close(self):
+        pass
+
+
+def test_each_unit_is_timed_by_the_next_worker_pair_in_turn(tmp_path):
+    """Pair 2's current side is 20% slower, pair 1's is not: units alternate 1.0, 1.2, ..."""
+    from rnn_models.regression.speed import Thresholds
+
+    log = []
+    # Each worker's step timed while all four built took 5x its own time.
+    steps = {"current-1": (0.010, 0.05), "baseline-1": (0.010, 0.05),
+             "current-2": (0.012, 0.06), "baseline-2": (0.010, 0.05)}
+
+    def start_worker(name, root, log_dir, log_name):
+        step_s, build_s = steps[log_name]
+        return FakeWorker(root, step_s, log, build_s)
+
+    thresholds = Thresholds(min_effect=0.071, process_sigma=0.0, family_alpha=0.05, looks=(8,), block_s=0.1)
+    session = ABSession(ROOT, ROOT, batch(), thresholds, log_dir=tmp_path, pairs=2, start_worker=start_worker)
+    ab = session.compare("basic_lstm", "train", "CPU:0", 1)
+    assert ab.worker_pairs == 2 and len(ab.log_ratios) == 8
+    assert ab.unit_steps == 10  # 0.1 s of the first pair's own steps, not 2 of the contended ones
+    assert [round(math.exp(r), 3) for r in ab.log_ratios] == [1.0, 1.2] * 4
+    assert {id(w) for w in log} == {id(w) for pair in session.pairs for w in pair.values()}  # all four timed
+    with pytest.raises(ValueError, match="at least 1 pair of workers, got 0"):
+        ABSession(ROOT, ROOT, batch(), None, pairs=0)
