@@ -24,7 +24,7 @@ A run is a streaming task that first yields its host, then its result, so a fail
 the run's cell, seed and host in one line (``RunFailed``), and a run's time limit counts from
 its start, not from its wait in the cluster's queue. A run retried after its host was lost
 (``max_retries``) goes on in the same stream, which Ray keeps from its first try's host: its
-result fills the run's own place in the batch, so each seed counts once (tests/test_ray_nodes.py).
+result fills the run's own place in the batch, so each seed counts once (tests/integration/test_ray_nodes.py).
 """
 
 import os

@@ -20,7 +20,7 @@ import time
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _received = []  # the stop signals received inside the current block, in order
 # A test seam: a command announces itself and waits at the phases this names (comma-separated),
-# so a test can send its signal in that phase (tests/test_bad_inputs_checkouts.py).
+# so a test can send its signal in that phase (tests/integration/test_bad_inputs_checkouts.py).
 PAUSE_ENV = "RNN_MODELS_PAUSE_AT"
 PAUSE_S = 60.0
 

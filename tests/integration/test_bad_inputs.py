@@ -136,19 +136,22 @@ def alive(pids):
             and Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
 
 
-def start(argv, **kwargs):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+def start(argv, env=None):
+    """``python argv...`` from the checkout, unbuffered, its output piped; ``env`` added."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
+                            stderr=subprocess.PIPE, text=True)
 
 
 def wait_for(condition, what, process, timeout=180):
+    """Polls ``condition`` until it holds; the test fails, naming ``what``, if ``process``
+    ends first or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
     while not condition():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail(f"never saw {what}: {process.communicate()}")
-        time.sleep(0.2)
+        time.sleep(0.1)
 
 
 def read_line_containing(process, needle, timeout=180):

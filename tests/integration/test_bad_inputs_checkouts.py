@@ -22,7 +22,7 @@ from rnn_models.machine.interrupts import PAUSE_ENV
 from rnn_models.records.speed_runs import newest_run
 from rnn_models.selfcheck import synthetic_history as synthetic
 from tests import ROOT
-from tests.integration.test_bad_inputs import alive, descendants
+from tests.integration.test_bad_inputs import alive, descendants, start, wait_for
 
 CTRL_C = pytest.param(signal.SIGINT, 130, "Ctrl-C", id="ctrl-c")
 SIGTERM = pytest.param(signal.SIGTERM, 143, "SIGTERM", id="sigterm")
@@ -181,21 +181,16 @@ def user_state(repo):
             index, git(repo, "worktree", "list", "--porcelain").count("worktree "))
 
 
-def start_bisect(repo, good, bad, temp, extra, env=None):
-    env = {**os.environ, "TMPDIR": str(temp), "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PYTHONUNBUFFERED": "1", **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "rnn_models", "bisect", "--repo", str(repo), "--good", good,
-                             "--bad", bad, *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def wait_until(condition, what, process, timeout=300):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"never saw {what}: {process.communicate()}")
-        time.sleep(0.1)
+def start_bisect(bisect_history, tmp_path, bad, extra, env):
+    """``bisect`` over ``bisect_history`` from its first commit to commit ``bad``, in a process
+    with its own TMPDIR: ``(repo, that TMPDIR, the user's checkout before, the process)``."""
+    repo, shas = bisect_history
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    before = user_state(repo)
+    process = start(["-m", "rnn_models", "bisect", "--repo", repo, "--good", shas[0], "--bad", shas[bad], *extra],
+                    env={"TMPDIR": str(temp), "PYTHONPATH": str(ROOT), **env})
+    return repo, temp, before, process
 
 
 def stop_and_check(process, signum, code, name, repo, temp, before):
@@ -221,14 +216,11 @@ def stop_and_check(process, signum, code, name, repo, temp, before):
 
 @pytest.mark.parametrize("signum, code, name", STOPS)
 def test_a_bisect_stopped_while_a_worktree_is_made_leaves_nothing(bisect_history, tmp_path, signum, code, name):
-    repo, shas = bisect_history
-    temp, mark = tmp_path / "tmp", tmp_path / "hook.pid"
-    temp.mkdir()
-    before = user_state(repo)
-    process = start_bisect(repo, shas[0], shas[-1], temp, ["--cells", "lstm", "--metric", "numerics",
-                                                            "--steps", "2"],
-                           env={"RNNBENCH_TEST_CHECKOUT_MARK": str(mark)})
-    wait_until(mark.exists, "git worktree add running its post-checkout hook", process)
+    mark = tmp_path / "hook.pid"
+    repo, temp, before, process = start_bisect(bisect_history, tmp_path, -1,
+                                               ["--cells", "lstm", "--metric", "numerics", "--steps", "2"],
+                                               {"RNNBENCH_TEST_CHECKOUT_MARK": str(mark)})
+    wait_for(mark.exists, "git worktree add running its post-checkout hook", process, timeout=300)
     hook = int(mark.read_text())
     assert hook in descendants(process.pid)  # git and its hook are the bisect's, mid-add
     stop_and_check(process, signum, code, name, repo, temp, before)
@@ -237,19 +229,15 @@ def test_a_bisect_stopped_while_a_worktree_is_made_leaves_nothing(bisect_history
 @pytest.mark.slow
 @pytest.mark.parametrize("signum, code, name", [SIGTERM])
 def test_a_bisect_stopped_while_workers_time_leaves_nothing(bisect_history, tmp_path, signum, code, name):
-    repo, shas = bisect_history
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    before = user_state(repo)
-    process = start_bisect(repo, shas[0], shas[1], temp,
-                           ["--cells", "basic_rnn", "--worker-pairs", "1", "--rounds", "1",
-                            "--baselines", str(ROOT / "baselines")], env={PAUSE_ENV: "timing"})
+    repo, temp, before, process = start_bisect(bisect_history, tmp_path, 1,
+                                               ["--cells", "basic_rnn", "--worker-pairs", "1", "--rounds", "1",
+                                                "--baselines", ROOT / "baselines"], {PAUSE_ENV: "timing"})
 
     def timing():
         logs = temp.glob("rnnbench-bisect-*/logs/*/worker-*.log")
         return any("paused at timing" in log.read_text() for log in logs)
 
-    wait_until(timing, "a worker in a time request", process)
+    wait_for(timing, "a worker in a time request", process, timeout=300)
     children = stop_and_check(process, signum, code, name, repo, temp, before)
     assert len(children) >= 2  # both sides' workers were running, and are gone
 
@@ -257,12 +245,9 @@ def test_a_bisect_stopped_while_workers_time_leaves_nothing(bisect_history, tmp_
 @pytest.mark.slow
 @pytest.mark.parametrize("signum, code, name", [CTRL_C])
 def test_a_bisect_stopped_while_its_table_prints_leaves_nothing(bisect_history, tmp_path, signum, code, name):
-    repo, shas = bisect_history
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    before = user_state(repo)
-    process = start_bisect(repo, shas[0], shas[1], temp, ["--cells", "lstm", "--metric", "numerics",
-                                                           "--steps", "2"], env={PAUSE_ENV: "table"})
+    repo, temp, before, process = start_bisect(bisect_history, tmp_path, 1,
+                                               ["--cells", "lstm", "--metric", "numerics", "--steps", "2"],
+                                               {PAUSE_ENV: "table"})
     line = process.stderr.readline()
     while line and "paused at table" not in line:
         line = process.stderr.readline()
