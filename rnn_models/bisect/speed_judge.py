@@ -33,6 +33,14 @@ def does_not_run(err):
     return Judgment(SKIP, "does not run", " ".join(str(err).split()))
 
 
+def unavailable(err):
+    """The judgment of a commit whose A/B could not run (``ABUnavailable``): a skip, unless the
+    good commit's own worker failed (no commit can be judged then) or a Ctrl-C caused it."""
+    if err.side == "baseline":
+        raise GoodDoesNotRun(f"the good commit does not run: {' '.join(str(err).split())}") from None
+    return does_not_run(err)
+
+
 def one_sided(decision, min_effect):
     """``(verdict, label)`` of an A/B decision for the bisect: bad if slower, good once the
     interval's top is below ``1 + min_effect``, else inconclusive."""
@@ -69,7 +77,7 @@ class SpeedJudge:
                 if judgments[-1].verdict == BAD:
                     break  # one slower cell makes the commit bad
         except ABUnavailable as err:
-            return self._unavailable(err)
+            return unavailable(err)
         finally:
             if session is not None:
                 session.close()
@@ -85,9 +93,3 @@ class SpeedJudge:
         d = ab.decision
         pairs = f", {ab.worker_pairs} worker pairs" if ab.worker_pairs > 1 else ""
         return Judgment(verdict, label, f"{ab.cell} {d.interval_text()}, {d.units} units{pairs}")
-
-    @staticmethod
-    def _unavailable(err):
-        if err.side == "baseline":
-            raise GoodDoesNotRun(f"the good commit does not run: {' '.join(str(err).split())}") from None
-        return does_not_run(err)

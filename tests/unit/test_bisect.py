@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from rnn_models.bisect import history, report, search
+from rnn_models.bisect import history, report, search, speed_judge
 from rnn_models.bisect.accuracy_judge import AccuracyJudge
 from rnn_models.bisect.runs import RunFailed, train_argv
 from rnn_models.bisect.search import BAD, GOOD, INCONCLUSIVE, SKIP, Judgment
-from rnn_models.bisect.speed_judge import SpeedJudge
 from rnn_models.cli import build_parser, main
 from rnn_models.regression.accuracy import Policy
 from rnn_models.speed.ab import ABUnavailable
@@ -161,10 +160,10 @@ def test_the_train_command_is_the_config_the_cli_parses():
 
 
 def test_a_speed_failure_skips_the_commit_unless_good_or_an_interrupt_caused_it():
-    skip = SpeedJudge._unavailable(ABUnavailable("current worker: build: ImportError: x", "current"))
+    skip = speed_judge.unavailable(ABUnavailable("current worker: build: ImportError: x", "current"))
     assert skip == Judgment(SKIP, "does not run", "current worker: build: ImportError: x")
     with pytest.raises(search.GoodDoesNotRun, match="the good commit does not run: baseline worker"):
-        SpeedJudge._unavailable(ABUnavailable("baseline worker: hello: exited", "baseline"))
+        speed_judge.unavailable(ABUnavailable("baseline worker: hello: exited", "baseline"))
     try:
         try:
             raise KeyboardInterrupt
@@ -172,7 +171,7 @@ def test_a_speed_failure_skips_the_commit_unless_good_or_an_interrupt_caused_it(
             raise ABUnavailable("current worker: time: the worker exited", "current")
     except ABUnavailable as err:
         with pytest.raises(KeyboardInterrupt):
-            SpeedJudge._unavailable(err)
+            speed_judge.unavailable(err)
 
 
 GOOD_FINALS = [0.900, 0.905, 0.895] * 3 + [0.900]  # a spread of about 0.4 points
