@@ -33,7 +33,9 @@ REACH_TIMEOUT_S = 5.0  # a listening Ray head accepts in milliseconds; this boun
 
 
 class RunFailed(RuntimeError):
-    """A run did not finish: it raised, its worker died, went silent or overran."""
+    """A training run did not finish, or its result cannot be had: it raised, its worker or
+    process died, went silent or overran, or its result is missing or unreadable (the
+    executors' runs, and the bisect's runs of a commit's CLI). ``str()`` says why, in one line."""
 
 
 def one_line(err):
