@@ -5,7 +5,7 @@ import math
 import pytest
 
 from rnn_models.config import TUTORIAL_CLIP_NORM
-from rnn_models.records.baselines import load_numerics, numerics_outcome
+from rnn_models.records.numerics_outcomes import load_numerics, numerics_outcome
 from rnn_models.suite.matrix import FIRST_STEP_SEEDS, NUMERICS_CASES
 from rnn_models.training.first_step import first_step_sweep
 from rnn_models.training.train import NonFiniteGradientError, train_and_evaluate
