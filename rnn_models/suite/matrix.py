@@ -67,7 +67,7 @@ def baseline_seeds(cell):
 
 # Issue 5's targets on 2 CPU cores: each run's share of wall time spent getting batches,
 # and the process's peak memory (their measured headroom: docs/decisions.md). The
-# matrix's wall time is reported, not gated: step times move up to 2x between processes.
+# matrix's wall time is reported, not gated: step times move too much between processes.
 MATRIX_WALL_TARGET_S = 300.0
 MATRIX_INPUT_SHARE_LIMIT = 0.05
 MATRIX_PEAK_RSS_LIMIT_BYTES = 1.5e9
