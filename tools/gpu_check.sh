@@ -132,7 +132,7 @@ steps=()
 [ "$QUICK" = 1 ] && steps=(--steps-per-epoch 20)
 for cell in basic_rnn basic_lstm lstm gru ln_basic_lstm; do
   start "1-epoch run of $cell on $DEVICE" 90 || continue
-  # The suite's config of the cell (clipped at 5, the registry's suite_kwargs): the layer-norm
+  # The suite's config of the cell (the tutorial's clip, the registry's suite_kwargs): the layer-norm
   # cell's tutorial config goes NaN within its first 250 steps.
   read -r -a suite <<<"$("$PY" -c 'import sys
 from rnn_models.suite.matrix import matrix_config
