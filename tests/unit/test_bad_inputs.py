@@ -284,18 +284,18 @@ def test_a_non_finite_run_exits_1_with_its_result_written(guard, tmp_path, kept,
     assert set(snapshot(tmp_path)) == files  # replaced atomically: no temporary file left
 
 
-def interrupt_on_third_batch(monkeypatch):
-    from rnn_models.training.train import _Run
+def interrupt_after_the_second_step(monkeypatch):
+    """Ctrl-C as the run reports its second step: two steps done, the third not begun."""
+    from rnn_models.training.progress import ConsoleProgress
 
-    calls, real_next = [], _Run._next
+    real_update = ConsoleProgress.update
 
-    def next_batch(self, batches):
-        calls.append(1)
-        if len(calls) == 3:
+    def update(self, step, loss):
+        real_update(self, step, loss)
+        if step == 2:
             raise KeyboardInterrupt
-        return real_next(self, batches)
 
-    monkeypatch.setattr(_Run, "_next", next_batch)
+    monkeypatch.setattr(ConsoleProgress, "update", update)
 
 
 def interrupt_while_loading(monkeypatch):
@@ -306,7 +306,7 @@ def interrupt_while_loading(monkeypatch):
 
 
 @pytest.mark.parametrize("interrupt, steps", [
-    pytest.param(interrupt_on_third_batch, 2, id="during-training"),
+    pytest.param(interrupt_after_the_second_step, 2, id="during-training"),
     pytest.param(interrupt_while_loading, None, id="while-loading-data"),
 ])
 def test_ctrl_c_exits_130_with_one_line_and_the_partial_result(interrupt, steps, tmp_path, kept,
