@@ -42,7 +42,7 @@ def test_matrix_budget_sums_wall_and_input_and_takes_the_peak():
 
     one = dataclasses.replace(make_result(), wall_time_s=30.0, input_wait_s=0.3, peak_rss_bytes=8e8)
     two = dataclasses.replace(make_result("gru"), wall_time_s=70.0, input_wait_s=0.7, peak_rss_bytes=9e8)
-    budget = matrix_budget([one, two.to_dict()])  # RunResults or the dicts workers report
+    budget = matrix_budget([one, two])
     assert budget == {"runs": 2, "cells": 2, "wall_s": 100.0, "input_s": pytest.approx(1.0),
                       "input_share": pytest.approx(0.01), "peak_rss_bytes": 9e8}
     assert "input 1.0 s = 1.0% (limit 5%)" in format_budget(budget)
