@@ -128,7 +128,8 @@ class SuiteSession:
             elapsed = time.perf_counter() - self.started
             out.append((None, format_budget(matrix_budget(self.runs), elapsed, workers)))
         for outcome in self.accuracy.values():  # an identical run: its one line, no looks to show
-            out.append(("rnnbench accuracy gate", outcome.line() if outcome.verdict == "identical" else outcome.table()))
+            text = outcome.line() if outcome.verdict == "identical" else outcome.table()
+            out.append(("rnnbench accuracy gate", text))
         if gate is not None and gate.outcomes:
             out.append(("rnnbench speed gate", gate.table()))
         for note in self.notes + (gate.notes if gate is not None else []):
