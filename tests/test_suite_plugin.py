@@ -51,3 +51,15 @@ def test_the_plugin_works_only_where_the_ini_names_the_suite(pytester):
         suite = _run(pytester, reach)
         assert suite.ret == 4, (reach, suite.stdout.str(), suite.stderr.str())
         assert "ERROR: --baselines baselines: does not exist" in suite.stderr.str(), reach
+
+
+def test_the_suite_without_its_plugin_says_so_in_one_line(pytester):
+    from pathlib import Path
+
+    suite_conftest = Path(__file__).resolve().parents[1] / "benchmarks" / "conftest.py"
+    pytester.makeconftest(suite_conftest.read_text())
+    pytester.makepyfile(test_x="def test_x(cell):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:rnn_models.suite.plugin", "-p", "no:cacheprovider")
+    assert result.ret == 4
+    assert result.stderr.lines[0] == ("ERROR: the rnnbench suite's pytest plugin is not loaded: install the package "
+                                      "(pip install -e \".[test]\"), or pass -p rnn_models.suite.plugin")
