@@ -131,6 +131,19 @@ def descendants(pid):
     return found
 
 
+def python_descendants(pid):
+    """The Python processes below ``pid`` (training workers; not a short-lived ``git``, which
+    the suite may start before its stop handler is in place)."""
+    found = []
+    for child in descendants(pid):
+        try:
+            if b"python" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+        except OSError:
+            continue  # it ended while we looked
+    return found
+
+
 def alive(pids):
     return [p for p in pids if Path(f"/proc/{p}").exists()
             and Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
@@ -194,7 +207,7 @@ def test_a_stop_signal_keeps_train_s_partial_result_with_one_line(signum, code, 
 def test_sigterm_stops_a_command_s_worker_processes(tmp_path):
     process = start(["-m", "rnn_models", "accuracy-check", "--cells", "gru", "--perturb-seeds", "1",
                      "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "gate.json")])
-    wait_for(lambda: descendants(process.pid), "the training workers", process)
+    wait_for(lambda: python_descendants(process.pid), "the training workers", process)
     time.sleep(3)  # the workers are importing TensorFlow or training
     workers = descendants(process.pid)
     process.send_signal(signal.SIGTERM)
@@ -213,7 +226,7 @@ def test_sigterm_stops_the_suite_leaving_the_baselines_as_they_were(tmp_path):
     before = snapshot(copy)
     process = start(["-m", "pytest", "benchmarks", "--update-baselines", "-m", "not speed", "--cells", "gru",
                      "--baselines", str(copy), "-p", "no:cacheprovider", "-q"])
-    wait_for(lambda: descendants(process.pid), "the training workers", process)
+    wait_for(lambda: python_descendants(process.pid), "the training workers", process)
     time.sleep(3)
     workers = descendants(process.pid)
     process.send_signal(signal.SIGTERM)
