@@ -20,7 +20,7 @@ from rnn_models.bisect.accuracy_judge import AccuracyJudge
 from rnn_models.bisect.runs import RunFailed, train_argv
 from rnn_models.bisect.search import BAD, GOOD, INCONCLUSIVE, SKIP, Judgment
 from rnn_models.bisect.speed_judge import SpeedJudge
-from rnn_models.cli import build_parser, main
+from rnn_models.commands import build_parser, main
 from rnn_models.regression.accuracy import Policy
 from rnn_models.selfcheck import synthetic_history as synthetic
 from rnn_models.speed import worktree

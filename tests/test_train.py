@@ -3,13 +3,16 @@
 import json
 import math
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from rnn_models.cli import main
+from rnn_models.commands import main
 from rnn_models.config import TrainConfig
 from rnn_models.data import MnistArrays, prepare
+from rnn_models.machine import numerics_pin
 from rnn_models.records.results import RunResult
 from rnn_models.training.train import NonFiniteGradientError, load_data, train_and_evaluate
 
@@ -163,6 +166,20 @@ def test_cli_several_seeds_report_mean_and_spread(tmp_path, monkeypatch, capsys)
     assert "basic_rnn over 3 seeds: test accuracy mean" in out and " sd " in out
     seeds = sorted(RunResult.load(p).config.seed for p in (tmp_path / "runs").iterdir())
     assert seeds == [0, 1, 2]
+
+
+def test_cli_train_pins_the_numerics_before_tensorflow_loads(tmp_path):
+    """In a fresh process the command applies the numerics pin (CPU runs) before anything it
+    imports loads TensorFlow; after, the pin would change nothing, so it is skipped."""
+    code = (
+        "from rnn_models.commands import main\n"
+        "from rnn_models.machine import numerics_pin\n"
+        f"assert main(['train', '--cell', 'gru', '--quiet', '--data', {str(tmp_path / 'nowhere')!r}]) == 2\n"
+        "assert numerics_pin.is_applied() or not numerics_pin.applies(), 'the pin came after TensorFlow'\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in numerics_pin.PIN and k != "XLA_FLAGS"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
 
 
 REAL_MNIST = os.environ.get("RNN_MODELS_MNIST")
