@@ -9,6 +9,7 @@ from rnn_models.suite.options import add_options
 NAME = "gate-trial"
 HELP = ("run the whole speed gate A/A (or with an injected slowdown) on this "
         "machine as CI would, with the thresholds it gets here")
+RESULT_FILE = "speed_gate_uncalibrated.json"  # in --baselines
 
 
 def add_arguments(parser):
@@ -21,7 +22,7 @@ def add_arguments(parser):
     add_options(parser.add_argument, "--cells", "--baselines", "--data",
                 cells={"help": "the gated cells (default: every registry entry)"})
     parser.add_argument("--out", default=None,
-                        help="the result file (default: BASELINES/speed_gate_uncalibrated.json)")
+                        help=f"the result file (default: BASELINES/{RESULT_FILE})")
 
 
 def run(*, runs: int, load: bool, slowdown: float, inject_cell: str, inject_phase: str, cells: list[str] | None,
@@ -31,7 +32,7 @@ def run(*, runs: int, load: bool, slowdown: float, inject_cell: str, inject_phas
     from rnn_models import git
     from rnn_models.commands.arguments import command_line
     from rnn_models.records.paths import check_output_file
-    from rnn_models.selfcheck.gate_trial import RESULT_FILE, store, trial
+    from rnn_models.selfcheck.gate_trial import store, trial
     from rnn_models.speed.ab import real_batch
 
     out = check_output_file(out or Path(baselines) / RESULT_FILE, "--out")

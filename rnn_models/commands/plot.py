@@ -4,11 +4,12 @@ from rnn_models.suite.options import add_options
 
 NAME = "plot"
 HELP = "redraw the plots from stored results"
+PLOTS = "plots"  # the default output folder, in --baselines
 
 
 def add_arguments(parser):
     add_options(parser.add_argument, "--baselines")
-    parser.add_argument("--out", default=None, help="output folder (default: BASELINES/plots)")
+    parser.add_argument("--out", default=None, help=f"output folder (default: BASELINES/{PLOTS})")
     parser.add_argument("--results", nargs="*", default=[], help="RunResult JSON files to draw too")
 
 
@@ -19,7 +20,7 @@ def run(*, baselines: str, out: str | None, results: list[str]) -> int:
     from rnn_models.records.results import RunResult
 
     baselines = check_input_dir(baselines, "--baselines")
-    out = check_output_dir(out or baselines / "plots", "--out")
+    out = check_output_dir(out or baselines / PLOTS, "--out")
     extra = {r.cell: r for r in map(RunResult.load, results)}
     recover(baselines)
     written = plot_all(baselines, out, results=extra or None)

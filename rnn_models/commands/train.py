@@ -23,7 +23,7 @@ def add_arguments(parser):
     parser.add_argument("--lr", type=finite_positive, default=TUTORIAL.learning_rate,
                         help="Adam learning rate")
     parser.add_argument("--clip", type=finite_positive, default=TUTORIAL.clip_norm,
-                        help="global-norm clip (default: none)")
+                        help=f"global-norm clip (default: {'none' if TUTORIAL.clip_norm is None else TUTORIAL.clip_norm})")
     parser.add_argument("--check-numerics", action="store_true",
                         help="stop at the first non-finite gradient and name the variable")
     parser.add_argument("--logdir", help="write TensorBoard scalars here")

@@ -26,7 +26,6 @@ from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession
 from rnn_models.speed.gate import compare_confirmed, confirmed_verdict
 
-RESULT_FILE = "speed_gate_uncalibrated.json"
 _LOAD = ("import numpy as np\na = np.random.default_rng(0).random((512, 512))\n"
          "while True:\n    a = (a @ a) / 512.0\n")
 
