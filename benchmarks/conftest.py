@@ -363,10 +363,9 @@ def real_batch(sequence_data, pytestconfig):
     if MATRIX in pytestconfig.stash:
         pytestconfig.stash[MATRIX].close()  # started again if a later test trains
     from rnn_models.config import TUTORIAL
+    from rnn_models.speed import ab
 
-    data = sequence_data(TUTORIAL)
-    n = TUTORIAL.batch_size
-    return data.inputs(data.pixels_train[:n]), data.y_train[:n]
+    return ab.real_batch(sequence_data(TUTORIAL))
 
 
 @pytest.fixture(scope="session")

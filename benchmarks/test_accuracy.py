@@ -8,6 +8,7 @@ verdict; otherwise more seeds decide it statistically (``rnn_models.regression.a
 import pytest
 
 from rnn_models.records.baselines import CellBaseline
+from rnn_models.records.seeds import seed_problems
 from rnn_models.registry import get_spec
 from rnn_models.regression.accuracy import judge, policy_for
 from rnn_models.suite.matrix import baseline_seeds
@@ -26,10 +27,8 @@ def test_accuracy_against_seed_distribution(cell, matrix_runs, baseline_dir, rep
         return results
 
     first = run_seeds([0])[0]
-    assert first.finite, f"{cell}: non-finite at step {first.nonfinite.step} in {', '.join(first.nonfinite.variables)}"
-    floor = get_spec(cell).tutorial_accuracy
-    assert first.final_test.accuracy_mean >= floor, (
-        f"{cell}: test accuracy {first.final_test.accuracy_mean:.4f} below the tutorial's {floor}")
+    problems = seed_problems(first, get_spec(cell).tutorial_accuracy)
+    assert not problems, f"{cell}: {'; '.join(problems)}"
     outcome = judge(baseline, first, run_seeds, policy_for(cell),
                     skip_identical=pytestconfig.getoption("--accuracy-statistical"))
     report_accuracy(outcome)
@@ -44,7 +43,5 @@ def test_record_seed(cell, seed, matrix_runs, report_run):
     test trains all its seeds, side by side in the training pool when there is one."""
     result = matrix_runs(cell, baseline_seeds(cell))[baseline_seeds(cell).index(seed)]
     report_run(result)
-    assert result.finite, f"{cell} seed {seed}: non-finite at step {result.nonfinite.step}"
-    floor = get_spec(cell).tutorial_accuracy
-    assert result.final_test.accuracy_mean >= floor, (
-        f"{cell} seed {seed}: test accuracy {result.final_test.accuracy_mean:.4f} below the tutorial's {floor}")
+    problems = seed_problems(result, get_spec(cell).tutorial_accuracy)
+    assert not problems, f"{cell}: {'; '.join(problems)}"

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from rnn_models.records.baselines import load_numerics, numerics_outcome
+from rnn_models.config import TUTORIAL_CLIP_NORM
+from rnn_models.records.numerics_outcomes import load_numerics, numerics_outcome
 from rnn_models.suite.matrix import FIRST_STEP_SEEDS, NUMERICS_CASES
 from rnn_models.training.first_step import first_step_sweep
 from rnn_models.training.train import NonFiniteGradientError, train_and_evaluate
@@ -13,7 +14,7 @@ from rnn_models.training.train import NonFiniteGradientError, train_and_evaluate
 @pytest.mark.slow
 def test_no_nan_under_clipping(cell, matrix_run):
     result = matrix_run(cell)
-    assert result.config.clip_norm == 5.0
+    assert result.config.clip_norm == TUTORIAL_CLIP_NORM
     assert result.finite, f"{cell}: non-finite under clipping: {result.nonfinite}"
     assert math.isfinite(result.max_grad_norm)
     assert all(math.isfinite(w.loss) for w in result.train_curve)

@@ -11,6 +11,9 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent  # rnn_models/
 SOURCE_ROOT = PACKAGE_DIR.parent  # the checkout holding rnn_models/ (baselines/, benchmarks/, pyproject.toml)
+# The checkout's paths that decide a run's numbers: a change there is a change of the code
+# (add-reference, the bisect's range and the gate trial refuse uncommitted ones).
+CODE_PATHS = ("rnn_models", "pyproject.toml")
 TIMEOUT_S = 120  # a `worktree add` of this repository takes seconds; past this git is stuck
 
 

@@ -133,10 +133,10 @@ REGISTRY = {
     spec.name: spec
     for spec in (
         # tutorial_accuracy: the last "[tst] ... accu" the tutorial printed after 10 epochs;
-        # tutorial_sec_per_iter: its printed train and test sec/iter (2017-era TF 1.x, a GPU).
-        # Its seeds spread about five times wider than the gated LSTMs' (about 1.6 points),
-        # and a real change decorrelates them: 30 of them, unpaired, the widest target, and its
-        # steadiest statistic, the last epoch (docs/accuracy_gate.md).
+        # tutorial_sec_per_iter: its printed train and test sec/iter (its machine: docs/gpu.md).
+        # Its seeds spread several times wider than the gated LSTMs', and a real change
+        # decorrelates them (docs/decisions.md): 30 of them, unpaired, the widest target, and
+        # its steadiest statistic, the last epoch (docs/accuracy_gate.md).
         CellSpec("basic_rnn", "rnn_models.cells:BasicRNNCell", "BasicRNNCell",
                  arguments=_ACTIVATION, tutorial_accuracy=0.844, torch_equivalent="nn.RNN",
                  tutorial_sec_per_iter=(0.0120, 0.0047),

@@ -17,10 +17,10 @@ from rnn_models.records.baselines import (
     MissingBaselineError,
     check_config,
     load_all,
-    load_numerics,
-    numerics_outcome,
 )
+from rnn_models.records.numerics_outcomes import load_numerics, numerics_outcome
 from rnn_models.records.results import NonFinite, RunResult
+from rnn_models.records.seeds import seed_problems
 from rnn_models.suite.stored_inputs import check_stored_inputs, stage_update
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -99,6 +99,20 @@ def test_an_interrupted_run_cannot_be_a_baseline():
     runs = seed_runs()[:3] + [dataclasses.replace(make_result(seed=3), interrupted=True)]
     with pytest.raises(ValueError, match="seed 3 did not finish \\(interrupted\\)"):
         CellBaseline.from_results(runs)
+
+
+def test_the_seed_rule_names_each_reason_a_run_cannot_count():
+    """One rule for the baseline's seeds and the accuracy gate's seed 0 (benchmarks/test_accuracy.py)."""
+    assert seed_problems(make_result(seed=2, test_accuracy=(0.7, 0.9)), 0.85) == []
+    assert seed_problems(make_result(seed=2, test_accuracy=(0.7, 0.8)), None) == []
+    assert seed_problems(make_result(seed=2, test_accuracy=(0.7, 0.8)), 0.85) == [
+        "seed 2 is below the tutorial's 0.850 (0.8000)"]
+    broken = dataclasses.replace(make_result(seed=2, nonfinite=NonFinite(1, 5, False, ("a", "b"))),
+                                 interrupted=True)
+    assert seed_problems(broken, 0.85) == ["seed 2 did not finish (interrupted)",
+                                           "seed 2 did not finish (non-finite at step 5 in a, b)"]
+    assert seed_problems(make_result(seed=2, test_accuracy=()), 0.85) == [
+        "seed 2 has no test accuracy to hold against the tutorial's 0.850"]
 
 
 def test_a_reference_of_other_numerics_is_added_once_and_stored(tmp_path):

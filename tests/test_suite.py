@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rnn_models.config import TUTORIAL_CLIP_NORM
 from rnn_models.machine.cpu import pin_xdist_worker
 from rnn_models.registry import REGISTRY
 from rnn_models.suite.matrix import (BASELINE_SEEDS, NUMERICS_CASES, baseline_seeds, check_suite_options, format_budget,
@@ -17,7 +18,7 @@ def test_matrix_is_the_tutorials_five_cells_clipped():
     for cell in matrix_cells():
         config = matrix_config(cell)
         assert (config.epochs, config.batch_size, config.units, config.learning_rate) == (10, 128, 31, 1e-3)
-        assert config.clip_norm == 5.0 and config.cell_kwargs == REGISTRY[cell].suite_kwargs
+        assert config.clip_norm == TUTORIAL_CLIP_NORM and config.cell_kwargs == REGISTRY[cell].suite_kwargs
     assert matrix_config("ln_basic_lstm").cell_kwargs == {"epsilon": 1e-3, "norm_gain": 0.85, "norm_shift": 0.15}
 
 
@@ -26,11 +27,11 @@ def test_numerics_cases_are_the_tutorial_and_each_remedy_alone_and_combined():
     assert tutorial.cell == "ln_basic_lstm" and tutorial.check_numerics
     assert tutorial.cell_kwargs == {} and tutorial.clip_norm is None and tutorial.learning_rate == 1e-3
     assert NUMERICS_CASES["lr_1e-4"].learning_rate == 1e-4
-    assert NUMERICS_CASES["clip_5"].clip_norm == 5.0
+    assert NUMERICS_CASES["clip_5"].clip_norm == TUTORIAL_CLIP_NORM
     assert NUMERICS_CASES["gain_0.85_shift_0.15"].cell_kwargs == {"norm_gain": 0.85, "norm_shift": 0.15}
     assert NUMERICS_CASES["epsilon_1e-3"].cell_kwargs == {"epsilon": 1e-3}
     combined = NUMERICS_CASES["all_remedies"]
-    assert (combined.learning_rate, combined.clip_norm) == (1e-4, 5.0)
+    assert (combined.learning_rate, combined.clip_norm) == (1e-4, TUTORIAL_CLIP_NORM)
     assert combined.cell_kwargs == {"norm_gain": 0.85, "norm_shift": 0.15, "epsilon": 1e-3}
     assert not any(NUMERICS_CASES[c].check_numerics for c in NUMERICS_CASES if c != "tutorial")
 

@@ -52,6 +52,17 @@ limit() {
   [ "$l" -lt 20 ] && l=0
   echo "$l"
 }
+# start PART WANTED: sets t to the seconds PART may take (see limit); says why and returns 1
+# when it cannot start: the device cannot be used ($why), or the budget is spent.
+start() {
+  if [ -n "$why" ]; then
+    skip "$1" "$why"; return 1
+  fi
+  t=$(limit "$2")
+  if [ "$t" -eq 0 ]; then
+    skip "$1" "out of the ${BUDGET} s budget"; return 1
+  fi
+}
 
 # --- install --------------------------------------------------------------------------
 if compgen -G ".whl/*.whl" >/dev/null; then
@@ -109,12 +120,7 @@ fi
 kw="${DEVICE%%:*}"  # the steps' ids read test_step_speed[<cell>-<device>-<phase>]
 cells=()
 [ "$QUICK" = 1 ] && cells=(--cells lstm)
-if [ -n "$why" ]; then
-  skip "speed steps on $DEVICE (pytest benchmarks -m speed)" "$why"
-elif [ "$(limit 200)" -eq 0 ]; then
-  skip "speed steps on $DEVICE" "out of the ${BUDGET} s budget"
-else
-  t=$(limit 200)
+if start "speed steps on $DEVICE (pytest benchmarks -m speed)" 200; then
   say "speed steps on $DEVICE (at most ${t} s)"
   timeout -k 10 "$t" "$PY" -m pytest benchmarks -m speed -k "$kw" "${cells[@]}" -p no:cacheprovider \
     -q -rs --timeout="$t" --benchmark-json="$res/speed.json" \
@@ -125,14 +131,8 @@ fi
 steps=()
 [ "$QUICK" = 1 ] && steps=(--steps-per-epoch 20)
 for cell in basic_rnn basic_lstm lstm gru ln_basic_lstm; do
-  if [ -n "$why" ]; then
-    skip "1-epoch run of $cell on $DEVICE" "$why"; continue
-  fi
-  t=$(limit 90)
-  if [ "$t" -eq 0 ]; then
-    skip "1-epoch run of $cell on $DEVICE" "out of the ${BUDGET} s budget"; continue
-  fi
-  # The suite's config of the cell (clipped at 5, the registry's suite_kwargs): the layer-norm
+  start "1-epoch run of $cell on $DEVICE" 90 || continue
+  # The suite's config of the cell (the tutorial's clip, the registry's suite_kwargs): the layer-norm
   # cell's tutorial config goes NaN within its first 250 steps.
   read -r -a suite <<<"$("$PY" -c 'import sys
 from rnn_models.suite.matrix import matrix_config
@@ -144,14 +144,10 @@ print(" ".join([f"--clip {c.clip_norm}"] + [f"--cell-arg {k}={v!r}" for k, v in 
 done
 
 # --- 3. seed 0 on the device against the stored CPU seeds -----------------------------------
-if [ -n "$why" ]; then
-  skip "accuracy of $CELL on $DEVICE against its CPU baseline" "$why"
-elif [ "$QUICK" = 1 ]; then
-  skip "accuracy of $CELL on $DEVICE against its CPU baseline" "quick mode (its 10-epoch runs are the check's longest part)"
-elif [ "$(limit 240)" -eq 0 ]; then
-  skip "accuracy of $CELL on $DEVICE against its CPU baseline" "out of the ${BUDGET} s budget"
-else
-  t=$(limit 240)
+part="accuracy of $CELL on $DEVICE against its CPU baseline"
+if [ -z "$why" ] && [ "$QUICK" = 1 ]; then
+  skip "$part" "quick mode (its 10-epoch runs are the check's longest part)"
+elif start "$part" 240; then
   say "accuracy of $CELL on $DEVICE (at most ${t} s)"
   timeout -k 10 "$t" "$PY" -m rnn_models accuracy-on-device --cell "$CELL" --device "$DEVICE" \
     --out "$res/accuracy.json" || say "accuracy-on-device ended with exit code $?"

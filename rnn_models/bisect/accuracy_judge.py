@@ -12,9 +12,10 @@ test still undecided at the last look is inconclusive here, not a pass.
 import dataclasses
 from pathlib import Path
 
-from rnn_models.bisect.runs import RunFailed, train_seeds
+from rnn_models.bisect.runs import train_seeds
 from rnn_models.bisect.search import (BAD, GOOD, INCONCLUSIVE, SKIP, GoodDoesNotRun, Judgment,
                                       budget_looks, combine)
+from rnn_models.executors.executor import RunFailed
 from rnn_models.records.baselines import CellBaseline
 from rnn_models.regression.accuracy import judge as accuracy_judge
 

@@ -9,10 +9,9 @@ never touched. Every problem is a ValueError of one line that names the option.
 import dataclasses
 from pathlib import Path
 
+from rnn_models.git import CODE_PATHS
 from rnn_models.speed.worktree import RefUnavailable, git, repo_root
 
-# The paths whose uncommitted changes a bisect would miss: the code it runs.
-CODE_PATHS = ("rnn_models", "pyproject.toml")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,8 +8,9 @@ answer cannot be inconclusive.
 
 from pathlib import Path
 
-from rnn_models.bisect.runs import RunFailed, train_seeds
+from rnn_models.bisect.runs import train_seeds
 from rnn_models.bisect.search import BAD, GOOD, SKIP, GoodDoesNotRun, Judgment
+from rnn_models.executors.executor import RunFailed
 from rnn_models.regression.accuracy import identical_runs
 
 REFERENCE_SEED = 0

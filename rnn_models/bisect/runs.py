@@ -12,14 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rnn_models.executors.executor import RunFailed
 from rnn_models.machine import numerics_pin
 from rnn_models.records.results import RunResult
 
 EXIT_NONFINITE, EXITS_INTERRUPTED = 1, (130, 143)  # ``python -m rnn_models train``'s own codes
-
-
-class RunFailed(Exception):
-    """A commit's training run could not be had; ``str()`` says why in one line."""
 
 
 def train_argv(config, seeds, out, data=None):

@@ -1,17 +1,17 @@
-"""MNIST loading (mnist_files), sequence tasks (sequences) and in-memory batches (batches)."""
+"""MNIST loading (mnist_files; reading its file forms: mnist_readers), sequence tasks
+(sequences) and in-memory batches (batches)."""
 
 from .batches import Batches
 from .mnist_files import (
     EXPECTED,
     MNIST_ENV_VAR,
     MnistArrays,
-    MnistFormatError,
     MnistNotFoundError,
     array_sha256,
     keras_cache_path,
     load_mnist,
-    read_idx,
 )
+from .mnist_readers import MnistFormatError, read_idx
 from .sequences import (
     PERMUTATION_SEED,
     SPLITS,

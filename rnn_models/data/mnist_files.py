@@ -1,4 +1,4 @@
-"""Find, read and verify the MNIST files.
+"""Find and verify the MNIST files (reading them: ``mnist_readers``).
 
 Everything here returns plain numpy uint8 arrays in Keras' layout:
 ``x_* [N, 28, 28] uint8`` (pixels 0..255) and ``y_* [N] uint8`` (labels 0..9).
@@ -8,31 +8,27 @@ reading local files stays fast.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from .mnist_readers import ARRAY_NAMES, IDX_FILES, MnistFormatError, idx_paths, read_idx_files, read_npz
+
 __all__ = [
     "EXPECTED",
-    "IDX_FILES",
     "KERAS_MNIST_SHA256",
     "KERAS_MNIST_URL",
     "MNIST_ENV_VAR",
     "ArraySpec",
     "MnistArrays",
-    "MnistFormatError",
     "MnistNotFoundError",
     "array_sha256",
     "keras_cache_path",
     "load_mnist",
-    "read_idx",
 ]
 
 MNIST_ENV_VAR = "RNN_MODELS_MNIST"
@@ -42,19 +38,6 @@ KERAS_MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/m
 # re-saved npz holds the same arrays but different zip bytes, so array content
 # is checked separately through EXPECTED.
 KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48938e8d1c26b2d"
-
-ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
-
-# Canonical IDX file names (without ".gz"), per array.
-IDX_FILES = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
-
-_IDX_MAGIC_LABELS = 2049  # 0x00000801: unsigned byte, 1 dimension
-_IDX_MAGIC_IMAGES = 2051  # 0x00000803: unsigned byte, 3 dimensions
 
 _HOW_TO_PROVIDE = (
     "To provide MNIST, pass --data PATH or set "
@@ -92,10 +75,6 @@ class MnistNotFoundError(FileNotFoundError):
         self.tried = list(tried or [])
 
 
-class MnistFormatError(ValueError):
-    """An MNIST file exists but is truncated, corrupt or holds the wrong data."""
-
-
 @dataclass(frozen=True)
 class MnistArrays:
     """The four MNIST arrays (read-only numpy uint8) and where they came from.
@@ -120,82 +99,6 @@ def keras_cache_path() -> Path:
     """Where ``keras.utils.get_file`` caches mnist.npz: $KERAS_HOME or ~/.keras."""
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     return Path(home).expanduser() / "datasets" / "mnist.npz"
-
-
-# ---------------------------------------------------------------- readers
-
-
-def read_idx(path: str | os.PathLike, expected_magic: int | None = None) -> np.ndarray:
-    """Read one IDX file (gzip-compressed or plain) into a read-only uint8 array.
-
-    Raises MnistFormatError naming ``path`` on a bad gzip stream, wrong magic
-    number or a payload whose length differs from the header's dimensions.
-    """
-    path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-        # Sniff the gzip magic rather than trust the file name.
-        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
-        raise MnistFormatError(f"{path}: corrupt or truncated gzip data ({e})") from e
-
-    if len(data) < 4:
-        raise MnistFormatError(f"{path}: too short for an IDX header ({len(data)} bytes)")
-    magic = int.from_bytes(data[:4], "big")
-    if expected_magic is not None and magic != expected_magic:
-        raise MnistFormatError(
-            f"{path}: wrong IDX magic number: expected {expected_magic}, got {magic}")
-    if data[0:2] != b"\x00\x00" or data[2] != 0x08 or data[3] == 0:
-        raise MnistFormatError(
-            f"{path}: not an unsigned-byte IDX file (magic number {magic})")
-    ndim = data[3]
-    header_len = 4 + 4 * ndim
-    if len(data) < header_len:
-        raise MnistFormatError(f"{path}: truncated IDX header")
-    dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected_len = int(np.prod(dims, dtype=np.int64))
-    got_len = len(data) - header_len
-    if got_len != expected_len:
-        raise MnistFormatError(
-            f"{path}: payload is {got_len} bytes but header dims {dims} need {expected_len}")
-    # frombuffer on bytes is zero-copy and already read-only.
-    return np.frombuffer(data, dtype=np.uint8, offset=header_len).reshape(dims)
-
-
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    # Opened here: is_zipfile(path) would report an unreadable file as "not a zip".
-    with open(path, "rb") as f:
-        is_zip = zipfile.is_zipfile(f)
-    if not is_zip:
-        raise MnistFormatError(f"{path}: not an .npz (zip) archive, or the archive is truncated")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in ARRAY_NAMES if k not in npz.files]
-            if missing:
-                raise MnistFormatError(
-                    f"{path}: missing array(s) {missing}; found {sorted(npz.files)}")
-            arrays = {k: npz[k] for k in ARRAY_NAMES}
-    except MnistFormatError:
-        raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as e:
-        raise MnistFormatError(f"{path}: corrupt .npz archive ({type(e).__name__}: {e})") from e
-    for a in arrays.values():
-        a.flags.writeable = False  # same immutability as the IDX reader
-    return arrays
-
-
-def _idx_paths(folder: Path) -> tuple[dict[str, Path], list[str]]:
-    """Map each array to its IDX file in ``folder`` (.gz preferred); list the missing."""
-    found, missing = {}, []
-    for name, base in IDX_FILES.items():
-        for candidate in (folder / (base + ".gz"), folder / base):
-            if candidate.is_file():
-                found[name] = candidate
-                break
-        else:
-            missing.append(base + ".gz")
-    return found, missing
 
 
 # ------------------------------------------------------------ verification
@@ -241,7 +144,7 @@ def _check(arrays: dict[str, np.ndarray], files: dict[str, Path], verify: bool) 
 
 
 def _load_npz(path: Path, verify: bool) -> MnistArrays:
-    arrays = _read_npz(path)
+    arrays = read_npz(path)
     _check(arrays, dict.fromkeys(ARRAY_NAMES, path), verify)
     return MnistArrays(**arrays, source=str(path))
 
@@ -257,12 +160,9 @@ def _load_location(path: Path, origin: str, verify: bool) -> MnistArrays:
     elif (path / "mnist.npz").is_file():
         return _load_npz(path / "mnist.npz", verify)
     else:
-        files, missing = _idx_paths(path)
+        files, missing = idx_paths(path)
         if not missing:
-            arrays = {}
-            for name, f in files.items():
-                magic = _IDX_MAGIC_IMAGES if name.startswith("x") else _IDX_MAGIC_LABELS
-                arrays[name] = read_idx(f, magic)
+            arrays = read_idx_files(files)
             _check(arrays, files, verify)
             return MnistArrays(**arrays, source=", ".join(str(files[n]) for n in ARRAY_NAMES))
         why = f"folder has no mnist.npz and is missing IDX file(s) {missing}"

@@ -28,12 +28,14 @@ LOCAL_ONLY_VARIABLE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 _ADDRESS = re.compile(r"^(auto|[\w.-]+:\d{1,5})$")
 TIMEOUT_FACTOR = 10.0  # a run this many times its expected time is stuck, not slow
 RUNS_PER_CHILD = 5  # a worker's runs before it is replaced: bounds what TF keeps (docs/decisions.md)
-START_ALLOWANCE_S = 120.0  # a worker's start (TF import, MNIST load; measured ~5 s) on a slow machine
+START_ALLOWANCE_S = 120.0  # a worker's start (TF import, MNIST load) on a slow machine (docs/decisions.md)
 REACH_TIMEOUT_S = 5.0  # a listening Ray head accepts in milliseconds; this bounds a lookup or a silent host
 
 
 class RunFailed(RuntimeError):
-    """A run did not finish: it raised, its worker died, went silent or overran."""
+    """A training run did not finish, or its result cannot be had: it raised, its worker or
+    process died, went silent or overran, or its result is missing or unreadable (the
+    executors' runs, and the bisect's runs of a commit's CLI). ``str()`` says why, in one line."""
 
 
 def one_line(err):

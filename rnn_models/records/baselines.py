@@ -1,4 +1,6 @@
-"""Stored per-cell accuracy baselines (seed distributions) and numerics outcomes.
+"""Stored per-cell accuracy baselines (seed distributions), and the check that refuses a run
+of another config. (One seed's record and the rule for a seed to count: ``records.seeds``; the
+numerics cases' outcomes: ``records.numerics_outcomes``.)
 
 A baseline ``<folder>/<cell>.json`` is one cell's suite run over several seeds: each seed's
 test accuracy per epoch, loss curve, versions and machine fingerprint, plus the seed-0
@@ -10,16 +12,15 @@ update of several files is one ``rnn_models.records.atomic.Transaction``.
 
 import dataclasses
 import json
-import math
 from pathlib import Path
 
 from rnn_models.config import TrainConfig
 from rnn_models.records.results import TestEpoch, TrainWindow, nan_to_none, none_to_nan
+from rnn_models.records.seeds import SeedRecord, seed_problems
 from rnn_models.registry import REGISTRY
 
 SCHEMA_VERSION = 3  # 3: seed-0 references keyed by the numerics they were trained under
 BASELINE_DIR = Path("baselines")  # the default folder, relative to the working directory
-NUMERICS_FILE = "numerics.json"
 REFERENCE_SEED = 0
 MIN_SEEDS = 3  # the fewest seeds a distribution can have; the suite records BASELINE_SEEDS
 # Config fields that do not change a run's numbers, or that a distribution varies.
@@ -32,47 +33,6 @@ class BaselineMismatchError(ValueError):
 
 class MissingBaselineError(FileNotFoundError):
     """No baseline file for a cell yet."""
-
-
-@dataclasses.dataclass(frozen=True)
-class SeedRecord:
-    """One seed's run in a distribution: its curves, where and with what it ran."""
-
-    seed: int
-    test_accuracy: tuple[float, ...]  # mean test accuracy after each epoch
-    test_loss: tuple[float, ...]
-    train_loss: tuple[float, ...]  # mean per logging window
-    max_grad_norm: float
-    wall_time_s: float
-    versions: dict
-    fingerprint: dict | None
-
-    @property
-    def final_test_accuracy(self):
-        return self.test_accuracy[-1]
-
-    @property
-    def final_train_loss(self):
-        return self.train_loss[-1]
-
-    @classmethod
-    def from_result(cls, result):
-        return cls(result.config.seed, tuple(e.accuracy_mean for e in result.test_curve),
-                   tuple(e.loss for e in result.test_curve), tuple(w.loss for w in result.train_curve),
-                   result.max_grad_norm, result.wall_time_s, dict(result.versions),
-                   result.fingerprint)
-
-    def problems(self, epochs):
-        """Why this record cannot be part of a baseline (``[]`` when it can)."""
-        out = []
-        if len(self.test_accuracy) != epochs:
-            out.append(f"seed {self.seed} has {len(self.test_accuracy)} test epochs, not {epochs}")
-        values = self.test_accuracy + self.test_loss + self.train_loss
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values) or not self.train_loss:
-            out.append(f"seed {self.seed} has a non-finite or missing curve value")
-        elif not all(0.0 <= a <= 1.0 for a in self.test_accuracy):
-            out.append(f"seed {self.seed} has a test accuracy outside [0, 1]")
-        return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,13 +99,8 @@ class CellBaseline:
             diffs = config_differences(reference.config, run.config)
             if diffs:
                 problems.append(f"seed {run.config.seed} differs in {', '.join(d[0] for d in diffs)}")
-            if not run.finite or run.interrupted:
-                problems.append(f"seed {run.config.seed} did not finish "
-                                f"({'interrupted' if run.interrupted else 'non-finite'})")
+            problems += seed_problems(run, tutorial_floor)
             problems += SeedRecord.from_result(run).problems(reference.config.epochs)
-            if tutorial_floor is not None and run.final_test and run.final_test.accuracy_mean < tutorial_floor:
-                problems.append(f"seed {run.config.seed} is below the tutorial's {tutorial_floor:.3f} "
-                                f"({run.final_test.accuracy_mean:.4f})")
         if problems:
             raise ValueError(f"cannot make a {reference.cell!r} baseline: {'; '.join(problems)}")
         return cls(reference.cell, reference.config, dict(reference.versions), reference.device,
@@ -268,31 +223,6 @@ def check_config(baseline, config, path=None):
             f"{where} was made with a different config ({fields}); refusing to compare. Run "
             "with the baseline's config, or record a new baseline with --update-baselines."
         )
-
-
-# --- numerics outcomes --------------------------------------------------------------
-
-
-def numerics_outcome(result):
-    """Whether a run stayed finite and, if not, where and in which gradients it broke."""
-    nf = result.nonfinite
-    return {
-        "config": result.config.to_dict(),
-        "finite": nf is None,
-        "first_nonfinite_step": None if nf is None else nf.step,
-        "variables": [] if nf is None else list(nf.variables),
-    }
-
-
-def load_numerics(folder):
-    """``{case_name: outcome}`` from ``<folder>/numerics.json``; ``{}`` when there is none."""
-    path = Path(folder) / NUMERICS_FILE
-    if not path.is_file():
-        return {}
-    data = _read_json(path, "numerics outcomes")
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ValueError(f"{path} is not a valid numerics file: expected {{case: outcome}}.")
-    return data
 
 
 # --- helpers ------------------------------------------------------------------------

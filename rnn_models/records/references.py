@@ -13,8 +13,6 @@ from pathlib import Path
 from rnn_models import git
 from rnn_models.records.baselines import CellBaseline
 
-CODE_PATHS = ("rnn_models", "pyproject.toml")  # what decides a run's numbers
-
 
 def recorded_at(baseline_path):
     """The commit that last wrote ``baseline_path``, and whether the code differs from it
@@ -31,7 +29,7 @@ def recorded_at(baseline_path):
     commit = run("log", "-1", "--format=%H", "--", str(path)).stdout.strip()
     if not commit:
         raise ValueError(f"{path} is not committed in {repo}: record and commit the baselines first")
-    changed = run("diff", "--quiet", commit, "--", *CODE_PATHS).returncode == 1
+    changed = run("diff", "--quiet", commit, "--", *git.CODE_PATHS).returncode == 1
     return commit, changed
 
 

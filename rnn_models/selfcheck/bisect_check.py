@@ -3,7 +3,7 @@
 1. **Tune** the slowdown: a ``Dense(width)`` layer before the model's logits
    (``synthetic.wider_head``), a real code change whose cost grows with the width from a
    fixed part of a few ops. (Changes inside the cell run at each of the 28 time steps, so
-   their fixed part alone came to +50% on the 2-core VM: too coarse for +15%.) Each try is one
+   their fixed part alone is too coarse for +15%: docs/decisions.md.) Each try is one
    A/B of that commit against its parent, all the calibrated looks' units taken; the width of
    the next try comes from a line fitted through the tries so far, until the measured ratio is
    within ``tolerance`` of ``1 + slowdown``. The closest try is used, and recorded.
@@ -42,7 +42,7 @@ from rnn_models.speed.ab import ABSession, ABUnavailable, real_batch
 
 ROOT = git.SOURCE_ROOT
 CELL, PHASE, DEVICE = "basic_lstm", "train", "CPU:0"  # the calibration's injected step
-FIRST_WIDTH = 1000  # an estimate of +15% there: 32 MFLOP more per step, against 158
+FIRST_WIDTH = 1000  # an estimate of +15% there, from the step's FLOPs (docs/decisions.md)
 MAX_WIDTH = 100000
 FIRST_BAD = re.compile(r"^first bad commit: ([0-9a-f]{40}) ")
 

@@ -39,7 +39,7 @@ DEFAULT_ALPHA = 0.01
 DEFAULT_SLOWDOWNS = (0.05,)
 DEFAULT_INJECT = (("basic_lstm", "train"), ("gru", "inference"))
 DEFAULT_PAIRS = 3
-MIN_EFFECT_FACTOR = 1.5  # at 1.0, half of one kind's A/A verdicts were inconclusive (docs/decisions.md)
+MIN_EFFECT_FACTOR = 1.5  # lower leaves many A/A verdicts inconclusive (docs/decisions.md)
 HL_SE_FACTOR = 1.0 / math.sqrt(3.0 / math.pi)  # the HL estimate's se / the mean's, normal data
 
 

@@ -74,7 +74,7 @@ def trial(batch, *, cells, runs, load, slowdown, inject, root, baselines, log=pr
         raise ValueError(f"{how} in {baselines}: nothing to take thresholds from")
     repo = worktree.repo_root(root)
     head = worktree.resolve(repo, "HEAD")
-    dirty = git.run(repo, "status", "--porcelain", "--", "rnn_models", "pyproject.toml").stdout.strip()
+    dirty = git.run(repo, "status", "--porcelain", "--", *git.CODE_PATHS).stdout.strip()
     if dirty:  # the two sides would run different code: no A/A
         raise ValueError(f"the working tree's code differs from HEAD ({dirty.splitlines()[0]} ...): commit it first")
     steps = gated_steps(cells)

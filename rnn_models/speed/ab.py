@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnn_models.config import TUTORIAL
 from rnn_models.regression.speed import decide, decide_sequentially, next_look
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
@@ -35,12 +36,14 @@ MIN_UNIT_STEPS, MAX_UNIT_STEPS = 6, 400  # step pairs in one sample (unit)
 CHECKED_VERSIONS = ("tensorflow", "keras", "numpy", "python")
 
 
-def real_batch(data=None, n=128):
-    """The batch the A/B times its steps on: the first ``n`` training rows of the real MNIST
-    (``data``: a file or folder, else the default places), as x [n, 28, 28], y [n]."""
-    from rnn_models.data import load_mnist, prepare
+def real_batch(data=None, n=TUTORIAL.batch_size):
+    """The batch speed steps are timed on (the A/B's and the suite's): the first ``n``
+    training rows of the real MNIST, as x [n, 28, 28] float32, y [n] int32. ``data``: the
+    tutorial's ``SequenceData`` already prepared, or a file or folder of MNIST (None: the
+    default places)."""
+    from rnn_models.data import SequenceData, load_mnist, prepare
 
-    split = prepare(load_mnist(data))
+    split = data if isinstance(data, SequenceData) else prepare(load_mnist(data))
     return split.inputs(split.pixels_train[:n]), split.y_train[:n]
 
 

@@ -6,8 +6,8 @@ ones (the order cells go to xdist workers, and each run's time limit)."""
 import statistics
 from pathlib import Path
 
-from rnn_models.records.baselines import (NUMERICS_FILE, CellBaseline, check_config, config_differences,
-                                          load_numerics)
+from rnn_models.records.baselines import CellBaseline, check_config, config_differences
+from rnn_models.records.numerics_outcomes import NUMERICS_FILE, load_numerics
 from rnn_models.records.results import RunResult
 from rnn_models.registry import REGISTRY
 from rnn_models.suite.matrix import baseline_seeds, matrix_config
