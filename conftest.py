@@ -1,8 +1,9 @@
-"""Root pytest configuration: the suite's command-line options (see benchmarks/), the
-checks made before any test runs, and what must happen before TensorFlow loads."""
+"""Root pytest configuration, for every test run in this repository (``tests/`` and
+``benchmarks/``): what must happen before TensorFlow loads, and pytest-xdist's grouping. The
+regression suite's own wiring is its plugin, ``rnn_models.suite.plugin`` (a ``pytest11``
+entry point)."""
 
 import os
-from pathlib import Path
 
 # Quieter TensorFlow start-up in test logs; must be set before TensorFlow is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -15,22 +16,7 @@ pin_xdist_worker()
 
 import pytest  # noqa: E402
 
-from rnn_models.records.baselines import BASELINE_DIR  # noqa: E402
-
 DIST_INPUT = "rnnbench_dist"  # the controller's --dist, sent to each xdist worker
-
-
-def pytest_addoption(parser):
-    from rnn_models.suite.options import SUITE_OPTIONS, add_options
-
-    group = parser.getgroup("rnnbench", "rnnbench regression suite")
-    # The suite's --cells also takes `a b`, and names a bad cell in its own one-line error.
-    add_options(group.addoption, *SUITE_OPTIONS,
-                cells={"type": str, "nargs": "+", "metavar": "CELL",
-                       "help": "registry names to run, as a,b or a b (default: every cell)"})
-    parser.addini("rnnbench_fallback_rules", type="linelist", default=[],
-                  help="speed rules against the stored run when the A/B cannot run, "
-                       "e.g. median:150%")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -52,23 +38,3 @@ def pytest_configure_node(node):
 def pytest_configure(config):
     if getattr(config, "workerinput", {}).get(DIST_INPUT) == "loadgroup":
         config.option.loadgroup = True
-    # The options' values, output paths and stored inputs are checked in benchmarks/conftest.py.
-    _storage_follows_baselines(config)
-    if config.getoption("--update-baselines") and hasattr(config.option, "benchmark_save"):
-        # The speed run is saved into pytest-benchmark's storage (baselines/benchmarks/) as
-        # NNNN_baseline.json, staged with the rest of the update (benchmarks/conftest.py).
-        config.option.benchmark_save = config.option.benchmark_save or "baseline"
-
-
-def _storage_follows_baselines(config):
-    """pytest-benchmark's storage (the stored speed runs) is ``<--baselines>/benchmarks``, so
-    that a run given another baselines folder reads and writes every baseline there. An
-    explicit ``--benchmark-storage`` elsewhere is kept."""
-    option = config.option
-    if not hasattr(option, "benchmark_storage"):
-        return
-    baselines = Path(config.getoption("--baselines")).resolve()
-    storage = str(option.benchmark_storage)
-    default = (BASELINE_DIR / "benchmarks").resolve()
-    if baselines != BASELINE_DIR.resolve() and Path(storage.removeprefix("file://")).resolve() == default:
-        option.benchmark_storage = f"file://{baselines / 'benchmarks'}"

@@ -1,5 +1,5 @@
 """Small fixtures of the history and run pages: a run's verdicts as the suite hands them over
-(``GateOutcome.to_dict``, ``AccuracyOutcome.to_dict``, RunResult dicts), one of each kind of
+(``GateOutcome.to_dict``, ``AccuracyOutcome.to_dict``, RunResult dicts, the budget), one of each kind of
 outcome, and a git repository of baselines built commit by commit. No training, no timing."""
 
 import json
@@ -51,10 +51,10 @@ def verdicts(failing=True):
                         0.017 if failing else 0.006, "fail" if failing else "pass")]
     accuracy = [
         {"cell": "gru", "verdict": "identical", "fails": False, "detail": "seed 0 reproduces the stored run",
-         "looks": [], "baseline_seeds": 10, "candidate_values": [], "policy": POLICY, "table": "..."},
+         "looks": [], "baseline_seeds": 10, "candidate_values": [], "policy": POLICY},
         {"cell": "lstm", "verdict": "fail" if failing else "pass", "fails": failing,
          "detail": "not identical (the identical check was skipped); decided after 3 seeds", "looks": lstm_looks,
-         "baseline_seeds": 10, "candidate_values": [0.955, 0.958, 0.96], "policy": POLICY, "table": "..."},
+         "baseline_seeds": 10, "candidate_values": [0.955, 0.958, 0.96], "policy": POLICY},
     ]
     runs = [run_result("gru", 0), run_result("lstm", 0, 0.01), run_result("lstm", 1, 0.012)]
     thresholds = {"ab": {"min_effect": 0.03, "process_sigma": 0.01, "family_alpha": 0.01, "looks": [10, 20],
@@ -63,8 +63,11 @@ def verdicts(failing=True):
                   "family_size": 3}
     failed = ["benchmarks/test_speed.py::test_step_speed[lstm-CPU:0-train]",
               "benchmarks/test_accuracy.py::test_accuracy[lstm]"] if failing else []
+    # The runs' matrix_budget: 3 runs of 30 s, 0.3 s of input each, 900 MB at most.
+    budget = {"runs": 3, "cells": 2, "wall_s": 90.0, "input_s": 0.9, "input_share": 0.01, "peak_rss_bytes": 900_000_000}
     return dict(runs=runs, accuracy=accuracy, speed=speed, thresholds=thresholds, failed=failed,
-                exitstatus=1 if failing else 0, notes=["A/B against 3d063f6"], baselines=ROOT / "baselines")
+                exitstatus=1 if failing else 0, notes=["A/B against 3d063f6"], baselines=ROOT / "baselines",
+                budget=budget)
 
 
 def git(repo, *args):

@@ -234,7 +234,7 @@ def test_corrupt_numerics_names_the_file(tmp_path):
 def test_update_stages_every_baseline_and_merges_numerics(tmp_path):
     (tmp_path / "numerics.json").write_text(json.dumps({"kept": {"finite": True}}))
     finals = (0.95, 0.96, 0.955, 0.965)  # above the tutorial's figures, which an update enforces
-    runs = [r.to_dict() for r in seed_runs("lstm", finals) + seed_runs("gru", finals)]
+    runs = seed_runs("lstm", finals) + seed_runs("gru", finals)
     transaction = Transaction(tmp_path)
     staged = stage_update(transaction, runs, {"new": {"finite": False}}, expected_seeds=(0, 1, 2, 3))
     assert staged == ["lstm.json", "gru.json", "numerics.json"]
@@ -246,6 +246,6 @@ def test_update_stages_every_baseline_and_merges_numerics(tmp_path):
 
 
 def test_update_refuses_a_missing_seed(tmp_path):
-    runs = [r.to_dict() for r in seed_runs()[:3]]
+    runs = seed_runs()[:3]
     with pytest.raises(ValueError, match="lstm: recorded seeds \\[0, 1, 2\\], expected \\[0, 1, 2, 3\\]"):
         stage_update(Transaction(tmp_path), runs, {}, expected_seeds=(0, 1, 2, 3))

@@ -26,8 +26,8 @@ LAYERS = [
     {"speed"},
     {"plots", "history"},  # history: the pages of the stored history and of a run
     # the commands and the suite session on top
-    {"suite.session", "records.references", "regression.device_accuracy", "selfcheck", "bisect",
-     "commands", "__main__"},
+    {"suite.session", "suite.plugin", "suite.fixtures", "records.references", "regression.device_accuracy",
+     "selfcheck", "bisect", "commands", "__main__"},
 ]
 LAYER = {name: k for k, names in enumerate(LAYERS) for name in names}
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rnn_models.records.baselines import CellBaseline
-from rnn_models.regression.accuracy import Policy, decide, identical_to_reference, judge, statistic
+from rnn_models.regression.accuracy import AccuracyOutcome, Policy, decide, identical_to_reference, judge, statistic
 from tests.test_baseline import make_result
 
 POLICY = Policy()  # half-point target, last 3 epochs, looks (3, 6, 10), paired
@@ -111,6 +111,19 @@ def test_half_a_point_lower_fails():
     assert outcome.fails and outcome.looks[-1].low > 0 and outcome.looks[-1].drop >= POLICY.min_drop
     table = outcome.table()
     assert "baseline mean" in table and "(10 seeds)" in table and "lstm: fail" in table
+
+
+def test_an_outcome_travels_as_data_and_is_read_back_whole():
+    """What a pytest-xdist worker reports (``to_dict``, through JSON-like data) is the outcome
+    again on the controller, which renders its table there."""
+    import json
+
+    baseline, runs = distribution()
+    candidate = Candidate(runs, drop=0.005, sd=CHANGE_SD)
+    outcome = judge(baseline, candidate.one(0), candidate, POLICY)
+    back = AccuracyOutcome.from_dict(json.loads(json.dumps(outcome.to_dict())))
+    assert back == outcome and back.table() == outcome.table()
+    assert back.line() == outcome.table().splitlines()[-1] == f"lstm: {outcome.verdict} ({outcome.detail})"
 
 
 def test_the_paired_baseline_mean_is_over_the_same_seeds():

@@ -43,7 +43,7 @@ def test_matrix_budget_sums_wall_and_input_and_takes_the_peak():
 
     one = dataclasses.replace(make_result(), wall_time_s=30.0, input_wait_s=0.3, peak_rss_bytes=8e8)
     two = dataclasses.replace(make_result("gru"), wall_time_s=70.0, input_wait_s=0.7, peak_rss_bytes=9e8)
-    budget = matrix_budget([one, two.to_dict()])  # RunResults or the dicts workers report
+    budget = matrix_budget([one, two])
     assert budget == {"runs": 2, "cells": 2, "wall_s": 100.0, "input_s": pytest.approx(1.0),
                       "input_share": pytest.approx(0.01), "peak_rss_bytes": 9e8}
     assert "input 1.0 s = 1.0% (limit 5%)" in format_budget(budget)
@@ -136,3 +136,30 @@ def test_only_the_selected_tests_plan_training_runs_and_timed_steps(tmp_path):
     planned, gated, items = json.loads(line.removeprefix("PROBE "))
     assert planned == ["gru"]  # test_budget's gru only
     assert gated == 4 and items == 5  # gru's and keras_gru's CPU train and inference steps
+
+
+def test_the_session_reads_reported_data_back_as_objects_and_renders_at_the_summary(tmp_path):
+    """A test reports a run and a verdict as dicts (what crosses from an xdist worker); the
+    session holds them as a RunResult and an AccuracyOutcome, and renders the verdict's table
+    only in its summary: the whole table for a judged cell, one line for an identical one."""
+    import dataclasses
+
+    from rnn_models.records.results import RunResult
+    from rnn_models.regression.accuracy import DEFAULT_POLICY, AccuracyOutcome, decide
+    from rnn_models.suite.session import ACCURACY, RUN, SuiteSession
+    from tests.test_baseline import make_result
+
+    run = dataclasses.replace(make_result("gru"), wall_time_s=30.0, input_wait_s=0.3, peak_rss_bytes=8e8)
+    look = decide([0.97, 0.971, 0.969], [0.95, 0.951, 0.949], 0.01, DEFAULT_POLICY, (0, 1, 2))
+    judged = AccuracyOutcome("gru", "fail", "decided after 3 seeds", (look,), 10, (0.95, 0.951, 0.949),
+                             DEFAULT_POLICY)
+    same = AccuracyOutcome("lstm", "identical", "seed 0 reproduces it", (), 10, (), DEFAULT_POLICY)
+    session = SuiteSession(str(tmp_path))
+    session.take("t::gru", True, "call", [(RUN, run.to_dict()), (ACCURACY, judged.to_dict())])
+    session.take("t::lstm", False, "call", [(ACCURACY, same.to_dict())])
+    session.take("t::lstm", False, "teardown", [(RUN, run.to_dict())])  # repeats the call's: not taken
+    assert session.runs == [RunResult.from_dict(run.to_dict())] and isinstance(session.runs[0], RunResult)
+    assert session.accuracy == {"gru": judged, "lstm": same} and session.failed == ["t::gru"]
+    texts = [text for title, text in session.summary() if title == "rnnbench accuracy gate"]
+    assert texts == [judged.table(), "lstm: identical (seed 0 reproduces it)"]
+    assert session.summary()[0][1].startswith("matrix of 1 cells: wall 30 s")

@@ -1,6 +1,7 @@
 """A suite run's verdicts as one data document (``kind: rnnbench-run``), the run page's input
 and the ``.json`` saved beside it: taken from the session's data (RunResult dicts, the
-accuracy outcomes' ``to_dict``, the speed gate's outcomes), never parsed from its tables."""
+accuracy outcomes' ``to_dict``, the speed gate's outcomes, the matrix's budget), never parsed
+from its tables."""
 
 import datetime
 import json
@@ -31,12 +32,13 @@ def _seed_values(outcome, runs):
             for r in runs if r["config"]["cell"] == outcome["cell"] and r["config"]["seed"] == 0]
 
 
-def run_data(*, runs, accuracy, speed, thresholds, failed, exitstatus, notes, baselines,
+def run_data(*, runs, accuracy, speed, thresholds, failed, exitstatus, notes, baselines, budget=None,
              session_wall_s=None, workers=1):
     """The run document. ``runs``: RunResult dicts; ``accuracy``: outcome dicts
     (``AccuracyOutcome.to_dict``); ``speed``: ``GateOutcome.to_dict`` dicts; ``thresholds``:
-    ``SpeedGate.thresholds_info()`` or None; ``failed``: failed test ids."""
-    from rnn_models.suite.matrix import format_budget, matrix_budget
+    ``SpeedGate.thresholds_info()`` or None; ``failed``: failed test ids; ``budget``: the
+    runs' ``matrix_budget`` (None: no budget section)."""
+    from rnn_models.suite.matrix import format_budget
 
     cells = list(dict.fromkeys([a["cell"] for a in accuracy] + [r["config"]["cell"] for r in runs]))
     baseline = {cell: _baseline(baselines, cell) for cell in cells}
@@ -48,9 +50,7 @@ def run_data(*, runs, accuracy, speed, thresholds, failed, exitstatus, notes, ba
             curves[cell] = {"run": {"train": [[w["step"], w["loss"]] for w in run["train_curve"]],
                                     "test": [[e["epoch"], e["accuracy_mean"]] for e in run["test_curve"]]},
                             "baseline": baseline[cell][1]}
-    verdicts = [{**{k: v for k, v in a.items() if k != "table"}, "seeds": _seed_values(a, runs),
-                 "stored_seeds": baseline[a["cell"]][0]} for a in accuracy]
-    budget = matrix_budget(runs) if runs else None
+    verdicts = [{**a, "seeds": _seed_values(a, runs), "stored_seeds": baseline[a["cell"]][0]} for a in accuracy]
     return {"kind": KIND, "schema_version": SCHEMA_VERSION,
             "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "exitstatus": int(exitstatus), "failed_tests": list(failed), "speed": list(speed),

@@ -185,6 +185,19 @@ class AccuracyOutcome:
                 "policy": {**dataclasses.asdict(self.policy), "min_drop": self.policy.min_drop,
                            "description": self.policy.description}}
 
+    @classmethod
+    def from_dict(cls, data):
+        """The outcome of ``to_dict``'s data (as it crossed from a pytest-xdist worker)."""
+        fields = {f.name for f in dataclasses.fields(Policy)}
+        policy = Policy(**{k: tuple(v) if k == "looks" else v for k, v in data["policy"].items() if k in fields})
+        looks = tuple(Look(**{**look, "seeds": tuple(look["seeds"])}) for look in data["looks"])
+        return cls(data["cell"], data["verdict"], data["detail"], looks, data["baseline_seeds"],
+                   tuple(data["candidate_values"]), policy)
+
+    def line(self):
+        """The verdict in one line: the cell, the verdict and why."""
+        return f"{self.cell}: {self.verdict} ({self.detail})"
+
     def table(self):
         """The decision as a table: means, the drop's bounds, the seeds used, the decision."""
         header = ("cell", "look", "seeds", "baseline mean", "now mean", "drop [bounds]", "decision")
@@ -196,7 +209,7 @@ class AccuracyOutcome:
             rows = [(self.cell, "-", "0", "-", "-", "-", self.verdict)]
         rule = (f"statistic: {self.policy.description}; fail on a significant drop of at least "
                 f"{self.policy.min_drop:.3f}, pass once the drop is surely below {self.policy.target_drop:.3f}")
-        return "\n".join([text_table(header, rows), rule, f"{self.cell}: {self.verdict} ({self.detail})"])
+        return "\n".join([text_table(header, rows), rule, self.line()])
 
 
 def policy_for(cell):

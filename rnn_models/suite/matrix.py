@@ -74,14 +74,13 @@ MATRIX_PEAK_RSS_LIMIT_BYTES = 1.5e9
 
 
 def matrix_budget(results):
-    """Totals of the matrix's runs (RunResults, or their dicts): run wall seconds summed,
-    input seconds and share, and the largest process peak resident memory after a run."""
-    runs = [r.to_dict() if hasattr(r, "to_dict") else r for r in results]
-    wall = sum(r["wall_time_s"] for r in runs)
-    waited = sum(r["input_wait_s"] for r in runs)
-    return {"runs": len(runs), "cells": len({r["config"]["cell"] for r in runs}), "wall_s": wall,
+    """Totals of the matrix's runs (RunResults): run wall seconds summed, input seconds and
+    share, and the largest process peak resident memory after a run."""
+    wall = sum(r.wall_time_s for r in results)
+    waited = sum(r.input_wait_s for r in results)
+    return {"runs": len(results), "cells": len({r.cell for r in results}), "wall_s": wall,
             "input_s": waited, "input_share": waited / wall if wall else 0.0,
-            "peak_rss_bytes": max((r.get("peak_rss_bytes") or 0) for r in runs) if runs else 0}
+            "peak_rss_bytes": max((r.peak_rss_bytes or 0) for r in results) if results else 0}
 
 
 def format_budget(budget, session_wall_s=None, workers=1):

@@ -1,9 +1,12 @@
 """A suite session's state, pytest-free: what its tests reported, the update's commit, and the
-summary. The pytest plugin (``benchmarks/conftest.py``) hands it each test's report and prints
+summary. The pytest plugin (``rnn_models.suite.plugin``) hands it each test's report and prints
 what it returns.
 
 Tests report through pytest's ``user_properties`` (``RUN``, ``NUMERICS``, ``ACCURACY``), so the
-controller of a pytest-xdist session sees every run, whichever worker or host trained it.
+controller of a pytest-xdist session sees every run, whichever worker or host trained it. A run
+and an accuracy verdict travel there as their dicts; the session reads each back once, as a
+RunResult and an AccuracyOutcome, and renders their tables only for the terminal; the run's
+page gets them as data.
 """
 
 import time
@@ -40,8 +43,9 @@ def check_inputs(*, cells, epochs, update, baselines, plots, speed_summary, ray_
 
 
 class SuiteSession:
-    """The runs (RunResult dicts), numerics outcomes, accuracy verdicts and failed tests of one
-    session, the notes for its summary, and this process's speed results (for the plots)."""
+    """The runs (RunResults), numerics outcomes, accuracy verdicts (AccuracyOutcomes by cell)
+    and failed tests of one session, the notes for its summary, and this process's speed
+    results (for the plots)."""
 
     def __init__(self, baselines):
         self.baselines = baselines
@@ -55,13 +59,16 @@ class SuiteSession:
             self.failed.append(nodeid)
         if when != "call":  # the teardown report repeats the call's properties
             return
+        from rnn_models.records.results import RunResult
+        from rnn_models.regression.accuracy import AccuracyOutcome
+
         for name, value in properties:
             if name == RUN:
-                self.runs.append(value)
+                self.runs.append(RunResult.from_dict(value))
             elif name == NUMERICS:
                 self.numerics.update(value)
             elif name == ACCURACY:
-                self.accuracy[value["cell"]] = value
+                self.accuracy[value["cell"]] = AccuracyOutcome.from_dict(value)
 
     def stopped(self):
         self.notes.append(f"stopped by {interrupts.describe()}: the tests so far are reported "
@@ -90,10 +97,8 @@ class SuiteSession:
     def plot(self, folder):
         """The plots of every reported run's seed 0, and of this process's timed steps."""
         from rnn_models.plots import plot_all
-        from rnn_models.records.results import RunResult
 
-        runs = [RunResult.from_dict(d) for d in self.runs]
-        results = {r.cell: r for r in runs if r.config.seed == 0}
+        results = {r.cell: r for r in self.runs if r.config.seed == 0}
         rows = [row for r in self.speed_results for row in r.plot_rows()]
         for path in plot_all(self.baselines, folder, results=results or None, speed_rows=rows or None):
             self.notes.append(f"plot written: {path}")
@@ -103,8 +108,10 @@ class SuiteSession:
         session's runs and verdicts, as data; returns the page's path."""
         from rnn_models.history.rundata import run_data
         from rnn_models.history.runpage import write_run_page
+        from rnn_models.suite.matrix import matrix_budget
 
-        data = run_data(runs=self.runs, accuracy=list(self.accuracy.values()),
+        data = run_data(runs=[r.to_dict() for r in self.runs], accuracy=[o.to_dict() for o in self.accuracy.values()],
+                        budget=matrix_budget(self.runs) if self.runs else None,
                         speed=[o.to_dict() for o in gate.outcomes] if gate is not None else [],
                         thresholds=gate.thresholds_info() if gate is not None else None,
                         failed=self.failed, exitstatus=exitstatus,
@@ -120,10 +127,9 @@ class SuiteSession:
         if self.runs:
             elapsed = time.perf_counter() - self.started
             out.append((None, format_budget(matrix_budget(self.runs), elapsed, workers)))
-        for outcome in self.accuracy.values():
-            lines = outcome["table"].splitlines()
-            out.append(("rnnbench accuracy gate",
-                        "\n".join(lines if outcome["verdict"] != "identical" else lines[-1:])))
+        for outcome in self.accuracy.values():  # an identical run: its one line, no looks to show
+            text = outcome.line() if outcome.verdict == "identical" else outcome.table()
+            out.append(("rnnbench accuracy gate", text))
         if gate is not None and gate.outcomes:
             out.append(("rnnbench speed gate", gate.table()))
         for note in self.notes + (gate.notes if gate is not None else []):

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from rnn_models.records.baselines import CellBaseline, check_config, config_differences
 from rnn_models.records.numerics_outcomes import NUMERICS_FILE, load_numerics
-from rnn_models.records.results import RunResult
 from rnn_models.registry import REGISTRY
 from rnn_models.suite.matrix import baseline_seeds, matrix_config
 
@@ -27,13 +26,12 @@ def check_stored_inputs(folder, cells, epochs=None):
 
 
 def stage_update(transaction, runs, numerics, expected_seeds=None):
-    """Stages the baselines made from ``runs`` (RunResult dicts, any cells and seeds) and
+    """Stages the baselines made from ``runs`` (RunResults, any cells and seeds) and
     ``numerics`` (merged into the stored outcomes) into ``transaction``; returns the staged
     file names. Raises a ValueError, staging nothing usable, when a cell's runs cannot make
     a baseline (another config, a missing seed, a NaN, below the tutorial floor)."""
     by_cell = {}
-    for data in runs:
-        result = RunResult.from_dict(data)
+    for result in runs:
         by_cell.setdefault(result.cell, []).append(result)
     staged = []
     for cell, results in by_cell.items():
