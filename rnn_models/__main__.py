@@ -1,5 +1,5 @@
 import sys
 
-from rnn_models.cli import main
+from rnn_models.commands import main
 
 sys.exit(main())

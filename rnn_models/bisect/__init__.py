@@ -9,7 +9,9 @@ lowered its accuracy, found in one command (``python -m rnn_models bisect``).
   the A/B gate, by its pinned seed-0 run's bits, or by the accuracy gate's rule;
 - ``runs``: seeded training runs of one commit's code, in its worktree, under the numerics pin;
 - ``report``: the progress lines, the table and the answer;
-- ``command``: the CLI command, its checks, its worktrees and their clean-up.
+- ``settings``: the metrics, the settings only some of them read, and the defaults;
+- ``bisection``: one bisection of a range, its judge, its worktrees and their clean-up (the
+  command that runs it: ``rnn_models.commands.bisect``).
 
 A synthetic history with a known regression, and the measurement of how often and how fast the
 speed bisect names it, are in ``rnn_models.selfcheck`` (``synthetic_history``, ``bisect_check``).

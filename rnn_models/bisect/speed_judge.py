@@ -19,10 +19,9 @@ The multiple-comparison family is every cell of every judgment a search makes.
 from pathlib import Path
 
 from rnn_models.bisect.search import BAD, GOOD, INCONCLUSIVE, SKIP, GoodDoesNotRun, Judgment, combine
+from rnn_models.bisect.settings import DEFAULT_PAIRS
 from rnn_models.speed.ab import ABSession, ABUnavailable
 from rnn_models.speed.worktree import dependency_difference
-
-DEFAULT_PAIRS = 4  # measured against 1 pair with confirmation: docs/bisect.md
 
 
 def does_not_run(err):

@@ -4,4 +4,4 @@
 
 ``collect`` reads the git history (``records`` turns one stored file into points, ``forge``
 makes commit links), ``svg`` draws, ``page`` and ``runpage`` write the HTML (``style``: their
-CSS and one small script), ``rundata`` gathers a run's verdicts as data, ``command`` is the CLI."""
+CSS and one small script), ``rundata`` gathers a run's verdicts as data, ``write`` writes the page and its data."""

@@ -172,27 +172,3 @@ def fill_page(page, table):
     if not begin or not end:
         raise ValueError(f"the page has no {BEGIN} ... {END} part to fill")
     return f"{head}{BEGIN}\n{table}{END}{tail}"
-
-
-def report_cli(args):
-    """``python -m rnn_models gpu-report``: collect, store the record, fill the page."""
-    from rnn_models.records.atomic import write_bytes_atomic
-    from rnn_models.records.paths import check_input_dir, check_output_dir
-
-    record = collect(check_input_dir(args.results, "--results"))
-    table = render(record)
-    written = []
-    if record["slug"]:
-        out = check_output_dir(args.out, "--out") / f"{record['slug']}.json"
-        write_bytes_atomic(out, (json.dumps(record, indent=2) + "\n").encode())
-        written.append(out)
-    page = Path(args.docs)
-    if not page.exists():
-        raise ValueError(f"--docs {page}: no such file")
-    docs_out = Path(args.docs_out or args.docs)
-    write_bytes_atomic(docs_out, fill_page(page.read_text(), table).encode())
-    written.append(docs_out)
-    print(table, end="")
-    for path in written:
-        print(f"written: {path}")
-    return 0

@@ -58,18 +58,3 @@ def add_references(cells, baselines, train, log=print):
         written.append(loaded[cell].with_reference(result).save(baselines))
         log(f"{cell}: added the seed-0 reference for numerics {key} to {written[-1]}")
     return written
-
-
-def add_references_cli(args):
-    from rnn_models.executors import TrainingPool
-    from rnn_models.records.atomic import lock_for_update
-    from rnn_models.suite.matrix import matrix_cells
-
-    cells = args.cells or matrix_cells()
-    lock = lock_for_update(args.baselines)
-    try:
-        with TrainingPool(data_path=args.data) as pool:
-            add_references(cells, args.baselines, pool.run)
-    finally:
-        lock.release()
-    return 0

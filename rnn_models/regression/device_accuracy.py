@@ -85,24 +85,3 @@ def check_on_device(cell, device, baselines, data_path=None, processes=None, exe
         detail=looks,
         table=outcome.table(), seeds=tuple(s for look in outcome.looks[-1:] for s in look.seeds),
         values=tuple(outcome.candidate_values))
-
-
-def check_cli(args):
-    """``python -m rnn_models accuracy-on-device``."""
-    import json
-
-    from rnn_models.machine.environment import check_device
-    from rnn_models.records.atomic import write_bytes_atomic
-    from rnn_models.records.paths import check_output_file
-
-    out = check_output_file(args.out, "--out") if args.out else None
-    device = check_device(args.device)
-    record = check_on_device(args.cell, device, args.baselines, args.data, args.processes)
-    if out:
-        write_bytes_atomic(out, (json.dumps(record.to_dict(), indent=2) + "\n").encode())
-    print(record.table)
-    same = "identical to the stored seed-0 run" if record.identical_to_cpu else \
-        f"not identical to the stored seed-0 run ({record.first_difference})"
-    print(f"{args.cell} seed 0 on {record.device}: {same}; statistical path: {record.verdict}, "
-          f"{record.detail} ({'as expected' if record.judged_correctly else 'a false alarm'})")
-    return 0 if record.judged_correctly else 1

@@ -25,7 +25,6 @@ import dataclasses
 import datetime
 import json
 import statistics
-import sys
 import zlib
 from pathlib import Path
 
@@ -33,9 +32,8 @@ import numpy as np
 
 from rnn_models.machine.environment import fingerprint
 from rnn_models.records.atomic import write_json_atomic
-from rnn_models.records.baselines import BASELINE_DIR, CellBaseline
+from rnn_models.records.baselines import CellBaseline
 from rnn_models.records.results import RunResult
-from rnn_models.training.variants import check_variant
 
 RESULT_FILE = "accuracy_gate.json"
 TARGET_POWER = 0.95
@@ -200,39 +198,18 @@ def _entry(cell, policy, stored, aa_variant, perturbations, samples, n_tries, se
     return entry
 
 
-def replay_stored(cells, baselines_dir, aa_ref, perturbation_file, n_tries=1000, seed=0):
-    """The rates of the gate against the current stored seeds, with samples that were already
-    measured: the A/A from the seeds stored at git ``aa_ref`` (the same code's runs, trained
-    without the numerics pin: a machine whose seed 0 cannot reproduce the pinned references),
-    the perturbations from ``perturbation_file``'s samples (an earlier accuracy-check)."""
-    from rnn_models import git
-    from rnn_models.regression.accuracy import statistic
-    from rnn_models.regression.accuracy import policy_for
-
-    measured = json.loads(Path(perturbation_file).read_text())["cells"]
-    out = {}
-    for cell in cells:
-        policy = policy_for(cell)
-        baseline = CellBaseline.load(baselines_dir, cell)
-        text = git.run(".", "show", f"{aa_ref}:{Path(baselines_dir).name}/{cell}.json").stdout
-        earlier = json.loads(text)["seeds"]  # any schema: only each seed's accuracy curve is read
-        stored = {r.seed: statistic(r.test_accuracy, policy) for r in baseline.seeds}
-        aa_name = f"unpinned seeds stored at {aa_ref}"
-        samples = {aa_name: {str(r["seed"]): statistic(r["test_accuracy"], policy) for r in earlier},
-                   **{v: measured[cell]["samples"][v] for v in measured[cell]["perturbations"]}}
-        out[cell] = _entry(cell, policy, stored, aa_name, measured[cell]["perturbations"], samples,
-                           n_tries, seed, aa_machine=(earlier[0].get("fingerprint") or {}).get("cpu"))
-    return out
-
-
-def replay_file(cells, baselines_dir, earlier_file, runs_dir, perturbations, n_tries=1000, seed=0):
-    """The rates of the current policies against the stored seeds, over the samples of an
-    earlier result file (its A/A and perturbations) and the ``perturbations`` runs in
-    ``runs_dir``. A cell whose policy's statistic differs from the file's is an error: its
-    samples would be of another statistic."""
+def replay(cells, baselines_dir, earlier_file, *, aa_ref=None, runs_dir=None, perturbations=None,
+           n_tries=1000, seed=0):
+    """The rates of the current policies against the stored seeds, over samples already
+    measured: those of an earlier result file (its A/A and perturbations), the A/A replaced by
+    the seeds stored at git ``aa_ref`` when given (the same code's runs, trained without the
+    numerics pin: a machine whose seed 0 cannot reproduce the pinned references), and the
+    ``perturbations`` runs in ``runs_dir`` added. A cell whose policy's statistic differs from
+    the file's is an error: its samples would be of another statistic."""
     from rnn_models.regression.accuracy import policy_for, run_statistic, statistic
 
     earlier = json.loads(Path(earlier_file).read_text())["cells"]
+    perturbations = perturbations or {}
     out = {}
     for cell in cells:
         policy, entry = policy_for(cell), earlier[cell]
@@ -241,14 +218,33 @@ def replay_file(cells, baselines_dir, earlier_file, runs_dir, perturbations, n_t
                              f"{entry['policy']['last_epochs']} epochs, the policy's statistic of {policy.last_epochs}")
         baseline = CellBaseline.load(baselines_dir, cell)
         stored = {r.seed: statistic(r.test_accuracy, policy) for r in baseline.seeds}
-        samples = dict(entry["samples"])
+        samples = {v: entry["samples"][v] for v in entry["perturbations"]}
+        if aa_ref:
+            aa_name, aa_machine = _stored_aa(cell, policy, baselines_dir, aa_ref, samples)
+            extra = {"aa_machine": aa_machine}
+        else:
+            aa_name = entry["aa_variant"]
+            samples[aa_name] = entry["samples"][aa_name]
+            extra = {k: entry[k] for k in ("aa_machine",) if k in entry}
         for variant, seeds in perturbations.get(cell, []):
             samples[variant] = {str(r.config.seed): run_statistic(r, policy)
                                 for r in load_runs(runs_dir, variant, cell, seeds)}
         names = list(dict.fromkeys([*entry["perturbations"], *(v for v, _ in perturbations.get(cell, []))]))
-        extra = {k: entry[k] for k in ("aa_machine",) if k in entry}
-        out[cell] = _entry(cell, policy, stored, entry["aa_variant"], names, samples, n_tries, seed, **extra)
+        out[cell] = _entry(cell, policy, stored, aa_name, names, samples, n_tries, seed, **extra)
     return out
+
+
+def _stored_aa(cell, policy, baselines_dir, aa_ref, samples):
+    """Adds the A/A samples of the seeds stored at git ``aa_ref`` to ``samples``; returns
+    their name and the machine that trained them."""
+    from rnn_models import git
+    from rnn_models.regression.accuracy import statistic
+
+    text = git.run(".", "show", f"{aa_ref}:{Path(baselines_dir).name}/{cell}.json").stdout
+    earlier = json.loads(text)["seeds"]  # any schema: only each seed's accuracy curve is read
+    name = f"unpinned seeds stored at {aa_ref}"
+    samples[name] = {str(r["seed"]): statistic(r["test_accuracy"], policy) for r in earlier}
+    return name, (earlier[0].get("fingerprint") or {}).get("cpu")
 
 
 def _counts(values):
@@ -258,66 +254,43 @@ def _counts(values):
     return dict(sorted(counts.items(), key=lambda kv: int(kv[0])))
 
 
-def check_cli(args):
-    """``python -m rnn_models accuracy-check``: record the variants, replay, store."""
-    from rnn_models.data import load_mnist
-    from rnn_models.executors import ray_address
-    from rnn_models.records.paths import check_output_file
-    from rnn_models.regression.accuracy import policy_for
-    from rnn_models.suite.matrix import baseline_seeds, matrix_cells
+def measure(cells, perturbations, *, baselines_dir, runs_dir, aa_variant, n_tries=1000, data_path=None,
+            pin=True, ray_address=None):
+    """Trains every missing run of ``aa_variant`` over each cell's stored seeds and of the
+    ``perturbations`` (``{cell: [(variant, seeds)]}``), then replays the rates over them."""
+    from rnn_models.suite.matrix import baseline_seeds
 
-    out = check_output_file(args.out or BASELINE_DIR / RESULT_FILE, "--out")
-    address = ray_address(args.ray_address)
-    cells = args.cells or matrix_cells()
-    perturbations = {}
-    for spec in args.perturb or []:  # CELL:VARIANT
-        cell, _, variant = spec.partition(":")
-        if cell not in cells or not variant:
-            raise ValueError(f"--perturb {spec!r}: expected CELL:VARIANT with CELL among {', '.join(cells)}")
-        check_variant(variant)
-        # At least the gate's last look: a try may use that many seeds.
-        count = max(args.perturb_seeds, policy_for(cell).looks[-1])
-        perturbations.setdefault(cell, []).append((variant, tuple(baseline_seeds(cell)[:count])))
-    if args.aa_from:
-        result = replay_stored(cells, args.baselines, args.aa_from, args.perturbations_from, args.tries)
-        return _store(out, args, result, pin=False)
-    load_mnist(args.data)  # found and verified here, in seconds, not in each training process
-    pin = not args.no_pin
-    runs_dir = Path(args.runs_dir) / ("pinned" if pin else "unpinned")  # the two never mix
-    if args.replay:
-        for cell, items in perturbations.items():
-            for variant, seeds in items:
-                record(variant, [(cell, s) for s in seeds], runs_dir, args.data, pin=pin, ray_address=address)
-        result = replay_file(cells, args.baselines, args.replay, runs_dir, perturbations, args.tries)
-        return _store(out, args, result, json.loads(Path(args.replay).read_text()).get("numerics_pin", pin))
-    record(args.aa_variant, [(c, s) for c in cells for s in baseline_seeds(c)], runs_dir, args.data, pin=pin,
-           ray_address=address)
+    record(aa_variant, [(c, s) for c in cells for s in baseline_seeds(c)], runs_dir, data_path, pin=pin,
+           ray_address=ray_address)
+    record_perturbations(perturbations, runs_dir, data_path, pin=pin, ray_address=ray_address)
+    return analyze(cells, baselines_dir, runs_dir, aa_variant, perturbations, n_tries)
+
+
+def record_perturbations(perturbations, runs_dir, data_path=None, pin=True, ray_address=None):
+    """``record`` of every ``{cell: [(variant, seeds)]}`` run that is missing."""
     for cell, items in perturbations.items():
         for variant, seeds in items:
-            record(variant, [(cell, s) for s in seeds], runs_dir, args.data, pin=pin, ray_address=address)
-    result = analyze(cells, args.baselines, runs_dir, args.aa_variant, perturbations, args.tries)
-    return _store(out, args, result, pin)
+            record(variant, [(cell, s) for s in seeds], runs_dir, data_path, pin=pin, ray_address=ray_address)
 
 
-def _store(out, args, result, pin):
+def perturbation_seeds(cell, count):
+    """The seeds of a perturbation of ``cell``: its first ``count`` stored seeds, and at least
+    as many as the gate's last look, since a try may use that many."""
+    from rnn_models.regression.accuracy import policy_for
+    from rnn_models.suite.matrix import baseline_seeds
+
+    return tuple(baseline_seeds(cell)[:max(count, policy_for(cell).looks[-1])])
+
+
+def store(out, result, *, n_tries, pin, command):
+    """Writes ``result`` (``analyze``'s or ``replay``'s) to ``out`` atomically, with what
+    measured it."""
     write_json_atomic(out, {
         "what": "the accuracy gate's A/A pass rate, power against real perturbations, and power "
                 "curve, replayed over resampled tries of measured runs",
-        "tries": args.tries, "rng_seed": 0, "numerics_pin": pin,
+        "tries": n_tries, "rng_seed": 0, "numerics_pin": pin,
         "date": datetime.date.today().isoformat(),
-        "command": " ".join(["python -m rnn_models", *sys.argv[1:]]),
+        "command": command,
         "machine": fingerprint(),
         "cells": result,
     })
-    for cell, entry in result.items():
-        aa = entry["aa"]
-        line = [f"{cell}: A/A ({aa['variant']}) passed {aa['passed']} of {aa['tries']} tries"]
-        for p in entry["perturbation_rates"]:
-            line.append(f"{p['variant']} (drop {p['drop_of_statistic'] * 100:.2f} points) failed "
-                        f"{p['failed']} of {p['tries']}")
-        smallest = entry["smallest_drop_caught_at_95pct"]
-        line.append(f"smallest drop caught at 95%: {smallest * 100:.1f} points" if smallest is not None
-                    else "no drop up to 4 points is caught at 95%")
-        print("; ".join(line))
-    print(f"written to {out}")
-    return 0

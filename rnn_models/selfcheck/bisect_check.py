@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from rnn_models import git
-from rnn_models.bisect.speed_judge import DEFAULT_PAIRS
+from rnn_models.bisect.settings import DEFAULT_PAIRS
 from rnn_models.machine.environment import fingerprint
 from rnn_models.records.atomic import write_json_atomic
 from rnn_models.records.calibrations import load_calibration
@@ -171,24 +171,3 @@ def experiment(out, *, repeats, commits, position, slowdown, tolerance, tune_tri
             log(f"run {k + 1}/{repeats}: exit {code}, {wall:.0f} s, "
                 f"{'right' if named == slow else 'named ' + (named or 'nothing')[:12]}")
     return result
-
-
-def check_cli(args):
-    """``python -m rnn_models bisect-check``: run, store, and print the summary."""
-    from rnn_models.records.paths import check_output_file
-
-    default = Path(args.baselines) / ("bisect_check_aa.json" if args.aa else "bisect_check.json")
-    out = check_output_file(args.out or default, "--out")
-    if not 1 <= args.position <= args.commits:
-        raise ValueError(f"--position {args.position} is not a commit of the history (1 to {args.commits})")
-    result = experiment(out, repeats=args.repeats, commits=args.commits, position=args.position,
-                        slowdown=args.slowdown, tolerance=args.tolerance, tune_tries=args.tune_tries,
-                        baselines=args.baselines, pairs=args.worker_pairs or DEFAULT_PAIRS, aa=args.aa,
-                        data=args.data,
-                        command=" ".join(["python -m rnn_models", *sys.argv[1:]]))
-    s = result["summary"]
-    right = "named no commit" if args.aa else "named the slow commit"
-    print(f"{right} in {s['named_right']} of {s['runs']} runs ({s['named_wrong']} wrong); "
-          f"exit codes {s['exit_codes']}; wall time median {s['wall_s']['median']:.0f} s "
-          f"({s['wall_s']['min']:.0f}-{s['wall_s']['max']:.0f} s); written to {out}")
-    return 0

@@ -23,22 +23,15 @@ import datetime
 import math
 import platform
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-from rnn_models import git
 from rnn_models.config import PHASES
 from rnn_models.machine.environment import fingerprint
-from rnn_models.records.atomic import write_json_atomic
-from rnn_models.records.baselines import BASELINE_DIR
-from rnn_models.records.calibrations import (SCHEMA_VERSION, calibration_path, load_calibration_file,
-                                             machine_kind)
-from rnn_models.registry import REGISTRY
+from rnn_models.records.calibrations import SCHEMA_VERSION
 from rnn_models.regression.speed import Thresholds, decide_sequentially, hodges_lehmann
-from rnn_models.speed.ab import ABSession, real_batch
+from rnn_models.speed.ab import ABSession
 
 DEFAULT_LOOKS = (16, 32)
 DEFAULT_BLOCK_S = 0.1
@@ -195,44 +188,3 @@ def derive(calibration):
         aa_summary["seconds_per_run_all_looks"] = calibration["seconds_per_aa_run_all_looks"]
     t.update(min_effect=thresholds.min_effect, process_sigma=thresholds.process_sigma)
     return {**calibration, "derivation": derivation, "measured": {"aa": aa_summary, "injected": injected_summary}}
-
-
-def calibrate_cli(args):
-    """``python -m rnn_models gate-check``: run, store, and print the rates."""
-    from rnn_models.records.paths import check_output_file
-
-    out = check_output_file(args.out or calibration_path(BASELINE_DIR, machine_kind(fingerprint())), "--out")
-    if args.samples_from:
-        calibration = derive(load_calibration_file(args.samples_from))
-        calibration["derived_by"] = " ".join(["python -m rnn_models", *sys.argv[1:]])
-        return _report(out, calibration)
-    cells = args.cells or list(REGISTRY)
-    inject = tuple(args.inject or DEFAULT_INJECT)
-    outside = [f"{cell}:{phase}" for cell, phase in inject if cell not in cells]
-    if outside:
-        raise ValueError(f"--inject {', '.join(outside)}: not among the gated --cells")
-    batch = real_batch(args.data)
-    root = git.SOURCE_ROOT
-    calibration = calibrate(
-        batch, cells=cells, runs=args.runs, slowdowns=tuple(args.slowdown or DEFAULT_SLOWDOWNS),
-        inject=inject, looks=tuple(args.looks or DEFAULT_LOOKS),
-        block_s=(args.block_ms / 1e3) if args.block_ms else DEFAULT_BLOCK_S,
-        alpha=args.alpha or DEFAULT_ALPHA, pairs=args.pairs or DEFAULT_PAIRS, root=root,
-        command=" ".join(["python -m rnn_models", *sys.argv[1:]]))
-    return _report(out, calibration)
-
-
-def _report(out, calibration):
-    write_json_atomic(out, calibration)
-    aa = calibration["measured"]["aa"]
-    t = calibration["thresholds"]
-    print(f"thresholds: min_effect {t['min_effect']:.1%}, process_sigma {t['process_sigma']:.4f}, "
-          f"alpha {t['family_alpha']} over {calibration['family_size']} steps x {len(t['looks'])} looks, "
-          f"{t.get('pairs', 1)} worker pair(s)")
-    print(f"A/A: {aa['runs_with_false_alarm']} of {aa['runs']} runs with a false alarm "
-          f"({aa['steps_flagged_slower']} of {aa['runs'] * aa['steps_per_run']} steps); verdicts {aa['verdicts']}")
-    for inj in calibration["measured"]["injected"]:
-        print(f"+{inj['slowdown']:.0%} on {inj['cell']} {inj['phase']}: flagged in {inj['flagged']} of "
-              f"{inj['runs']}; verdicts {inj['verdicts']}; ratio {inj['ratio_quantiles']}")
-    print(f"written to {out}")
-    return 0

@@ -16,19 +16,16 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from rnn_models import git
 from rnn_models.machine.environment import fingerprint
 from rnn_models.records.atomic import write_json_atomic
 from rnn_models.records.calibrations import load_calibrations, machine_kind, thresholds_for
-from rnn_models.registry import REGISTRY
 from rnn_models.selfcheck.gate_check import gated_steps
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession
 from rnn_models.speed.gate import compare_confirmed, confirmed_verdict
 
-RESULT_FILE = "speed_gate_uncalibrated.json"
 _LOAD = ("import numpy as np\na = np.random.default_rng(0).random((512, 512))\n"
          "while True:\n    a = (a @ a) / 512.0\n")
 
@@ -102,26 +99,13 @@ def trial(batch, *, cells, runs, load, slowdown, inject, root, baselines, log=pr
     return kind or machine_kind(fingerprint()), entry
 
 
-def trial_cli(args):
-    """``python -m rnn_models gate-trial``: run, add to the result file, print the summary."""
-    from rnn_models.records.paths import check_output_file
-    from rnn_models.speed.ab import real_batch
-
-    out = check_output_file(args.out or Path(args.baselines) / RESULT_FILE, "--out")
-    batch = real_batch(args.data)
-    root = git.SOURCE_ROOT
-    kind, entry = trial(batch, cells=args.cells or list(REGISTRY), runs=args.runs, load=args.load,
-                        slowdown=args.slowdown, inject=(args.inject_cell, args.inject_phase), root=root,
-                        baselines=args.baselines)
-    name = ("injected" if args.slowdown else "aa") + ("_beside_a_second_job" if args.load else "")
+def store(out, kind, entry, *, load, slowdown, inject, command):
+    """Adds ``entry`` (``trial``'s, for machine ``kind``) to the result file ``out`` under the
+    experiment's name, beside other kinds' and experiments' entries; written atomically."""
+    name = ("injected" if slowdown else "aa") + ("_beside_a_second_job" if load else "")
+    if slowdown:
+        name += f"_{slowdown:.2f}_{inject[0]}_{inject[1]}"
     stored = json.loads(out.read_text()) if out.is_file() else {"what": __doc__.split("\n\n")[0]}
     experiments = stored.setdefault("kinds", {}).setdefault(kind, {"machine": fingerprint()})
-    experiments[name + (f"_{args.slowdown:.2f}_{args.inject_cell}_{args.inject_phase}" if args.slowdown else "")] = {
-        **entry, "date": datetime.date.today().isoformat(),
-        "command": " ".join(["python -m rnn_models", *sys.argv[1:]])}
+    experiments[name] = {**entry, "date": datetime.date.today().isoformat(), "command": command}
     write_json_atomic(out, stored)
-    s = entry["summary"]
-    print(f"{kind}: {s['runs_flagged_slower']} of {s['runs']} runs flagged slower "
-          f"({s['steps_flagged_before_confirmation']} step(s) flagged before confirmation); written to {out}")
-    return 0
-

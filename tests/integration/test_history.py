@@ -9,10 +9,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from rnn_models.cli import main
+from rnn_models.commands import main
 from rnn_models.history import svg
 from rnn_models.history.collect import SCHEMA_VERSION, collect
-from rnn_models.history.command import write_history
+from rnn_models.history.write import write_history
 from rnn_models.history.forge import commit_url_template
 from rnn_models.history.page import changes, render
 from tests.history_fixtures import ROOT, git, make_repo

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rnn_models.history.command import write_history
+from rnn_models.history.write import write_history
 from rnn_models.history.page import cells_of
 from rnn_models.history.rundata import run_data
 from rnn_models.history.runpage import write_run_page

@@ -13,7 +13,7 @@ def test_reading_baselines_and_plotting_loads_no_tensorflow(tmp_path):
     root = ROOT
     code = (
         "import sys\n"
-        "from rnn_models.cli import main\n"
+        "from rnn_models.commands import main\n"
         f"assert main(['plot', '--baselines', {str(root / 'baselines')!r}, '--out', {str(tmp_path)!r}]) == 0\n"
         "import rnn_models.records.results, rnn_models.records.baselines\n"
         "from rnn_models.records.baselines import load_all\n"

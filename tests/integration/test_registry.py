@@ -9,9 +9,9 @@ def test_the_light_modules_load_no_tensorflow():
     code = (
         "import sys\n"
         "import rnn_models, rnn_models.registry, rnn_models.config, rnn_models.records.results\n"
-        "import rnn_models.records.baselines, rnn_models.plots, rnn_models.cli, rnn_models.speed.ab\n"
+        "import rnn_models.records.baselines, rnn_models.plots, rnn_models.commands, rnn_models.speed.ab\n"
         "import rnn_models.speed.gate, rnn_models.regression.speed, rnn_models.regression.accuracy\n"
-        "from rnn_models.cli import main\n"
+        "from rnn_models.commands import main\n"
         "assert main(['cells']) == 0\n"
         "rnn_models.REGISTRY\n"
         "from rnn_models.config import TrainConfig\n"

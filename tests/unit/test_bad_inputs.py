@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnn_models.cli import main
+from rnn_models.commands import main
 from rnn_models.config import TrainConfig
 from rnn_models.data.mnist_files import EXPECTED, IDX_FILES
 from rnn_models.records.baselines import CellBaseline

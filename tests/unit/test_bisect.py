@@ -10,7 +10,7 @@ from rnn_models.bisect import history, report, search, speed_judge
 from rnn_models.bisect.accuracy_judge import AccuracyJudge
 from rnn_models.bisect.runs import RunFailed, train_argv
 from rnn_models.bisect.search import BAD, GOOD, INCONCLUSIVE, SKIP, Judgment
-from rnn_models.cli import build_parser, main
+from rnn_models.commands import build_parser, main
 from rnn_models.regression.accuracy import Policy
 from rnn_models.speed.ab import ABUnavailable
 from rnn_models.suite.matrix import matrix_config

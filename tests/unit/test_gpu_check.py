@@ -252,7 +252,7 @@ def test_accuracy_on_device_refuses_runs_from_another_device():
     ("TPU:0", "--device 'TPU:0': expected CPU:N or GPU:N, e.g. GPU:0"),
 ])
 def test_train_names_a_device_it_cannot_use(monkeypatch, capsys, device, message):
-    from rnn_models.cli import main
+    from rnn_models.commands import main
     from rnn_models.machine.environment import visible_gpus
 
     if visible_gpus():
@@ -263,7 +263,7 @@ def test_train_names_a_device_it_cannot_use(monkeypatch, capsys, device, message
 
 
 def test_gpu_report_without_results_names_the_folder(tmp_path, capsys):
-    from rnn_models.cli import main
+    from rnn_models.commands import main
 
     assert main(["gpu-report", "--results", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()

@@ -28,7 +28,7 @@ LAYERS = [
     {"plots", "history"},  # history: the pages of the stored history and of a run
     # the commands and the suite session on top
     {"suite.session", "suite.plugin", "suite.fixtures", "records.references", "regression.device_accuracy",
-     "selfcheck", "bisect", "cli", "__main__"},
+     "selfcheck", "bisect", "commands", "__main__"},
 ]
 LAYER = {name: k for k, names in enumerate(LAYERS) for name in names}
 

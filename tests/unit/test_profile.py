@@ -3,7 +3,7 @@
 import pytest
 import tensorflow as tf
 
-from rnn_models.cli import main
+from rnn_models.commands import main
 from rnn_models.speed.profile import _op, _part, format_profile, profile_step
 
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from rnn_models.cli import main
+from rnn_models.commands import main
 from rnn_models.config import TrainConfig
 from rnn_models.data import MnistArrays, prepare
 from rnn_models.records.results import RunResult

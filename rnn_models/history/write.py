@@ -1,4 +1,5 @@
-"""``python -m rnn_models history --out DIR``: writes ``DIR/index.html`` and ``DIR/history.json``."""
+"""The history page written: ``DIR/index.html`` and its data ``DIR/history.json``
+(``python -m rnn_models history --out DIR``)."""
 
 from pathlib import Path
 
@@ -19,16 +20,3 @@ def write_history(baselines, out, runs=(), remote=None):
     write_bytes_atomic(out / DATA, json_text(finite(doc)).encode())
     write_bytes_atomic(out / PAGE, html)
     return out / PAGE, doc
-
-
-def history_cli(args):
-    from rnn_models.records.paths import check_output_dir
-
-    out = check_output_dir(args.out, "--out")
-    for run in args.runs:
-        if not Path(run).is_file():
-            raise ValueError(f"--runs {run}: no such file")
-    page, doc = write_history(args.baselines, out, args.runs, args.remote)
-    points = len(doc["speed"]) + len(doc["accuracy"])
-    print(f"{page}: {len(doc['commits'])} commits, {points} points, {len(doc['skipped'])} files skipped"
-          + (f"; {doc['notice']}" if doc["notice"] else ""))
