@@ -4,8 +4,8 @@ outcome, and a git repository of baselines built commit by commit. No training, 
 
 import json
 import math
-import subprocess
 
+from rnn_models.selfcheck import synthetic_history
 from tests import ROOT
 
 
@@ -69,8 +69,7 @@ def verdicts(failing=True):
                 budget=budget)
 
 
-def git(repo, *args):
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+git = synthetic_history.git_output  # the library's committer: one git helper, not one per test file
 
 
 def make_repo(path, remote="git@github.com:example/rnnbench.git"):

@@ -77,12 +77,13 @@ def dependency_removed():
                   "cells: drop the dependency that is not installed")
 
 
-def _git(repo, *args):
+def git_output(repo, *args):
+    """``git -C repo *args`` as the synthetic histories' committer; its stdout, stripped."""
     return git.run(repo, *IDENTITY, *args).stdout.strip()
 
 
 def _files(source):
-    listed = _git(source, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    listed = git_output(source, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
     return [name for name in listed.split("\0") if name and (Path(source) / name).is_file()]
 
 
@@ -95,10 +96,10 @@ def build(source, dest, changes, commits=8):
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(Path(source) / name, target)
-    _git(dest.parent, "init", "-q", str(dest))
-    _git(dest, "add", "-A")
-    _git(dest, "commit", "-q", "-m", "import the checkout")
-    shas = [_git(dest, "rev-parse", "HEAD")]
+    git_output(dest.parent, "init", "-q", str(dest))
+    git_output(dest, "add", "-A")
+    git_output(dest, "commit", "-q", "-m", "import the checkout")
+    shas = [git_output(dest, "rev-parse", "HEAD")]
     notes = dest / NOTES
     for k in range(1, commits + 1):
         change = changes.get(k)
@@ -110,7 +111,7 @@ def build(source, dest, changes, commits=8):
             with notes.open("a") as f:
                 f.write(f"- note {k}\n")
             subject = f"notes: line {k}"
-        _git(dest, "add", "-A")
-        _git(dest, "commit", "-q", "-m", subject)
-        shas.append(_git(dest, "rev-parse", "HEAD"))
+        git_output(dest, "add", "-A")
+        git_output(dest, "commit", "-q", "-m", subject)
+        shas.append(git_output(dest, "rev-parse", "HEAD"))
     return shas

@@ -32,9 +32,7 @@ SIGTERM = pytest.param(signal.SIGTERM, 143, "SIGTERM", id="sigterm")
 STOPS = [CTRL_C, SIGTERM]
 
 
-def git(repo, *args):
-    return subprocess.run(["git", "-C", str(repo), *synthetic.IDENTITY, *args], capture_output=True,
-                          text=True, check=True).stdout.strip()
+git = synthetic.git_output  # the library's committer: one git helper, not one per test file
 
 
 def pytest_in(cwd, *args, env=None, timeout=300):

@@ -27,9 +27,7 @@ CALIBRATED = ROOT / "baselines"  # this machine kind's A/B calibration
 # --- the range and its checks -----------------------------------------------------------
 
 
-def git(repo, *args):
-    return subprocess.run(["git", "-C", str(repo), *synthetic.IDENTITY, *args], check=True,
-                          capture_output=True, text=True).stdout.strip()
+git = synthetic.git_output  # the library's committer: one git helper, not one per test file
 
 
 def commit_file(repo, name, text, subject):

@@ -5,7 +5,6 @@ reader, the calibrations and the session's logic on stand-in workers: tests/unit
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +23,7 @@ from tests.unit.test_speed_ab import FIXTURE_RUN, batch, write_calibration
 RULES = [parse_rule("median:150%"), parse_rule("torch_ratio:60%")]
 
 
-def git(repo, *args):
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
+git = synthetic.git_output  # the library's committer: one git helper, not one per test file
 
 
 def speed_result(cell="lstm", phase="train", median=0.0122, ratio=None):
