@@ -9,3 +9,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # itself off; so its children do not inherit the variables (they keep the worker's cores).
 for _variable in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
     os.environ.pop(_variable, None)
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked ``heavy`` first (a stable sort): under ``-n``, xdist hands out tests and
+    groups in this order, so the long chains start at once and the short ones fill in after."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)

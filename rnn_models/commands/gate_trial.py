@@ -9,7 +9,7 @@ from rnn_models.suite.options import add_options
 NAME = "gate-trial"
 HELP = ("run the whole speed gate A/A (or with an injected slowdown) on this "
         "machine as CI would, with the thresholds it gets here")
-RESULT_FILE = "speed_gate_uncalibrated.json"  # in --baselines
+RESULT_FILE = "speed_gate_trials.json"  # in --baselines
 
 
 def add_arguments(parser):
@@ -42,5 +42,6 @@ def run(*, runs: int, load: bool, slowdown: float, inject_cell: str, inject_phas
     store(out, kind, entry, load=load, slowdown=slowdown, inject=inject, command=command_line())
     s = entry["summary"]
     print(f"{kind}: {s['runs_flagged_slower']} of {s['runs']} runs flagged slower "
-          f"({s['steps_flagged_before_confirmation']} step(s) flagged before confirmation); written to {out}")
+          f"({s['steps_flagged_before_confirmation']} step(s) flagged before confirmation; "
+          f"{s['steps_inconclusive']} of {s['steps']} step verdicts inconclusive); written to {out}")
     return 0

@@ -5,8 +5,8 @@ the others).
 
 A machine of a kind with no calibration is judged with the widest stored thresholds
 (``thresholds_for``), and the gate confirms each slowdown with fresh workers
-(``rnn_models.speed.gate``); ``baselines/speed_gate_uncalibrated.json`` holds what that was
-measured to give on an uncalibrated kind.
+(``rnn_models.speed.gate``); ``baselines/speed_gate_trials.json`` holds what that was
+measured to give on an uncalibrated kind (``gate-trial``), and a calibrated kind beside a second job.
 """
 
 import json

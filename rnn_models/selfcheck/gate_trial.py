@@ -1,12 +1,14 @@
 """``gate-trial``: the whole speed gate run as CI runs it, on this machine, with the thresholds
 it would get here and the fresh-worker confirmation, to measure its false alarms and power
-where no calibration was made (``gate-check`` measures a kind's calibration instead).
+where no calibration was made, or beside a second job where one was (``gate-check`` makes a
+kind's calibration).
 
 Each run starts fresh workers for both sides over the same code (A/A) and judges every gated
 step exactly as the suite does (``rnn_models.speed.gate.compare_confirmed``); an injected run
 stretches one step of the current side. ``--load`` runs a second job beside the gate, a
 single-threaded NumPy matmul loop, as a CI machine's neighbour would. Results go to
-``baselines/speed_gate_uncalibrated.json`` (one entry per machine kind, kept beside others).
+``baselines/speed_gate_trials.json`` (one entry per machine kind and experiment, kept beside
+the others), with the thresholds that judged them and the inconclusive verdicts counted.
 """
 
 import contextlib
@@ -78,7 +80,7 @@ def trial(batch, *, cells, runs, load, slowdown, inject, root, baselines, log=pr
     if dirty:  # the two sides would run different code: no A/A
         raise ValueError(f"the working tree's code differs from HEAD ({dirty.splitlines()[0]} ...): commit it first")
     steps = gated_steps(cells)
-    entry = {"thresholds": {"how": how, "min_effect": thresholds.min_effect,
+    entry = {"thresholds": {"how": how, "min_effect": thresholds.min_effect, "pairs": thresholds.pairs,
                             "process_sigma": thresholds.process_sigma, "looks": list(thresholds.looks)},
              "runs": []}
     with worktree.checkout(repo, head) as baseline_root, second_job(load):
@@ -92,11 +94,20 @@ def trial(batch, *, cells, runs, load, slowdown, inject, root, baselines, log=pr
                 log(f"A/A run {k + 1} of {runs}" + (" beside a second job" if load else ""))
                 verdicts = one_run(root, baseline_root, batch, thresholds, steps, len(steps), log=log)
             entry["runs"].append({"seconds": round(time.perf_counter() - started, 1), "steps": verdicts})
-    flagged = [any(v["verdict"] == "slower" for v in run["steps"].values()) for run in entry["runs"]]
-    entry["summary"] = {"runs": runs, "runs_flagged_slower": sum(flagged),
-                        "steps_flagged_before_confirmation": sum(
-                            v["first"] == "slower" for run in entry["runs"] for v in run["steps"].values())}
+    entry["summary"] = summary(entry["runs"])
     return kind or machine_kind(fingerprint()), entry
+
+
+def summary(runs):
+    """The counts a trial's runs give: runs with any step flagged slower (a false alarm in an
+    A/A), steps flagged before their confirmation, and the inconclusive verdicts (which pass)."""
+    def count(verdict, key="verdict"):
+        return [sum(v[key] == verdict for v in run["steps"].values()) for run in runs]
+
+    return {"runs": len(runs), "runs_flagged_slower": sum(n > 0 for n in count("slower")),
+            "steps_flagged_before_confirmation": sum(count("slower", "first")),
+            "steps": sum(len(run["steps"]) for run in runs), "steps_inconclusive": sum(count("inconclusive")),
+            "runs_with_an_inconclusive": sum(n > 0 for n in count("inconclusive"))}
 
 
 def store(out, kind, entry, *, load, slowdown, inject, command):

@@ -162,6 +162,7 @@ def bisect_in(repo, shas, capsys, monkeypatch, tmp_path, *extra):
     return code, out.splitlines(), err
 
 
+@pytest.mark.heavy
 def test_numerics_bisect_names_the_changed_constant_and_skips_what_does_not_run(
         synthetic_history, capsys, monkeypatch, tmp_path):
     repo, shas = synthetic_history
@@ -177,13 +178,15 @@ def test_numerics_bisect_names_the_changed_constant_and_skips_what_does_not_run(
     assert any(f"{shas[BROKEN + 1][:12]} " in line and ": good (identical) " in line for line in steps)
 
 
+@pytest.mark.heavy
 def test_speed_bisect_names_the_commit_that_made_the_train_step_slower(
         synthetic_history, capsys, monkeypatch, tmp_path):
     repo, shas = synthetic_history
     # From two commits before the slow one: three judgments (the bad end, then both sides of
     # the slow commit) where the whole range takes four, each starting its worker pairs afresh.
+    # Two pairs, not the default four: still units rotated over real pairs, at half the processes.
     code, lines, err = bisect_in(repo, shas[SLOWER - 2:], capsys, monkeypatch, tmp_path,
-                                 "--cells", "basic_lstm", "--baselines", CALIBRATED)
+                                 "--cells", "basic_lstm", "--baselines", CALIBRATED, "--worker-pairs", "2")
     if code == 1:  # an A/A step still inconclusive after every round: suspects, never a guess
         suspects = [line.split()[1] for line in lines if line.startswith("suspect: ")]
         assert lines[-1].startswith("no single first bad commit: ") and shas[SLOWER] in suspects, lines
@@ -194,6 +197,7 @@ def test_speed_bisect_names_the_commit_that_made_the_train_step_slower(
     slower = next(line for line in lines if line.startswith("[") and f" {shas[SLOWER][:12]} " in line)
     ratio = float(slower.split("bad (slower) basic_lstm ")[1].split()[0])
     assert ratio > 1.5, slower  # a clear regression, measured as one
+    assert ", 2 worker pairs" in slower, slower  # its units were timed by both pairs
     assert all(" good (" in line for line in lines  # unchanged, or faster: not worse than good
                if line.startswith("[") and any(f" {s[:12]} " in line for s in shas[:SLOWER]))
 

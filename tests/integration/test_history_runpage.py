@@ -5,10 +5,13 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from rnn_models.history.rundata import KIND
 from tests.history_fixtures import ROOT
 
 
+@pytest.mark.heavy
 def test_the_suite_writes_its_page_where_the_summary_is_made(tmp_path):
     """The plugin's hook, without training: a collect-only session still ends in its summary."""
     report = tmp_path / "run.html"

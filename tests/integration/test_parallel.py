@@ -15,7 +15,7 @@ from tests.integration import pool_tasks
 
 REAL_MNIST = os.environ.get("RNN_MODELS_MNIST")
 needs_mnist = pytest.mark.skipif(not REAL_MNIST, reason="set RNN_MODELS_MNIST to the real MNIST to run")
-LIMIT = 2  # runs per worker in these tests; each test pushes 3x as many through a slot
+LIMIT = 2  # runs per worker in these tests; each test pushes twice as many through a slot
 
 
 def small_configs(cell, seeds=(0, 1, 2)):
@@ -31,15 +31,15 @@ def curves(run):
 
 @pytest.fixture(scope="module")
 def alone():
-    """Each of six gru runs trained alone: a fresh pinned process for each run."""
-    configs = small_configs("gru", range(3 * LIMIT))
+    """Each of four gru runs trained alone: a fresh pinned process for each run."""
+    configs = small_configs("gru", range(2 * LIMIT))
     with TrainingPool(2, runs_per_process=1) as pool:
         return configs, pool.run(configs)
 
 
 @needs_mnist
 @pytest.mark.xdist_group("pool_alone")  # under -n, the runs trained alone once
-def test_three_times_the_worker_limit_through_one_slot(alone):
+def test_twice_the_worker_limit_through_one_slot(alone):
     configs, expected = alone
     with TrainingPool(1, runs_per_process=LIMIT) as pool:
         pooled = pool.run(configs)
@@ -50,9 +50,9 @@ def test_three_times_the_worker_limit_through_one_slot(alone):
 
 @needs_mnist
 @pytest.mark.xdist_group("pool_alone")  # under -n, the runs trained alone once
-def test_three_times_the_worker_limit_through_two_slots(alone):
+def test_twice_the_worker_limit_through_two_slots(alone):
     configs, expected = alone
-    with TrainingPool(2, runs_per_process=LIMIT // 2) as pool:  # 3 runs a slot, a worker each
+    with TrainingPool(2, runs_per_process=LIMIT) as pool:  # two runs at once, each worker's second run after its first
         pooled = pool.run(configs)
     assert [curves(r) for r in pooled] == [curves(r) for r in expected]
 

@@ -259,6 +259,7 @@ def test_a_killed_runs_worktree_is_removed_by_the_next(tmp_path, repo):
 # --- one small real A/B ---------------------------------------------------------------
 
 
+@pytest.mark.heavy
 def test_a_real_ab_finds_a_committed_slowdown(tmp_path, repo):
     """The baseline commit against a working tree whose basic_lstm computes its gate product over
     1000 more kernel columns (the synthetic history's known slowdown, several times the work)."""
