@@ -10,8 +10,8 @@ HELP = "measure the speed gate's false-alarm rate and power on this machine"
 
 
 def add_arguments(parser):
-    parser.add_argument("--runs", type=positive_int, default=20,
-                        help="clean A/A runs of the whole gate, and runs per injected slowdown")
+    parser.add_argument("--runs", type=positive_int, default=None,
+                        help="clean A/A runs of the whole gate, and runs per injected slowdown (default: 20)")
     parser.add_argument("--slowdown", type=fraction, action="append", default=None,
                         help="a slowdown to inject, as a fraction (repeatable; default: the gate's target)")
     parser.add_argument("--inject", type=step, action="append", default=None, metavar="CELL:PHASE",
@@ -19,7 +19,8 @@ def add_arguments(parser):
                              "a train and an inference step)")
     parser.add_argument("--from", dest="samples_from", default=None, metavar="FILE",
                         help="measure nothing: derive the thresholds and replay the rates again from the "
-                             "samples of a calibration FILE (after the derivation changed)")
+                             "samples of a calibration FILE (after the derivation changed; with --looks "
+                             "or --alpha, as if the runs had used those)")
     parser.add_argument("--pairs", type=positive_int, default=None,
                         help="fresh worker pairs that take each A/B's units in turn (default: the gate's own)")
     add_options(parser.add_argument, "--cells", cells={"help": "the gated cells (default: every registry entry)"})
@@ -33,7 +34,7 @@ def add_arguments(parser):
                         help=f"the calibration file (default: {BASELINE_DIR}/speed_gate/<this machine kind>.json)")
 
 
-def run(*, runs: int, slowdown: list[float] | None, inject: list[tuple[str, str]] | None,
+def run(*, runs: int | None, slowdown: list[float] | None, inject: list[tuple[str, str]] | None,
         samples_from: str | None, pairs: int | None, cells: list[str] | None, looks: list[int] | None,
         block_ms: float | None, alpha: float | None, data: str | None, out: str | None) -> int:
     from rnn_models import git
@@ -47,7 +48,13 @@ def run(*, runs: int, slowdown: list[float] | None, inject: list[tuple[str, str]
 
     out = check_output_file(out or calibration_path(BASELINE_DIR, machine_kind(fingerprint())), "--out")
     if samples_from:
-        calibration = gate_check.derive(load_calibration_file(samples_from))
+        measuring = {"--runs": runs, "--slowdown": slowdown, "--inject": inject, "--pairs": pairs,
+                     "--cells": cells, "--block-ms": block_ms, "--data": data}
+        given = [name for name, value in measuring.items() if value is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)}: a measurement's setting, but --from measures nothing "
+                             "(it replays the stored samples; only --looks and --alpha change the replay)")
+        calibration = gate_check.derive(load_calibration_file(samples_from), looks=looks, alpha=alpha)
         calibration["derived_by"] = command_line()
         return _report(out, calibration)
     cells = cells or list(REGISTRY)
@@ -56,7 +63,7 @@ def run(*, runs: int, slowdown: list[float] | None, inject: list[tuple[str, str]
     if outside:
         raise ValueError(f"--inject {', '.join(outside)}: not among the gated --cells")
     calibration = gate_check.calibrate(
-        real_batch(data), cells=cells, runs=runs, slowdowns=tuple(slowdown or gate_check.DEFAULT_SLOWDOWNS),
+        real_batch(data), cells=cells, runs=runs or 20, slowdowns=tuple(slowdown or gate_check.DEFAULT_SLOWDOWNS),
         inject=inject, looks=tuple(looks or gate_check.DEFAULT_LOOKS),
         block_s=(block_ms / 1e3) if block_ms else gate_check.DEFAULT_BLOCK_S,
         alpha=alpha or gate_check.DEFAULT_ALPHA, pairs=pairs or gate_check.DEFAULT_PAIRS, root=git.SOURCE_ROOT,

@@ -176,10 +176,24 @@ def calibrate(batch, *, cells, runs, slowdowns, inject, looks, block_s, alpha, p
     return derive(calibration)
 
 
-def derive(calibration):
+def derive(calibration, looks=None, alpha=None):
     """The calibration with its thresholds derived from its A/A samples and its rates replayed
-    with them (``gate-check --from FILE`` does this again after the derivation changed)."""
-    t, samples = calibration["thresholds"], calibration["samples"]
+    with them (``gate-check --from FILE`` does this again after the derivation changed).
+    ``looks`` replays the runs as if they had taken those looks: every sample is cut to the
+    last look's units, which each must hold. ``alpha`` replays another false-alarm level."""
+    t, samples = dict(calibration["thresholds"]), calibration["samples"]
+    if looks:
+        held = min([len(d) for run in samples["aa"] for d in run.values()] +
+                   [len(d) for group in samples["injected"] for d in group["samples"]])
+        if max(looks) > held:
+            raise ValueError(f"--looks {' '.join(map(str, looks))}: the stored samples hold {held} units "
+                             f"each; a replayed look can take at most that many")
+        samples = {"aa": [{step: d[:max(looks)] for step, d in run.items()} for run in samples["aa"]],
+                   "injected": [{**g, "samples": [d[:max(looks)] for d in g["samples"]]}
+                                for g in samples["injected"]]}
+        t["looks"] = list(looks)
+    if alpha:
+        t["family_alpha"] = alpha
     thresholds, derivation = derive_thresholds(samples["aa"], t["family_alpha"], t["looks"], t["block_s"],
                                                t.get("pairs", 1))
     aa_summary, injected_summary = evaluate(thresholds, samples["aa"], samples["injected"],
@@ -187,4 +201,5 @@ def derive(calibration):
     if "seconds_per_aa_run_all_looks" in calibration:
         aa_summary["seconds_per_run_all_looks"] = calibration["seconds_per_aa_run_all_looks"]
     t.update(min_effect=thresholds.min_effect, process_sigma=thresholds.process_sigma)
-    return {**calibration, "derivation": derivation, "measured": {"aa": aa_summary, "injected": injected_summary}}
+    return {**calibration, "thresholds": t, "samples": samples, "derivation": derivation,
+            "measured": {"aa": aa_summary, "injected": injected_summary}}

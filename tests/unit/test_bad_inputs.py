@@ -95,6 +95,9 @@ TINY_TRAIN = ["train", "--cell", "gru", "--epochs", "1", "--steps-per-epoch", "3
 # --- train: arguments, cell arguments, output paths ---------------------------------
 
 
+STORED_CALIBRATION = str(sorted((ROOT / "baselines" / "speed_gate").glob("*.json"))[0])  # 32 units a sample
+
+
 def args(*extra):
     """Plain arguments; ``{tmp}`` stands for the test's folder."""
     return lambda tmp, monkeypatch: [a.format(tmp=tmp) for a in extra]
@@ -395,6 +398,12 @@ COMMAND_ERRORS = [
     pytest.param("gate-check", args("--from", "{tmp}/missing.json", "--out", "{tmp}/gate.json"),
                  ["{tmp}/missing.json is not a valid A/B gate calibration", "No such file"],
                  id="gate-check-from-missing"),
+    pytest.param("gate-check", args("--from", STORED_CALIBRATION, "--runs", "5",
+                                    "--out", "{tmp}/gate.json"),
+                 ["--runs: a measurement's setting, but --from measures nothing"], id="gate-check-from-with-runs"),
+    pytest.param("gate-check", args("--from", STORED_CALIBRATION, "--looks", "16", "40",
+                                    "--out", "{tmp}/gate.json"),
+                 ["--looks 16 40: the stored samples hold 32 units each"], id="gate-check-from-looks-past-the-samples"),
     pytest.param("gate-check", args("--cells", "gru,foo"), ["--cells", "foo"], id="gate-check-cells-unknown"),
     pytest.param("gate-check", args("--slowdown", "1.5"), ["--slowdown", "1.5"], id="gate-check-slowdown-1.5"),
     pytest.param("gate-check", args("--runs", "0"), ["--runs", "0"], id="gate-check-runs-0"),

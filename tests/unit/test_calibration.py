@@ -226,3 +226,19 @@ def test_a_trials_summary_on_made_up_runs():
                        "b": {"verdict": "unchanged", "first": "unchanged"}}}]
     assert summary(runs) == {"runs": 2, "runs_flagged_slower": 1, "steps_flagged_before_confirmation": 2,
                              "steps": 4, "steps_inconclusive": 1, "runs_with_an_inconclusive": 1}
+
+
+def test_a_replay_with_other_looks_cuts_every_sample_to_its_last_look():
+    from rnn_models.selfcheck.gate_check import derive
+
+    stored = _speed(KINDS[0])
+    again = json.loads(json.dumps(derive(stored)["measured"]))
+    assert again["injected"] == stored["measured"]["injected"]  # the stored looks: the stored rates
+    assert all(again["aa"][k] == stored["measured"]["aa"][k] for k in ("verdicts", "units_used", "runs_with_false_alarm"))
+    one_look = derive(stored, looks=[16], alpha=0.02)
+    assert one_look["thresholds"]["looks"] == [16] and one_look["thresholds"]["family_alpha"] == 0.02
+    assert {len(d) for run in one_look["samples"]["aa"] for d in run.values()} == {16}
+    assert set(one_look["measured"]["aa"]["units_used"]) == {"16"}
+    assert stored["thresholds"]["looks"] == [16, 32]  # the stored calibration is left as it was
+    with pytest.raises(ValueError, match="^--looks 16 40: the stored samples hold 32 units each"):
+        derive(stored, looks=[16, 40])
