@@ -1,5 +1,6 @@
 """``gate-trial``: the whole speed gate run as CI runs it, on this machine, with the thresholds
-it would get here and the fresh-worker confirmation, to measure its false alarms and power
+it would get here (and, under a one-pair calibration, the fresh-worker confirmation), to
+measure its false alarms and power
 where no calibration was made, or beside a second job where one was (``gate-check`` makes a
 kind's calibration).
 
