@@ -183,14 +183,14 @@ def derive(calibration, looks=None, alpha=None):
     last look's units, which each must hold. ``alpha`` replays another false-alarm level."""
     t, samples = dict(calibration["thresholds"]), calibration["samples"]
     if looks:
+        last = max(looks)
         held = min([len(d) for run in samples["aa"] for d in run.values()] +
                    [len(d) for group in samples["injected"] for d in group["samples"]])
-        if max(looks) > held:
+        if last > held:
             raise ValueError(f"--looks {' '.join(map(str, looks))}: the stored samples hold {held} units "
                              f"each; a replayed look can take at most that many")
-        samples = {"aa": [{step: d[:max(looks)] for step, d in run.items()} for run in samples["aa"]],
-                   "injected": [{**g, "samples": [d[:max(looks)] for d in g["samples"]]}
-                                for g in samples["injected"]]}
+        samples = {"aa": [{step: d[:last] for step, d in run.items()} for run in samples["aa"]],
+                   "injected": [{**g, "samples": [d[:last] for d in g["samples"]]} for g in samples["injected"]]}
         t["looks"] = list(looks)
     if alpha:
         t["family_alpha"] = alpha

@@ -1,8 +1,7 @@
 """``gate-trial``: the whole speed gate run as CI runs it, on this machine, with the thresholds
 it would get here (and, under a one-pair calibration, the fresh-worker confirmation), to
-measure its false alarms and power
-where no calibration was made, or beside a second job where one was (``gate-check`` makes a
-kind's calibration).
+measure its false alarms and power where no calibration was made, or beside a second job
+where one was (``gate-check`` makes a kind's calibration).
 
 Each run starts fresh workers for both sides over the same code (A/A) and judges every gated
 step exactly as the suite does (``rnn_models.speed.gate.compare_confirmed``); an injected run
