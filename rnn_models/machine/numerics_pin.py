@@ -17,6 +17,7 @@ TF-free: the suite's process reads the key without loading TensorFlow.
 
 import os
 import platform
+from pathlib import Path
 
 from rnn_models.machine.cpu import cpu_fields
 
@@ -116,13 +117,42 @@ def slug(text):
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "unknown"
 
 
-def numerics_key(versions, env=os.environ, machine=None, flags=None, gpu=None):
+def l1_data_cache_kib(root="/sys/devices/system/cpu/cpu0/cache"):
+    """The first core's L1 data cache in KiB, as Linux reports it (None where it does not)."""
+    for index in sorted(Path(root).glob("index*")):
+        try:
+            level, kind, size = ((index / name).read_text().strip() for name in ("level", "type", "size"))
+        except OSError:
+            continue
+        if level == "1" and kind == "Data" and size.endswith("K") and size[:-1].isdigit():
+            return int(size[:-1])
+    return None
+
+
+def cpu_identity(fields=None, l1d_kib=None):
+    """The CPU model and L1 data cache, as one slug, e.g. ``"genuineintel-6-167-l1d48k"``:
+    what still moves a pinned run's last bits between machines with the same ISA cap. XLA
+    tunes its code for the host's model, the vendor's reciprocal-square-root estimate differs,
+    and Eigen cuts TensorFlow's matmuls by the L1 data cache size (docs/numerics_pin.md).
+    ``""`` where /proc/cpuinfo names no vendor."""
+    fields = cpu_fields() if fields is None else fields
+    vendor = fields.get("vendor_id") or fields.get("CPU implementer")
+    if not vendor:
+        return ""
+    model = [fields.get(k) for k in ("cpu family", "model", "CPU architecture", "CPU part") if fields.get(k)]
+    l1d = l1_data_cache_kib() if l1d_kib is None else l1d_kib
+    return slug("-".join([vendor, *model, *([f"l1d{l1d}k"] if l1d else [])]))
+
+
+def numerics_key(versions, env=os.environ, machine=None, flags=None, gpu=None, cpu=None):
     """What decides a run's bits besides the code, as one string: the architecture, the
-    kernels' instruction set (the pin's cap, or the machine's own), and TensorFlow's and
-    Keras' versions (``versions``: ``rnn_models.machine.environment.versions()``), e.g.
-    ``"x86_64/avx2-pinned/tensorflow-2.21.0/keras-3.15.1"``. A run on a GPU (``gpu``: its
-    model name) is keyed by the GPU instead, ``"gpu-nvidia-h200/tensorflow-.../keras-..."``,
-    whatever the CPU pin says. Stored seed-0 references are keyed by it."""
+    kernels' instruction set (the pin's cap, or the machine's own), the CPU's model and L1
+    data cache (``cpu``: ``cpu_identity()`` unless given), and TensorFlow's and Keras'
+    versions (``versions``: ``rnn_models.machine.environment.versions()``), e.g.
+    ``"x86_64/avx2-pinned/genuineintel-6-167-l1d48k/tensorflow-2.21.0/keras-3.15.1"``. A run
+    on a GPU (``gpu``: its model name) is keyed by the GPU instead,
+    ``"gpu-nvidia-h200/tensorflow-.../keras-..."``, whatever the CPU pin says. Stored seed-0
+    references are labelled by it; keys stored before the CPU part was added lack it."""
     tail = f"tensorflow-{versions.get('tensorflow')}/keras-{versions.get('keras')}"
     if gpu:
         return f"gpu-{slug(gpu)}/{tail}"
@@ -134,4 +164,5 @@ def numerics_key(versions, env=os.environ, machine=None, flags=None, gpu=None):
     else:  # unpinned, or a CPU below the cap: the widest ISA it has decides the kernels
         widest = [f for f in ("avx512f", "avx2", "avx", "sse4_2", "sve", "neon") if f in flags]
         isa = f"{widest[0] if widest else 'baseline'}-native"
-    return f"{machine}/{isa}/{tail}"
+    cpu = cpu_identity() if cpu is None else cpu
+    return "/".join([machine, isa, *([cpu] if cpu else []), tail])

@@ -39,10 +39,13 @@ def alone():
 
 @needs_mnist
 @pytest.mark.xdist_group("pool_alone")  # under -n, the runs trained alone once
-def test_twice_the_worker_limit_through_one_slot(alone):
+def test_twice_the_worker_limit_through_one_slot_one_run_then_a_batch(alone):
+    """One slot, as an xdist worker's executor is: first asked for one run (given as a dict),
+    then for the other three in one batch, so its worker reaches its limit inside the batch and
+    is replaced there."""
     configs, expected = alone
     with TrainingPool(1, runs_per_process=LIMIT) as pool:
-        pooled = pool.run(configs)
+        pooled = pool.run([configs[0].to_dict()]) + pool.run(configs[1:])
     assert [r.config for r in pooled] == configs
     assert [curves(r) for r in pooled] == [curves(r) for r in expected]
     assert curves(pooled[0]) != curves(pooled[1])  # the seeds differ
@@ -65,16 +68,6 @@ def test_workers_are_replaced_at_their_limit_and_runs_keep_their_order():
     assert len({o["pid"] for o in out}) >= 6  # 12 runs, at most 2 per worker
     assert again[0]["seed"] == 99
     assert not multiprocessing.active_children()
-
-
-@needs_mnist
-@pytest.mark.xdist_group("pool_alone")  # under -n, the runs trained alone once
-def test_a_one_slot_pool_given_one_run_at_a_time_gives_the_runs_trained_alone(alone):
-    """An xdist worker's executor: one slot, asked for one run at a time, replaced at its limit."""
-    configs, expected = alone
-    with TrainingPool(1, runs_per_process=LIMIT) as pool:
-        one_by_one = [pool.run([c if k % 2 else c.to_dict()])[0] for k, c in enumerate(configs)]
-    assert [curves(r) for r in one_by_one] == [curves(r) for r in expected]
 
 
 @pytest.mark.parametrize(("task", "why"), [

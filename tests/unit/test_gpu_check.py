@@ -45,10 +45,28 @@ def test_the_gpu_probe_reads_a_faked_device_list(tmp_path):
 
 def test_a_gpu_runs_numerics_key_names_the_gpu_not_the_cpu_pin():
     pinned = numerics_pin.pinned_env({})
-    assert numerics_pin.numerics_key(VERSIONS, env=pinned, machine="x86_64", flags={"avx", "avx2", "fma"}) \
-        == "x86_64/avx2-pinned/tensorflow-2.21.0/keras-3.15.1"
+    assert numerics_pin.numerics_key(VERSIONS, env=pinned, machine="x86_64", flags={"avx", "avx2", "fma"},
+                                     cpu="genuineintel-6-167-l1d48k") \
+        == "x86_64/avx2-pinned/genuineintel-6-167-l1d48k/tensorflow-2.21.0/keras-3.15.1"
+    assert numerics_pin.numerics_key(VERSIONS, env=pinned, machine="x86_64", flags={"avx", "avx2", "fma"}, cpu="") \
+        == "x86_64/avx2-pinned/tensorflow-2.21.0/keras-3.15.1"  # no vendor known: the key before the CPU part
     assert numerics_pin.numerics_key(VERSIONS, env=pinned, machine="x86_64", gpu="NVIDIA H200") \
         == "gpu-nvidia-h200/tensorflow-2.21.0/keras-3.15.1"
+
+
+def test_the_cpu_identity_names_the_model_and_the_l1_data_cache(tmp_path):
+    intel = {"vendor_id": "GenuineIntel", "cpu family": "6", "model": "167"}
+    assert numerics_pin.cpu_identity(intel, l1d_kib=48) == "genuineintel-6-167-l1d48k"
+    assert numerics_pin.cpu_identity({"vendor_id": "AuthenticAMD", "cpu family": "23", "model": "49"},
+                                     l1d_kib=32) == "authenticamd-23-49-l1d32k"
+    assert numerics_pin.cpu_identity({}, l1d_kib=48) == ""
+    cache = tmp_path / "cache"
+    for index, (level, kind, size) in enumerate([("1", "Instruction", "32K"), ("1", "Data", "48K"), ("2", "Unified", "2048K")]):
+        (cache / f"index{index}").mkdir(parents=True)
+        for name, value in (("level", level), ("type", kind), ("size", size)):
+            (cache / f"index{index}" / name).write_text(value + "\n")
+    assert numerics_pin.l1_data_cache_kib(cache) == 48
+    assert numerics_pin.l1_data_cache_kib(tmp_path / "none") is None
 
 
 # --- the kernel path ----------------------------------------------------------------------------

@@ -79,10 +79,23 @@ def test_one_changed_bit_is_not_identical_and_says_where():
 
 def test_a_run_under_numerics_with_no_reference_names_them():
     baseline, runs = distribution()
-    run = dataclasses.replace(runs[0], fingerprint={"cpu": "arm", "numerics": "aarch64/neon-native"})
+    window = dataclasses.replace(runs[0].train_curve[0], loss=runs[0].train_curve[0].loss + 1e-7)
+    run = dataclasses.replace(runs[0], fingerprint={"cpu": "arm", "numerics": "aarch64/neon-native"},
+                              train_curve=(window,) + runs[0].train_curve[1:])
     same, why = identical_to_reference(run, baseline)
     assert not same and why == ("no stored seed-0 run under this machine's numerics "
                                 "aarch64/neon-native (stored: test/avx2-pinned)")
+
+
+def test_a_run_that_reproduces_a_reference_stored_under_another_key_is_identical():
+    """The key labels a reference; the bits decide. Another CPU model with the recording kind's
+    bits (a key with the CPU part, against one stored before it) takes the identical path."""
+    baseline, runs = distribution()
+    run = dataclasses.replace(runs[0], fingerprint={"numerics": "test/avx2-pinned/authenticamd-25-17-l1d32k"})
+    assert identical_to_reference(run, baseline) == (True, "")
+    outcome = judge(baseline, run, Candidate(runs), POLICY)
+    assert outcome.verdict == "identical"
+    assert outcome.detail == "seed 0 reproduces the stored seed-0 run of numerics test/avx2-pinned bit for bit"
 
 
 def test_a_second_reference_gives_its_machine_the_identical_path():
