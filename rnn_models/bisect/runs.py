@@ -35,23 +35,28 @@ def train_argv(config, seeds, out, data=None):
     return argv
 
 
-def environment(root):
-    """The pinned environment with ``root``'s code first on the import path."""
-    env = numerics_pin.pinned_env()
+def environment(root, threads=None):
+    """The pinned environment with ``root``'s code first on the import path, and TensorFlow's
+    thread pools sized to ``threads`` cores when given (training is bit-identical for any
+    thread count, docs/decisions.md)."""
+    from rnn_models.machine.cpu import thread_variables
+
+    env = {**numerics_pin.pinned_env(), **(thread_variables(threads) if threads else {})}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env
 
 
-def train_seeds(root, config, seeds, out_dir, data=None):
-    """The RunResults of ``config`` over ``seeds``, trained by the code at ``root``, in order."""
+def train_seeds(root, config, seeds, out_dir, data=None, threads=None):
+    """The RunResults of ``config`` over ``seeds``, trained by the code at ``root``, in order
+    (``threads``: ``environment``'s)."""
     seeds = list(seeds)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{config.cell}_seed{seed}.json" for seed in seeds]
     out = paths[0] if len(seeds) == 1 else out_dir  # the CLI's --out: a file for one seed
     done = subprocess.run([sys.executable, "-m", "rnn_models", *train_argv(config, seeds, out, data)],
-                          cwd=root, env=environment(root), capture_output=True, text=True)
+                          cwd=root, env=environment(root, threads), capture_output=True, text=True)
     if done.returncode in EXITS_INTERRUPTED:
         raise KeyboardInterrupt  # the same Ctrl-C reached the run
     if done.returncode not in (0, EXIT_NONFINITE) or not all(path.is_file() for path in paths):

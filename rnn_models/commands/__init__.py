@@ -15,13 +15,13 @@ result written when ``--out`` was given, no worker process or worktree left behi
 import argparse
 import sys
 
-from rnn_models.commands import (accuracy_check, accuracy_on_device, add_reference, bisect, bisect_check,
-                                 cells, gate_check, gate_trial, gpu_report, history, plot, profile, train)
+from rnn_models.commands import (accuracy_check, accuracy_on_device, add_reference, add_seeds, bisect,
+                                 bisect_check, cells, gate_check, gate_trial, gpu_report, history, plot, profile, train)
 from rnn_models.machine import interrupts
 
 EXIT_ERROR = 2
 # In the order ``--help`` lists them.
-COMMANDS = (train, cells, profile, plot, history, gate_check, gate_trial, add_reference, accuracy_check,
+COMMANDS = (train, cells, profile, plot, history, gate_check, gate_trial, add_reference, add_seeds, accuracy_check,
             bisect, bisect_check, accuracy_on_device, gpu_report)
 BY_NAME = {command.NAME: command for command in COMMANDS}
 

@@ -27,7 +27,8 @@ def add_arguments(parser):
                         help="train nothing: take the A/A samples from the seeds stored at git REF "
                              "(unpinned runs) and the perturbations from --perturbations-from")
     parser.add_argument("--replay", default=None, metavar="FILE",
-                        help="train only the --perturb runs missing from --runs-dir: replay FILE's "
+                        help="train only the --perturb runs missing from --runs-dir (and the A/A of a "
+                             "cell whose stored A/A is too small for its looks): replay FILE's "
                              "samples (an earlier result) with them, under the current policies")
     parser.add_argument("--perturbations-from", default=str(BASELINE_DIR / RESULT_FILE),
                         metavar="FILE", help="an earlier result file whose perturbation samples to replay")
@@ -69,9 +70,14 @@ def run(*, cells: list[str] | None, aa_variant: str, perturb: list[str], perturb
     pin = not no_pin
     runs_dir = Path(runs_dir) / ("pinned" if pin else "unpinned")  # the two never mix
     if replay:
-        accuracy_check.record_perturbations(perturbations, runs_dir, data, pin=pin, ray_address=address)
+        # An A/A sample too small for a policy's looks is trained again, over as many seeds as a perturbation.
+        aa_runs = {cell: (aa_variant, accuracy_check.perturbation_seeds(cell, perturb_seeds))
+                   for cell in accuracy_check.short_aa_cells(cells, replay)}
+        to_train = {cell: [*perturbations.get(cell, []), *([aa_runs[cell]] if cell in aa_runs else [])]
+                    for cell in {*perturbations, *aa_runs}}
+        accuracy_check.record_perturbations(to_train, runs_dir, data, pin=pin, ray_address=address)
         result = accuracy_check.replay(cells, baselines, replay, runs_dir=runs_dir, perturbations=perturbations,
-                                       n_tries=tries)
+                                       aa_runs=aa_runs, n_tries=tries)
         return _store(out, result, tries, json.loads(Path(replay).read_text()).get("numerics_pin", pin))
     result = accuracy_check.measure(cells, perturbations, baselines_dir=baselines, runs_dir=runs_dir,
                                     aa_variant=aa_variant, n_tries=tries, data_path=data, pin=pin,

@@ -14,37 +14,24 @@ def add_arguments(parser):
 
 
 def run(*, cells: list[str] | None, baselines: str, data: str | None) -> int:
+    from rnn_models.records.references import add_references
+
+    return train_into_baselines(add_references, cells, baselines, data)
+
+
+def train_into_baselines(add, cells, baselines, data):
+    """``add(cells, baselines, train)`` under the baselines' update lock, ``train`` being the
+    training pool for this checkout's code or a worktree of the recording commit's."""
     from rnn_models.executors import TrainingPool
     from rnn_models.records.atomic import lock_for_update
-    from rnn_models.records.references import add_references
+    from rnn_models.records.references import train_at
     from rnn_models.suite.matrix import matrix_cells
 
-    cells = cells or matrix_cells()
     lock = lock_for_update(baselines)
     try:
         with TrainingPool(data_path=data) as pool:
-            add_references(cells, baselines,
-                           lambda commit, configs: pool.run(configs) if commit is None
-                           else train_at(commit, configs, data))
+            add(cells or matrix_cells(), baselines,
+                lambda commit, configs: pool.run(configs) if commit is None else train_at(commit, configs, data))
     finally:
         lock.release()
     return 0
-
-
-def train_at(commit, configs, data=None):
-    """``configs``' runs trained by ``commit``'s code, in a worktree of this checkout, under the
-    numerics pin; each labelled with this machine's numerics key (an older commit's runs carry
-    its own form of the key)."""
-    import dataclasses
-    import tempfile
-
-    from rnn_models import git
-    from rnn_models.bisect.runs import train_seeds
-    from rnn_models.machine import numerics_pin
-    from rnn_models.machine.environment import versions
-    from rnn_models.speed import worktree
-
-    key = numerics_pin.numerics_key(versions(), env=numerics_pin.pinned_env())
-    with worktree.checkout(git.SOURCE_ROOT, commit) as root, tempfile.TemporaryDirectory() as out:
-        runs = [train_seeds(root, config, [config.seed], out, data)[0] for config in configs]
-    return [dataclasses.replace(run, fingerprint={**(run.fingerprint or {}), "numerics": key}) for run in runs]

@@ -39,11 +39,16 @@ def pin_process(index, count, env=os.environ):
     """Takes process ``index`` of ``count``'s share of the cores and sizes TensorFlow's
     thread pools to it, so that parallel training processes do not fight over every core.
     Must run before TensorFlow is imported. Training is bit-identical for any thread count
-    here (docs/decisions.md), so the metrics are a serial run's. Returns the cores."""
+    here (docs/decisions.md), so the metrics are a serial run's. With more processes than
+    cores, each keeps every core and one thread, and the scheduler spreads them. Returns the
+    cores."""
     if not hasattr(os, "sched_setaffinity"):
         return None
     cores = sorted(os.sched_getaffinity(0))
-    share = max(1, len(cores) // count)
+    if count > len(cores):  # more processes than cores: shares would stack some on one core
+        env.update(thread_variables(1))
+        return cores
+    share = len(cores) // count
     first = (index * share) % len(cores)
     mine = cores[first:first + share]
     os.sched_setaffinity(0, mine)

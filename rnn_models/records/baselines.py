@@ -75,6 +75,24 @@ class CellBaseline:
         extra = {**self.other_references, key: (tuple(result.train_curve), tuple(result.test_curve))}
         return dataclasses.replace(self, other_references=extra)
 
+    def with_seeds(self, results):
+        """This baseline with more seeds (``results``: runs of its config with other seeds); a
+        seed stored already, another config, or a run that cannot count as a seed is refused."""
+        stored = {r.seed for r in self.seeds}
+        problems = []
+        for run in results:
+            if run.config.seed in stored:
+                problems.append(f"seed {run.config.seed} is stored already")
+            diffs = config_differences(self.config, run.config)
+            if diffs:
+                problems.append(f"seed {run.config.seed} differs in {', '.join(d[0] for d in diffs)}")
+            problems += seed_problems(run, self.tutorial_floor)
+            problems += SeedRecord.from_result(run).problems(self.config.epochs)
+        if problems:
+            raise ValueError(f"cannot add seeds to the {self.cell!r} baseline: {'; '.join(problems)}")
+        added = tuple(SeedRecord.from_result(r) for r in results)
+        return dataclasses.replace(self, seeds=tuple(sorted(self.seeds + added, key=lambda r: r.seed)))
+
     def seed_record(self, seed):
         return next(r for r in self.seeds if r.seed == seed)
 

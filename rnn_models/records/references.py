@@ -1,33 +1,40 @@
-"""``add-reference``: stores this machine's seed-0 run of each cell as one more reference of
-its baseline, for a machine kind whose numerics the pin cannot make agree with the stored
-run (another CPU model or vendor, ARM, another TensorFlow build). Such a machine then takes
-the accuracy gate's identical path instead of training seeds each time.
+"""What a machine adds to stored baselines, trained by the code that recorded them:
+``add-reference`` stores this machine's seed-0 run of each cell as one more reference, for a
+machine kind whose numerics the pin cannot make agree with the stored run (another CPU model or
+vendor, ARM, another TensorFlow build), which then takes the accuracy gate's identical path
+instead of training seeds each time; ``add-seeds`` trains the seeds a cell's distribution lacks
+(up to the registry's ``baseline_seeds``) and adds them.
 
-A reference vouches for the code that recorded the seeds, so it is trained by that code: the
-commit that last changed the cell's stored seeds. When this checkout's ``rnn_models`` and
-``pyproject.toml`` differ from that commit's, the command trains seed 0 in a worktree of it.
+Both vouch for the code that recorded the seeds, so both train with it: the recording commit is
+the newest commit that changed the cell's seed-0 record (adding a reference or more seeds does
+not). When this checkout's ``rnn_models`` and ``pyproject.toml`` differ from that commit's, the
+runs are trained in a worktree of it (``train_at``).
 """
 
+import concurrent.futures
+import dataclasses
 import json
+import tempfile
 from pathlib import Path
 
 from rnn_models import git
 from rnn_models.records.baselines import REFERENCE_SEED, CellBaseline
 
 
-def _seeds_at(repo, commit, path):
-    """The stored seeds of baseline ``path`` at ``commit`` (None where the file is missing or unreadable)."""
+def _reference_record_at(repo, commit, path):
+    """The seed-0 record of baseline ``path`` at ``commit`` (None where the file is missing or unreadable)."""
     done = git.run(repo, "show", f"{commit}:{path}", accept=None, timeout=60)
     try:
-        return json.loads(done.stdout)["seeds"] if done.returncode == 0 else None
+        seeds = json.loads(done.stdout)["seeds"] if done.returncode == 0 else []
+        return next((r for r in seeds if r["seed"] == REFERENCE_SEED), None)
     except (ValueError, KeyError, TypeError):
         return None
 
 
 def recorded_at(baseline_path):
-    """The commit that recorded ``baseline_path``'s seeds (the newest commit that changed them;
-    adding a reference does not), and whether the code differs from it (committed since, or
-    changed in the working tree). A ValueError outside a checkout."""
+    """The commit that recorded ``baseline_path``'s seeds (the newest commit that changed its
+    seed-0 record), and whether the code differs from it (committed since, or changed in the
+    working tree). A ValueError outside a checkout."""
     path = Path(baseline_path).resolve()
     repo = git.SOURCE_ROOT
 
@@ -42,10 +49,25 @@ def recorded_at(baseline_path):
         raise ValueError(f"{path} is not committed in {repo}: record and commit the baselines first")
     relative = run("ls-files", "--full-name", "--", str(path)).stdout.strip() or path.name
     for commit, parent in zip(commits, [*commits[1:], None]):
-        if parent is None or _seeds_at(repo, commit, relative) != _seeds_at(repo, parent, relative):
+        if parent is None or (_reference_record_at(repo, commit, relative)
+                              != _reference_record_at(repo, parent, relative)):
             break
     changed = run("diff", "--quiet", commit, "--", *git.CODE_PATHS).returncode == 1
     return commit, changed
+
+
+def _by_recording_commit(cells, baselines, log):
+    """``{commit or None: [cell, ...]}``: None for the cells whose recording commit's code this
+    checkout has."""
+    groups = {}
+    for cell in cells:
+        commit, changed = recorded_at(CellBaseline.path(baselines, cell))
+        groups.setdefault(commit if changed else None, []).append(cell)
+    for commit, group in groups.items():
+        if commit:
+            log(f"{', '.join(group)}: the code differs from {commit[:12]}, which recorded the seeds; "
+                "the runs are trained by that commit's code")
+    return groups
 
 
 def add_references(cells, baselines, train, log=print):
@@ -57,15 +79,8 @@ def add_references(cells, baselines, train, log=print):
     from rnn_models.regression.accuracy import identical_to_reference, matching_reference
 
     loaded = {cell: CellBaseline.load(baselines, cell) for cell in cells}
-    by_commit = {}
-    for cell in cells:
-        commit, changed = recorded_at(CellBaseline.path(baselines, cell))
-        by_commit.setdefault(commit if changed else None, []).append(cell)
     written = []
-    for commit, group in by_commit.items():
-        if commit:
-            log(f"{', '.join(group)}: the code differs from {commit[:12]}, which recorded the seeds; "
-                f"seed 0 is trained by that commit's code")
+    for commit, group in _by_recording_commit(cells, baselines, log).items():
         runs = train(commit, [loaded[cell].config.replace(seed=REFERENCE_SEED) for cell in group])
         for cell, result in zip(group, runs):
             key = result.fingerprint["numerics"]
@@ -80,3 +95,60 @@ def add_references(cells, baselines, train, log=print):
                 written.append(loaded[cell].with_reference(result).save(baselines))
                 log(f"{cell}: added the seed-0 reference for numerics {key} to {written[-1]}")
     return written
+
+
+def add_seeds(cells, baselines, train, log=print):
+    """For each cell, trains the seeds its stored distribution lacks, up to the registry's
+    ``baseline_seeds``, with ``train(commit, configs)`` as ``add_references`` does, and adds
+    them to ``baselines/<cell>.json`` (all or none: a run that cannot count is an error).
+    Returns the files written."""
+    from rnn_models.suite.matrix import baseline_seeds
+
+    loaded = {cell: CellBaseline.load(baselines, cell) for cell in cells}
+    missing = {cell: [s for s in baseline_seeds(cell) if s not in {r.seed for r in loaded[cell].seeds}]
+               for cell in cells}
+    written = []
+    for cell in cells:
+        if not missing[cell]:
+            log(f"{cell}: all {len(loaded[cell].seeds)} seeds the registry asks for are stored; nothing to add")
+    for commit, group in _by_recording_commit([c for c in cells if missing[c]], baselines, log).items():
+        configs = [loaded[cell].config.replace(seed=s) for cell in group for s in missing[cell]]
+        runs = train(commit, configs)
+        for cell in group:
+            added = [run for run in runs if run.cell == cell]
+            written.append(loaded[cell].with_seeds(added).save(baselines))
+            log(f"{cell}: added seeds {added[0].config.seed}-{added[-1].config.seed} "
+                f"({len(added)} runs) to {written[-1]}")
+    return written
+
+
+def train_at(commit, configs, data=None, processes=2):
+    """``configs``' runs, in order, trained by ``commit``'s code in a worktree of this checkout
+    under the numerics pin (``python -m rnn_models train`` there, one process per cell and
+    share of its seeds, ``processes`` at a time); each labelled with this machine's numerics
+    key (an older commit writes its own form of the key)."""
+    from rnn_models.bisect.runs import train_seeds
+    from rnn_models.machine import numerics_pin
+    from rnn_models.machine.cpu import usable_cores
+    from rnn_models.machine.environment import versions
+    from rnn_models.speed import worktree
+
+    key = numerics_pin.numerics_key(versions(), env=numerics_pin.pinned_env())
+    threads = max(1, usable_cores() // processes)  # the cores shared out, as the training pool does
+    by_cell = {}  # each cell config's seeds, keyed by the config at seed 0
+    for config in configs:
+        base = config.replace(seed=REFERENCE_SEED)
+        by_cell.setdefault(json.dumps(base.to_dict(), sort_keys=True), (base, []))[1].append(config.seed)
+    jobs = [(base, seeds[k::processes]) for base, seeds in by_cell.values() for k in range(processes)
+            if seeds[k::processes]]
+    with worktree.checkout(git.SOURCE_ROOT, commit) as root, tempfile.TemporaryDirectory() as out:
+        def train(k):
+            base, seeds = jobs[k]
+            return train_seeds(root, base, seeds, Path(out) / str(k), data, threads)
+
+        with concurrent.futures.ThreadPoolExecutor(processes) as side_by_side:
+            batches = list(side_by_side.map(train, range(len(jobs))))
+    runs = {(run.cell, run.config.seed): run for batch in batches for run in batch}
+    return [dataclasses.replace(runs[(c.cell, c.seed)],
+                                fingerprint={**(runs[(c.cell, c.seed)].fingerprint or {}), "numerics": key})
+            for c in configs]

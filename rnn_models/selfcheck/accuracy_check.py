@@ -90,10 +90,11 @@ def tries(stored, pool, policy, n_tries, rng, drop=0.0):
 
 def bootstrap_tries(stored, policy, n_tries, rng, drop=0.0, differences=None):
     """The gate's verdicts on resampled seeds, for the power curve. Unpaired: each candidate
-    value is a stored seed's deviation from the stored mean, drawn with replacement, around the
-    stored mean lowered by ``drop`` (seeds independent of the stored ones). Paired: each seed's
-    difference from its stored run is drawn from ``differences`` (a measured perturbation's
-    per-seed differences) around their mean, moved to ``drop``. Returns ``[(fails, seeds used)]``."""
+    value is a deviation from the mean of ``differences`` (a measured perturbation's values;
+    None: the stored seeds'), drawn with replacement, around the stored mean lowered by
+    ``drop`` (seeds independent of the stored ones). Paired: each seed's difference from its
+    stored run is drawn from ``differences`` (a measured perturbation's per-seed differences)
+    around their mean, moved to ``drop``. Returns ``[(fails, seeds used)]``."""
     from rnn_models.regression.accuracy import sequential
 
     size = policy.looks[-1]
@@ -102,9 +103,9 @@ def bootstrap_tries(stored, policy, n_tries, rng, drop=0.0, differences=None):
         baseline = dict.fromkeys(range(size), 0.0)  # each seed's value is minus its difference
         draws_of = lambda: -(drop + rng.choice(spread, size=size))  # noqa: E731
     else:
-        values = list(stored.values())
-        center = statistics.fmean(values)
-        deviations = np.asarray(values) - center
+        center = statistics.fmean(stored.values())
+        values = list(stored.values()) if differences is None else differences
+        deviations = np.asarray(values) - statistics.fmean(values)
         baseline = stored
         draws_of = lambda: center - drop + rng.choice(deviations, size=size)  # noqa: E731
     out = []
@@ -148,6 +149,13 @@ def rates(entry, n_tries, seed=0):
                           key=statistics.stdev)
         out["power_curve_model"] = ("paired: per-seed differences drawn from the widest-spread measured "
                                     "perturbation's, around each drop")
+    elif entry["perturbations"]:  # a real change widens basic_rnn's spread: take a change of about the target's
+        drops = {p["variant"]: p["drop_of_statistic"] for p in out["perturbation_rates"]}
+        nearest = min(drops, key=lambda name: abs(drops[name] - policy.target_drop))
+        differences = [samples[nearest][seed] for seed in sorted(samples[nearest])]  # as stored or not
+        out["power_curve_model"] = (f"unpaired: candidate seeds drawn with the spread of {nearest}, the measured "
+                                    "perturbation whose drop is nearest the target, around the stored mean lowered "
+                                    "by each drop")
     curve = {}
     for drop in DROPS:
         verdicts = bootstrap_tries(stored, policy, max(200, n_tries // 5), rng, drop=drop,
@@ -199,17 +207,18 @@ def _entry(cell, policy, stored, aa_variant, perturbations, samples, n_tries, se
 
 
 def replay(cells, baselines_dir, earlier_file, *, aa_ref=None, runs_dir=None, perturbations=None,
-           n_tries=1000, seed=0):
+           aa_runs=None, n_tries=1000, seed=0):
     """The rates of the current policies against the stored seeds, over samples already
     measured: those of an earlier result file (its A/A and perturbations), the A/A replaced by
     the seeds stored at git ``aa_ref`` when given (the same code's runs, trained without the
-    numerics pin: a machine whose seed 0 cannot reproduce the pinned references), and the
+    numerics pin: a machine whose seed 0 cannot reproduce the pinned references), or by the
+    runs of ``aa_runs`` (``{cell: (variant, seeds)}``) in ``runs_dir``, and the
     ``perturbations`` runs in ``runs_dir`` added. A cell whose policy's statistic differs from
     the file's is an error: its samples would be of another statistic."""
     from rnn_models.regression.accuracy import policy_for, run_statistic, statistic
 
     earlier = json.loads(Path(earlier_file).read_text())["cells"]
-    perturbations = perturbations or {}
+    perturbations, aa_runs = perturbations or {}, aa_runs or {}
     out = {}
     for cell in cells:
         policy, entry = policy_for(cell), earlier[cell]
@@ -222,6 +231,11 @@ def replay(cells, baselines_dir, earlier_file, *, aa_ref=None, runs_dir=None, pe
         if aa_ref:
             aa_name, aa_machine = _stored_aa(cell, policy, baselines_dir, aa_ref, samples)
             extra = {"aa_machine": aa_machine}
+        elif cell in aa_runs:
+            aa_name, aa_seeds = aa_runs[cell]
+            samples[aa_name] = {str(r.config.seed): run_statistic(r, policy)
+                                for r in load_runs(runs_dir, aa_name, cell, aa_seeds)}
+            extra = {}
         else:
             aa_name = entry["aa_variant"]
             samples[aa_name] = entry["samples"][aa_name]
@@ -271,6 +285,16 @@ def record_perturbations(perturbations, runs_dir, data_path=None, pin=True, ray_
     for cell, items in perturbations.items():
         for variant, seeds in items:
             record(variant, [(cell, s) for s in seeds], runs_dir, data_path, pin=pin, ray_address=ray_address)
+
+
+def short_aa_cells(cells, earlier_file):
+    """The cells whose A/A sample in ``earlier_file`` has fewer seeds than their policy's last
+    look: a try could not fill it, so their A/A must be trained again."""
+    from rnn_models.regression.accuracy import policy_for
+
+    earlier = json.loads(Path(earlier_file).read_text())["cells"]
+    return [cell for cell in cells
+            if len(earlier[cell]["samples"][earlier[cell]["aa_variant"]]) < policy_for(cell).looks[-1]]
 
 
 def perturbation_seeds(cell, count):

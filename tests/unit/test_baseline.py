@@ -128,6 +128,21 @@ def test_a_reference_of_other_numerics_is_added_once_and_stored(tmp_path):
         baseline.with_reference(make_result(seed=1))
 
 
+def test_more_seeds_are_added_in_order_and_a_run_that_cannot_count_is_refused(tmp_path):
+    baseline = make_baseline()  # seeds 0-3
+    more = [make_result(test_accuracy=(0.7, acc), seed=seed) for seed, acc in ((5, 0.9), (4, 0.91))]
+    added = baseline.with_seeds(more)
+    assert [r.seed for r in added.seeds] == [0, 1, 2, 3, 4, 5] and added.references() == baseline.references()
+    added.save(tmp_path)
+    assert [r.seed for r in CellBaseline.load(tmp_path, "lstm").seeds] == [0, 1, 2, 3, 4, 5]
+    with pytest.raises(ValueError, match=r"^cannot add seeds to the 'lstm' baseline: seed 3 is stored already$"):
+        baseline.with_seeds([make_result(test_accuracy=(0.7, 0.9), seed=3)])
+    with pytest.raises(ValueError, match=r"seed 4 differs in units"):
+        baseline.with_seeds([make_result(test_accuracy=(0.7, 0.9), seed=4, units=16)])
+    with pytest.raises(ValueError, match=r"seed 4 .*below"):
+        baseline.with_seeds([make_result(test_accuracy=(0.7, 0.5), seed=4)])
+
+
 def test_committed_fixture_loads():
     baseline = CellBaseline.load(FIXTURES / "baselines", "gru")
     assert baseline.tutorial_floor == 0.93 and len(baseline.seeds) == 3

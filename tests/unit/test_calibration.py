@@ -1,6 +1,7 @@
 """The gates' stored calibrations: each replays from its own samples to the rates it states,
 and the rates meet the gates' targets. Also the derivations on synthetic samples."""
 
+import dataclasses
 import json
 import math
 
@@ -119,8 +120,29 @@ def test_tries_replay_the_sequential_decision_on_values():
     assert sum(f for f, _ in independent) >= 180
 
 
-@pytest.mark.parametrize("name", ACCURACY_FILES)
-@pytest.mark.parametrize("cell", ["basic_rnn", "basic_lstm", "lstm", "gru", "ln_basic_lstm"])
+# Each file's cells: the unpinned A/A (30 seeds stored at 5d95f0f) is too small for basic_rnn's
+# 50-seed look since 2026-12-05, so that file holds the other four (docs/accuracy_gate.md).
+ACCURACY_ENTRIES = [(name, cell) for name in ACCURACY_FILES for cell in _accuracy(name)["cells"]]
+
+
+def test_an_a_a_sample_too_small_for_the_looks_is_named_for_training_again(tmp_path):
+    from rnn_models.selfcheck.accuracy_check import short_aa_cells
+
+    earlier = tmp_path / "earlier.json"
+    def sample(n):
+        return {"aa_variant": "rounding", "samples": {"rounding": {str(s): 0.9 for s in range(n)}}}
+
+    earlier.write_text(json.dumps({"cells": {"basic_rnn": sample(30), "gru": sample(10)}}))
+    assert short_aa_cells(["basic_rnn", "gru"], earlier) == ["basic_rnn"]  # 30 < its 50-seed look; gru's is 10
+
+
+def test_every_suite_cell_s_gate_is_measured_under_the_pin():
+    from rnn_models.suite.matrix import matrix_cells
+
+    assert sorted(_accuracy()["cells"]) == sorted(matrix_cells())
+
+
+@pytest.mark.parametrize("name, cell", ACCURACY_ENTRIES)
 def test_the_stored_accuracy_result_replays_to_the_rates_it_states(cell, name):
     data = _accuracy(name)
     entry = data["cells"][cell]
@@ -128,15 +150,18 @@ def test_the_stored_accuracy_result_replays_to_the_rates_it_states(cell, name):
     assert {k: entry[k] for k in replayed} == replayed
 
 
-@pytest.mark.parametrize("name", ACCURACY_FILES)
-@pytest.mark.parametrize("cell", ["basic_rnn", "basic_lstm", "lstm", "gru", "ln_basic_lstm"])
+@pytest.mark.parametrize("name, cell", ACCURACY_ENTRIES)
 def test_the_accuracy_gate_meets_its_targets_as_measured(cell, name):
     """Issue 28: the A/A change passes in at least 99% of tries (false fails at most 1%); the
     target drop (half a point, a point for basic_rnn) is caught in at least 95%; so is each
-    real perturbation whose measured drop reaches the target."""
+    real perturbation whose measured drop reaches the target. Each entry was replayed under the
+    cell's current policy."""
+    from rnn_models.regression.accuracy import policy_for
+
     entry = _accuracy(name)["cells"][cell]
+    assert entry["policy"] == json.loads(json.dumps(dataclasses.asdict(policy_for(cell))))
     target = entry["policy"]["target_drop"]
-    assert target <= (0.015 if cell == "basic_rnn" else 0.005)  # basic_rnn: issue 28's 0.01 not met
+    assert target <= (0.01 if cell == "basic_rnn" else 0.005)
     assert entry["aa"]["passed"] >= 0.99 * entry["aa"]["tries"]
     assert entry["smallest_drop_caught_at_95pct"] is not None
     assert entry["smallest_drop_caught_at_95pct"] <= target

@@ -61,7 +61,8 @@ def test_the_cpu_identity_names_the_model_and_the_l1_data_cache(tmp_path):
                                      l1d_kib=32) == "authenticamd-23-49-l1d32k"
     assert numerics_pin.cpu_identity({}, l1d_kib=48) == ""
     cache = tmp_path / "cache"
-    for index, (level, kind, size) in enumerate([("1", "Instruction", "32K"), ("1", "Data", "48K"), ("2", "Unified", "2048K")]):
+    levels = [("1", "Instruction", "32K"), ("1", "Data", "48K"), ("2", "Unified", "2048K")]
+    for index, (level, kind, size) in enumerate(levels):
         (cache / f"index{index}").mkdir(parents=True)
         for name, value in (("level", level), ("type", kind), ("size", size)):
             (cache / f"index{index}" / name).write_text(value + "\n")

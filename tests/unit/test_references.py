@@ -35,21 +35,25 @@ def trainer(numerics, loss_change=0.0, commits=None):
     return train
 
 
-def test_a_new_numerics_key_is_added_and_a_stored_one_is_checked(tmp_path, monkeypatch):
+@pytest.mark.parametrize("changed", [False, True], ids=["recording-code", "changed-code"])
+def test_a_new_numerics_key_is_added_and_a_stored_one_is_checked(tmp_path, monkeypatch, changed):
+    """Trained by this checkout when its code is the recording commit's, else by that commit's."""
     stored_gru(tmp_path)
-    monkeypatch.setattr(references, "recorded_at", lambda path: ("a" * 40, False))
+    monkeypatch.setattr(references, "recorded_at", lambda path: ("b" * 40, changed))
     lines, commits = [], []
     written = references.add_references(["gru"], tmp_path, trainer("aarch64/neon-native", 1e-7, commits),
                                         lines.append)
-    assert written == [tmp_path / "gru.json"] and commits == [None]  # this checkout's code recorded them
+    assert written == [tmp_path / "gru.json"] and commits == ["b" * 40 if changed else None]
     assert list(CellBaseline.load(tmp_path, "gru").references()) == ["test/avx2-pinned", "aarch64/neon-native"]
-    assert lines == [f"gru: added the seed-0 reference for numerics aarch64/neon-native to {tmp_path / 'gru.json'}"]
+    assert lines == [*(["gru: the code differs from bbbbbbbbbbbb, which recorded the seeds; the runs are "
+                        "trained by that commit's code"] if changed else []),
+                     f"gru: added the seed-0 reference for numerics aarch64/neon-native to {tmp_path / 'gru.json'}"]
     lines.clear()
     assert references.add_references(["gru"], tmp_path, trainer("aarch64/neon-native", 2e-7), lines.append) == []
-    assert lines == ["gru: a reference for numerics aarch64/neon-native is stored, and this run does not "
-                     "reproduce it (train window 1 loss: "
-                     f"{STORED_WINDOW_LOSS + 2e-7!r} against {STORED_WINDOW_LOSS + 1e-7!r} stored under the "
-                     "same numerics aarch64/neon-native)"]
+    assert lines[-1] == ("gru: a reference for numerics aarch64/neon-native is stored, and this run does not "
+                         "reproduce it (train window 1 loss: "
+                         f"{STORED_WINDOW_LOSS + 2e-7!r} against {STORED_WINDOW_LOSS + 1e-7!r} stored under the "
+                         "same numerics aarch64/neon-native)")
 
 
 def test_a_run_that_reproduces_any_stored_reference_adds_nothing(tmp_path, monkeypatch):
@@ -63,12 +67,54 @@ def test_a_run_that_reproduces_any_stored_reference_adds_nothing(tmp_path, monke
     assert list(CellBaseline.load(tmp_path, "gru").references()) == ["test/avx2-pinned"]
 
 
-def test_changed_code_trains_the_reference_with_the_recording_commit_s_code(tmp_path, monkeypatch):
-    stored_gru(tmp_path)
-    monkeypatch.setattr(references, "recorded_at", lambda path: ("b" * 40, True))
-    lines, commits = [], []
-    written = references.add_references(["gru"], tmp_path, trainer("aarch64/neon-native", 1e-7, commits),
-                                        lines.append)
-    assert commits == ["b" * 40] and written == [tmp_path / "gru.json"]
-    assert lines[0] == ("gru: the code differs from bbbbbbbbbbbb, which recorded the seeds; seed 0 is trained "
-                        "by that commit's code")
+def test_the_missing_seeds_are_trained_by_the_recording_commit_s_code_and_added(tmp_path, monkeypatch):
+    from rnn_models.suite import matrix
+
+    stored_gru(tmp_path)  # seeds 0-2
+    monkeypatch.setattr(references, "recorded_at", lambda path: ("c" * 40, True))
+    monkeypatch.setattr(matrix, "baseline_seeds", lambda cell: tuple(range(5)))
+    asked, lines = [], []
+
+    def train(commit, configs):
+        asked.append((commit, [c.seed for c in configs]))
+        return [make_result("gru", test_accuracy=(0.9, 0.95), seed=c.seed) for c in configs]
+
+    assert references.add_seeds(["gru"], tmp_path, train, lines.append) == [tmp_path / "gru.json"]
+    assert asked == [("c" * 40, [3, 4])]
+    assert [r.seed for r in CellBaseline.load(tmp_path, "gru").seeds] == [0, 1, 2, 3, 4]
+    assert lines[-1] == f"gru: added seeds 3-4 (2 runs) to {tmp_path / 'gru.json'}"
+    lines.clear()
+    assert references.add_seeds(["gru"], tmp_path, train, lines.append) == []  # nothing missing now
+    assert lines == ["gru: all 5 seeds the registry asks for are stored; nothing to add"]
+
+
+def test_train_at_splits_each_cell_s_seeds_over_processes_and_labels_the_runs(tmp_path, monkeypatch):
+    import contextlib
+
+    from rnn_models.bisect import runs as bisect_runs
+    from rnn_models.machine import numerics_pin
+    from rnn_models.machine.cpu import usable_cores
+    from rnn_models.speed import worktree
+
+    checked_out, jobs = [], []
+
+    @contextlib.contextmanager
+    def checkout(repo, commit):
+        checked_out.append(commit)
+        yield tmp_path
+
+    def train_seeds(root, config, seeds, out, data=None, threads=None):
+        jobs.append((root, config.cell, config.seed, list(seeds)))
+        assert threads == max(1, usable_cores() // 2)
+        return [dataclasses.replace(make_result(config.cell, seed=s), fingerprint={"numerics": "old-form"})
+                for s in seeds]
+
+    monkeypatch.setattr(worktree, "checkout", checkout)
+    monkeypatch.setattr(bisect_runs, "train_seeds", train_seeds)
+    monkeypatch.setattr(numerics_pin, "cpu_identity", lambda: "vendor-1-2-l1d32k")
+    configs = [make_result(cell, seed=s).config for cell, s in (("gru", 3), ("gru", 4), ("gru", 5), ("lstm", 0))]
+    out = references.train_at("d" * 40, configs, processes=2)
+    assert checked_out == ["d" * 40]
+    assert sorted(jobs) == [(tmp_path, "gru", 0, [3, 5]), (tmp_path, "gru", 0, [4]), (tmp_path, "lstm", 0, [0])]
+    assert [(r.cell, r.config.seed) for r in out] == [("gru", 3), ("gru", 4), ("gru", 5), ("lstm", 0)]
+    assert {r.fingerprint["numerics"].split("/")[2] for r in out} == {"vendor-1-2-l1d32k"}  # this machine's key

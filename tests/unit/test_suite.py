@@ -55,11 +55,12 @@ def test_matrix_budget_sums_wall_and_input_and_takes_the_peak():
 def test_baselines_are_at_least_ten_seeds_from_zero():
     assert BASELINE_SEEDS == tuple(range(10))
     assert all(baseline_seeds(c)[:10] == BASELINE_SEEDS for c in matrix_cells())
-    assert len(baseline_seeds("basic_rnn")) == 30
+    assert len(baseline_seeds("basic_rnn")) == 100
 
 
 def test_an_xdist_worker_is_pinned_to_its_share_of_the_cores(monkeypatch):
-    cores = sorted(os.sched_getaffinity(0))
+    cores = [0, 1, 2, 3]  # a 4-core machine (under -n, this worker itself holds one core)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(cores))
     monkeypatch.setattr(os, "sched_setaffinity", lambda pid, mine: pinned.append(list(mine)))
     pinned, env = [], {"PYTEST_XDIST_WORKER": "gw1", "PYTEST_XDIST_WORKER_COUNT": "2"}
     mine = pin_xdist_worker(env)
@@ -68,6 +69,14 @@ def test_an_xdist_worker_is_pinned_to_its_share_of_the_cores(monkeypatch):
     assert mine == cores[share % len(cores):share % len(cores) + share]
     assert env["TF_NUM_INTRAOP_THREADS"] == env["TF_NUM_INTEROP_THREADS"] == str(share)
     assert pin_xdist_worker({}) is None and pinned == [mine]  # not a worker: nothing changes
+
+
+def test_more_xdist_workers_than_cores_keep_every_core_with_one_thread(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "sched_setaffinity", lambda pid, mine: pytest.fail("two workers stacked on a core"))
+    env = {"PYTEST_XDIST_WORKER": "gw2", "PYTEST_XDIST_WORKER_COUNT": "3"}
+    assert pin_xdist_worker(env) == [0, 1]
+    assert env["TF_NUM_INTRAOP_THREADS"] == env["TF_NUM_INTEROP_THREADS"] == "1"
 
 
 @pytest.mark.parametrize("options, message", [
