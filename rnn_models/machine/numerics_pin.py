@@ -1,5 +1,7 @@
-"""The numerics pin: the environment under which an accuracy run's bits are the same on every
-x86-64 CPU kind with AVX2 and FMA, AVX-512 or not.
+"""The numerics pin: the environment that caps an accuracy run's kernels at AVX2, so that its
+bits follow fewer of the host's traits: AVX-512 or not no longer matters. The CPU's model and
+L1 data cache still can, so the numerics key names them (``cpu_identity``), and a kind whose
+bits differ stores its own seed-0 references (docs/numerics_pin.md).
 
 TensorFlow's matmuls go through oneDNN's sgemm, which picks its kernels by the CPU's widest
 instruction set at run time, and XLA compiles for the host's; both change the last bits of a
