@@ -9,8 +9,9 @@ variant's seed k starts from the stored seed k's weights and batch order, as the
 candidate does, and the gate pairs the two. The power curve moves a measured perturbation's
 per-seed differences (their spread around their mean, the decorrelation a real change brings)
 to each drop, and gives every cell the smallest drop caught in 95% of tries; an unpaired
-policy's curve draws the candidate's seeds independently instead (the stored seeds'
-deviations, resampled, around the stored mean lowered by each drop).
+policy's curve draws the candidate's seeds independently instead (the deviations of the measured
+perturbation whose drop is nearest the target, resampled, around the stored mean lowered by each
+drop: a real change widens basic_rnn's spread).
 
 ``--no-pin`` trains every variant with the machine's own kernels instead of the numerics pin:
 what a machine whose seed 0 cannot reproduce the pinned references trains, so that ``base``
@@ -152,7 +153,7 @@ def rates(entry, n_tries, seed=0):
     elif entry["perturbations"]:  # a real change widens basic_rnn's spread: take a change of about the target's
         drops = {p["variant"]: p["drop_of_statistic"] for p in out["perturbation_rates"]}
         nearest = min(drops, key=lambda name: abs(drops[name] - policy.target_drop))
-        differences = [samples[nearest][seed] for seed in sorted(samples[nearest])]  # as stored or not
+        differences = [samples[nearest][seed] for seed in sorted(samples[nearest])]  # a stored file sorts them as text
         out["power_curve_model"] = (f"unpaired: candidate seeds drawn with the spread of {nearest}, the measured "
                                     "perturbation whose drop is nearest the target, around the stored mean lowered "
                                     "by each drop")
