@@ -18,7 +18,6 @@ had, else the stored-median and PyTorch-ratio rules against the stored run.
 
 import contextlib
 import dataclasses
-from pathlib import Path
 
 from rnn_models import git
 from rnn_models.machine.environment import fingerprint
