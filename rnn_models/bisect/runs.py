@@ -47,16 +47,22 @@ def environment(root, threads=None):
     return env
 
 
-def train_seeds(root, config, seeds, out_dir, data=None, threads=None):
+def train_seeds(root, config, seeds, out_dir, data=None, threads=None, timeout_s=None):
     """The RunResults of ``config`` over ``seeds``, trained by the code at ``root``, in order
-    (``threads``: ``environment``'s)."""
+    (``threads``: ``environment``'s). A process still running after ``timeout_s`` seconds
+    (None: no bound) is killed and is a ``RunFailed``."""
     seeds = list(seeds)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{config.cell}_seed{seed}.json" for seed in seeds]
     out = paths[0] if len(seeds) == 1 else out_dir  # the CLI's --out: a file for one seed
-    done = subprocess.run([sys.executable, "-m", "rnn_models", *train_argv(config, seeds, out, data)],
-                          cwd=root, env=environment(root, threads), capture_output=True, text=True)
+    try:
+        done = subprocess.run([sys.executable, "-m", "rnn_models", *train_argv(config, seeds, out, data)],
+                              cwd=root, env=environment(root, threads), capture_output=True, text=True,
+                              timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise RunFailed(f"train of {config.cell} seeds {seeds[0]}-{seeds[-1]} ran past its {timeout_s:.0f} s "
+                        "bound and was stopped") from None
     if done.returncode in EXITS_INTERRUPTED:
         raise KeyboardInterrupt  # the same Ctrl-C reached the run
     if done.returncode not in (0, EXIT_NONFINITE) or not all(path.is_file() for path in paths):

@@ -21,17 +21,21 @@ def run(*, cells: list[str] | None, baselines: str, data: str | None) -> int:
 
 def train_into_baselines(add, cells, baselines, data):
     """``add(cells, baselines, train)`` under the baselines' update lock, ``train`` being the
-    training pool for this checkout's code or a worktree of the recording commit's."""
+    training pool for this checkout's code or a worktree of the recording commit's; either
+    stops a run many times the stored seeds' wall time."""
     from rnn_models.executors import TrainingPool
     from rnn_models.records.atomic import lock_for_update
     from rnn_models.records.references import train_at
     from rnn_models.suite.matrix import matrix_cells
+    from rnn_models.suite.stored_inputs import expected_run_seconds
 
+    expected = expected_run_seconds(baselines)  # a run many times the stored seeds' time is stuck
     lock = lock_for_update(baselines)
     try:
-        with TrainingPool(data_path=data) as pool:
+        with TrainingPool(data_path=data, expected_s=expected) as pool:
             add(cells or matrix_cells(), baselines,
-                lambda commit, configs: pool.run(configs) if commit is None else train_at(commit, configs, data))
+                lambda commit, configs: pool.run(configs) if commit is None
+                else train_at(commit, configs, data, expected_s=expected))
     finally:
         lock.release()
     return 0

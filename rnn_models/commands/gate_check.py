@@ -10,8 +10,11 @@ HELP = "measure the speed gate's false-alarm rate and power on this machine"
 
 
 def add_arguments(parser):
+    from rnn_models.selfcheck.gate_check import DEFAULT_RUNS
+
     parser.add_argument("--runs", type=positive_int, default=None,
-                        help="clean A/A runs of the whole gate, and runs per injected slowdown (default: 20)")
+                        help=f"clean A/A runs of the whole gate, and runs per injected slowdown "
+                             f"(default: {DEFAULT_RUNS})")
     parser.add_argument("--slowdown", type=fraction, action="append", default=None,
                         help="a slowdown to inject, as a fraction (repeatable; default: the gate's target)")
     parser.add_argument("--inject", type=step, action="append", default=None, metavar="CELL:PHASE",
@@ -63,7 +66,8 @@ def run(*, runs: int | None, slowdown: list[float] | None, inject: list[tuple[st
     if outside:
         raise ValueError(f"--inject {', '.join(outside)}: not among the gated --cells")
     calibration = gate_check.calibrate(
-        real_batch(data), cells=cells, runs=runs or 20, slowdowns=tuple(slowdown or gate_check.DEFAULT_SLOWDOWNS),
+        real_batch(data), cells=cells, runs=runs or gate_check.DEFAULT_RUNS,
+        slowdowns=tuple(slowdown or gate_check.DEFAULT_SLOWDOWNS),
         inject=inject, looks=tuple(looks or gate_check.DEFAULT_LOOKS),
         block_s=(block_ms / 1e3) if block_ms else gate_check.DEFAULT_BLOCK_S,
         alpha=alpha or gate_check.DEFAULT_ALPHA, pairs=pairs or gate_check.DEFAULT_PAIRS, root=git.SOURCE_ROOT,

@@ -52,10 +52,16 @@ def run_failed(config, why, others, host=None):
                      f"all its seeds)")
 
 
+def run_limit_s(expected_s, runs=1):
+    """How long ``runs`` runs of ``expected_s`` seconds each may take in one process before it
+    is stuck, not slow: ``TIMEOUT_FACTOR`` times their expected time plus a worker's start."""
+    return START_ALLOWANCE_S + TIMEOUT_FACTOR * expected_s * runs
+
+
 def overrun(started, expected_s, now):
     """Why a run that started at ``started`` (monotonic seconds) is stuck, or None while it
-    is within ``TIMEOUT_FACTOR`` times ``expected_s`` (None: no limit) plus a worker's start."""
-    if expected_s is None or now <= started + START_ALLOWANCE_S + TIMEOUT_FACTOR * expected_s:
+    is within ``run_limit_s(expected_s)`` (None: no limit)."""
+    if expected_s is None or now <= started + run_limit_s(expected_s):
         return None
     return f"it ran {now - started:.0f} s, over {TIMEOUT_FACTOR:.0f} times its expected {expected_s:.0f} s"
 

@@ -48,10 +48,12 @@ def recorded_at(baseline_path):
     if not commits:
         raise ValueError(f"{path} is not committed in {repo}: record and commit the baselines first")
     relative = run("ls-files", "--full-name", "--", str(path)).stdout.strip() or path.name
+    record = _reference_record_at(repo, commits[0], relative)
     for commit, parent in zip(commits, [*commits[1:], None]):
-        if parent is None or (_reference_record_at(repo, commit, relative)
-                              != _reference_record_at(repo, parent, relative)):
+        earlier = None if parent is None else _reference_record_at(repo, parent, relative)
+        if parent is None or earlier != record:
             break
+        record = earlier
     changed = run("diff", "--quiet", commit, "--", *git.CODE_PATHS).returncode == 1
     return commit, changed
 
@@ -122,12 +124,15 @@ def add_seeds(cells, baselines, train, log=print):
     return written
 
 
-def train_at(commit, configs, data=None, processes=2):
+def train_at(commit, configs, data=None, processes=2, expected_s=None):
     """``configs``' runs, in order, trained by ``commit``'s code in a worktree of this checkout
     under the numerics pin (``python -m rnn_models train`` there, one process per cell and
     share of its seeds, ``processes`` at a time); each labelled with this machine's numerics
-    key (an older commit writes its own form of the key)."""
+    key (an older commit writes its own form of the key). ``expected_s(config dict) ->
+    seconds | None`` bounds each process as the training pool bounds a run
+    (``executors.executor.run_limit_s``)."""
     from rnn_models.bisect.runs import train_seeds
+    from rnn_models.executors.executor import run_limit_s
     from rnn_models.machine import numerics_pin
     from rnn_models.machine.cpu import usable_cores
     from rnn_models.machine.environment import versions
@@ -144,7 +149,9 @@ def train_at(commit, configs, data=None, processes=2):
     with worktree.checkout(git.SOURCE_ROOT, commit) as root, tempfile.TemporaryDirectory() as out:
         def train(k):
             base, seeds = jobs[k]
-            return train_seeds(root, base, seeds, Path(out) / str(k), data, threads)
+            expected = expected_s(base.to_dict()) if expected_s else None
+            bound = None if expected is None else run_limit_s(expected, len(seeds))
+            return train_seeds(root, base, seeds, Path(out) / str(k), data, threads, bound)
 
         with concurrent.futures.ThreadPoolExecutor(processes) as side_by_side:
             batches = list(side_by_side.map(train, range(len(jobs))))

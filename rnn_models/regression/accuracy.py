@@ -281,12 +281,12 @@ def judge(baseline, first_run, run_seeds, policy=DEFAULT_POLICY, skip_identical=
     trains those seeds (RunResults in order) when the statistical path needs them.
     ``skip_identical`` forces that path."""
     if not skip_identical:
-        same, why = identical_to_reference(first_run, baseline)
-        if same:
+        matched = matching_reference(first_run, baseline)
+        if matched is not None:
             return AccuracyOutcome(baseline.cell, "identical",
-                                   f"seed 0 reproduces the stored seed-0 run of numerics "
-                                   f"{matching_reference(first_run, baseline)} bit for bit",
+                                   f"seed 0 reproduces the stored seed-0 run of numerics {matched} bit for bit",
                                    (), len(baseline.seeds), (), policy)
+        why = identical_to_reference(first_run, baseline)[1]
     else:
         why = "the identical check was skipped"
     stored = {r.seed: statistic(r.test_accuracy, policy) for r in baseline.seeds}

@@ -33,6 +33,7 @@ from rnn_models.records.calibrations import SCHEMA_VERSION
 from rnn_models.regression.speed import Thresholds, decide_sequentially, hodges_lehmann
 from rnn_models.speed.ab import ABSession
 
+DEFAULT_RUNS = 20  # clean A/A runs, and runs per injected slowdown
 DEFAULT_LOOKS = (16, 32)
 DEFAULT_BLOCK_S = 0.1
 DEFAULT_ALPHA = 0.01

@@ -41,3 +41,22 @@ def test_the_recording_commit_is_the_last_to_change_seed_0_not_the_last_to_write
     path.write_text(json.dumps({"seeds": [{"seed": 0, "loss": 2.0}], "other_references": {}}))  # recorded again
     git_output(repo, "commit", "-qam", "recorded again")
     assert references.recorded_at(path)[0] == git_output(repo, "rev-parse", "HEAD")
+
+
+def test_a_training_process_past_its_bound_is_stopped_and_named(tmp_path):
+    """``train_seeds``, which add-reference and add-seeds run at the recording commit: a process
+    that never ends (here a stand-in CLI that sleeps) is killed at its bound, one line."""
+    import time
+
+    from rnn_models.bisect.runs import train_seeds
+    from rnn_models.executors import RunFailed
+    from tests.unit.test_baseline import make_result
+
+    root = tmp_path / "checkout"
+    (root / "rnn_models").mkdir(parents=True)
+    (root / "rnn_models" / "__init__.py").write_text("")
+    (root / "rnn_models" / "__main__.py").write_text("import time\ntime.sleep(60)\n")
+    started = time.monotonic()
+    with pytest.raises(RunFailed, match=r"^train of gru seeds 3-4 ran past its 1 s bound and was stopped$"):
+        train_seeds(root, make_result("gru").config, [3, 4], tmp_path / "out", timeout_s=1)
+    assert time.monotonic() - started < 30

@@ -93,19 +93,24 @@ def test_train_at_splits_each_cell_s_seeds_over_processes_and_labels_the_runs(tm
 
     from rnn_models.bisect import runs as bisect_runs
     from rnn_models.machine import numerics_pin
+    from rnn_models.executors.executor import run_limit_s
     from rnn_models.machine.cpu import usable_cores
     from rnn_models.speed import worktree
 
     checked_out, jobs = [], []
+    EXPECTED = {"gru": 10.0, "lstm": 20.0}  # each cell's stored seeds' median wall time
 
     @contextlib.contextmanager
     def checkout(repo, commit):
         checked_out.append(commit)
         yield tmp_path
 
-    def train_seeds(root, config, seeds, out, data=None, threads=None):
+    def train_seeds(root, config, seeds, out, data=None, threads=None, timeout_s=None):
         jobs.append((root, config.cell, config.seed, list(seeds)))
         assert threads == max(1, usable_cores() // 2)
+        # the pool's rule for a stuck run, for this process's seeds: its start plus 10x their time
+        expected = EXPECTED[config.cell]
+        assert timeout_s == run_limit_s(expected, len(seeds)) == 120 + 10 * expected * len(seeds)
         return [dataclasses.replace(make_result(config.cell, seed=s), fingerprint={"numerics": "old-form"})
                 for s in seeds]
 
@@ -113,7 +118,7 @@ def test_train_at_splits_each_cell_s_seeds_over_processes_and_labels_the_runs(tm
     monkeypatch.setattr(bisect_runs, "train_seeds", train_seeds)
     monkeypatch.setattr(numerics_pin, "cpu_identity", lambda: "vendor-1-2-l1d32k")
     configs = [make_result(cell, seed=s).config for cell, s in (("gru", 3), ("gru", 4), ("gru", 5), ("lstm", 0))]
-    out = references.train_at("d" * 40, configs, processes=2)
+    out = references.train_at("d" * 40, configs, processes=2, expected_s=lambda config: EXPECTED[config["cell"]])
     assert checked_out == ["d" * 40]
     assert sorted(jobs) == [(tmp_path, "gru", 0, [3, 5]), (tmp_path, "gru", 0, [4]), (tmp_path, "lstm", 0, [0])]
     assert [(r.cell, r.config.seed) for r in out] == [("gru", 3), ("gru", 4), ("gru", 5), ("lstm", 0)]
