@@ -199,8 +199,11 @@ def pytest_collection_finish(session):
         return
     items = [i for i in session.items if in_suite(config, i.path)]
     if not xdist(config):  # an xdist worker collects every test but runs only its share
+        from rnn_models.suite.stored_inputs import costliest_first
+
         params = [getattr(i, "callspec", None) for i in items if "matrix_run" in i.fixturenames]
-        config.stash[PLANNED] = list(dict.fromkeys(p.params["cell"] for p in params if p and "cell" in p.params))
+        cells = list(dict.fromkeys(p.params["cell"] for p in params if p and "cell" in p.params))
+        config.stash[PLANNED] = costliest_first(cells, config.getoption("--baselines"))  # pool: longest first
     steps = [i for i in items if i.originalname == "test_step_speed"]
     gpus = bool(steps) and any(i.callspec.params["device"] != "CPU:0" for i in steps) and _gpus()
     config.stash[GATED] = sum(1 for i in steps if i.callspec.params["device"] == "CPU:0" or gpus)

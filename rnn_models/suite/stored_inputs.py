@@ -51,11 +51,14 @@ def stage_update(transaction, runs, numerics, expected_seeds=None):
 def costliest_first(cells, baselines):
     """``cells`` ordered by their stored runs' median wall time, longest first (cells with no
     stored baseline last, in their order): pytest-xdist then starts the longest cells first,
-    so the short ones fill the workers' ends (longest-processing-time-first scheduling)."""
+    so the short ones fill the workers' ends (longest-processing-time-first scheduling); the
+    training pool likewise gets a session's seed-0 runs in this order. An unreadable baseline
+    counts as none here: the test that reads it names it."""
     def seconds(cell):
-        if not CellBaseline.path(baselines, cell).is_file():
+        try:
+            return statistics.median(r.wall_time_s for r in CellBaseline.load(baselines, cell).seeds)
+        except (OSError, ValueError):
             return 0.0
-        return statistics.median(r.wall_time_s for r in CellBaseline.load(baselines, cell).seeds)
 
     return sorted(cells, key=seconds, reverse=True)
 

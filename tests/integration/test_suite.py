@@ -17,21 +17,39 @@ def pytest_collection_finish(session):  # runs after the suite's: what it planne
 '''
 
 
-def test_only_the_selected_tests_plan_training_runs_and_timed_steps(tmp_path):
-    """``-k`` deselects after the suite's own collection hook: the seed-0 runs trained at once
-    and the A/B's family are those of the tests kept (``-k gru`` trained all five cells)."""
+def _collected(tmp_path, *selection):
+    """``(planned cells, gated steps, items)`` of ``pytest benchmarks --collect-only`` with
+    ``selection``, in a real pytest process."""
     import json
     import subprocess
     import sys
 
     (tmp_path / "rnnbench_probe.py").write_text(PROBE)
-    root = ROOT
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(tmp_path)])}
-    done = subprocess.run([sys.executable, "-m", "pytest", "benchmarks", "-k", "gru and (CPU or budget)",
-                           "--collect-only", "-q", "-p", "no:cacheprovider", "-p", "rnnbench_probe"],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
+    done = subprocess.run([sys.executable, "-m", "pytest", "benchmarks", *selection, "--collect-only", "-q",
+                           "-p", "no:cacheprovider", "-p", "rnnbench_probe"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     line = next((line for line in done.stdout.splitlines() if line.startswith("PROBE ")), None)
     assert done.returncode == 0 and line, done.stdout + done.stderr
-    planned, gated, items = json.loads(line.removeprefix("PROBE "))
+    return json.loads(line.removeprefix("PROBE "))
+
+
+def test_only_the_selected_tests_plan_training_runs_and_timed_steps(tmp_path):
+    """``-k`` deselects after the suite's own collection hook: the seed-0 runs trained at once
+    and the A/B's family are those of the tests kept (``-k gru`` trained all five cells)."""
+    planned, gated, items = _collected(tmp_path, "-k", "gru and (CPU or budget)")
     assert planned == ["gru"]  # test_budget's gru only
     assert gated == 4 and items == 5  # gru's and keras_gru's CPU train and inference steps
+
+
+def test_the_seed0_runs_are_planned_longest_first(tmp_path):
+    """The training pool takes the planned runs in order: the longest stored run first, so
+    the short ones fill the slots' ends (longest-processing-time-first)."""
+    import json
+    import statistics
+
+    planned = _collected(tmp_path, "-k", "budget")[0]
+    stored = {cell: statistics.median(s["wall_time_s"] for s in json.loads(
+        (ROOT / "baselines" / f"{cell}.json").read_text())["seeds"]) for cell in planned}
+    assert len(planned) == 5 and planned == sorted(stored, key=stored.get, reverse=True)
+    assert planned[0] == "ln_basic_lstm"  # the test's own premise: the stored order is not the registry's

@@ -114,6 +114,8 @@ def test_costliest_cells_come_first_by_their_stored_median_run_time(tmp_path):
     ordered = costliest_first(["lstm", "basic_rnn", "gru", "ln_basic_lstm", "basic_lstm"], tmp_path)
     assert ordered[:3] == sorted(median, key=median.get, reverse=True)
     assert ordered[3:] == ["lstm", "basic_lstm"]  # no stored baseline: last, in their order
+    (tmp_path / "gru.json").write_text("{not json")  # unreadable: last too; its test names it
+    assert costliest_first(["gru", "basic_rnn", "ln_basic_lstm"], tmp_path) == ["ln_basic_lstm", "basic_rnn", "gru"]
 
 
 def test_the_session_reads_reported_data_back_as_objects_and_renders_at_the_summary(tmp_path):
