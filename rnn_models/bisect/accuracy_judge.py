@@ -12,7 +12,7 @@ test still undecided at the last look is inconclusive here, not a pass.
 import dataclasses
 from pathlib import Path
 
-from rnn_models.bisect.runs import train_seeds
+from rnn_models.bisect.runs import bound_s, measured_s, train_seeds
 from rnn_models.bisect.search import (BAD, GOOD, INCONCLUSIVE, SKIP, GoodDoesNotRun, Judgment,
                                       budget_looks, combine)
 from rnn_models.executors.executor import RunFailed
@@ -21,17 +21,22 @@ from rnn_models.regression.accuracy import judge as accuracy_judge
 
 
 class AccuracyJudge:
-    """``judge(commit, root)``: ``bad`` when any cell's accuracy fails against good's seeds."""
+    """``judge(commit, root)``: ``bad`` when any cell's accuracy fails against good's seeds.
+    ``expected_s(config dict) -> seconds | None`` bounds good's runs (default: unbounded);
+    good's own times bound every other commit's."""
 
-    def __init__(self, good_root, configs, policies, good_seeds, rounds, work, data=None):
+    def __init__(self, good_root, configs, policies, good_seeds, rounds, work, data=None, expected_s=None):
         self.configs, self.work, self.data = configs, Path(work), data
         self.policies = {cell: dataclasses.replace(p, looks=budget_looks(p.looks, rounds))
                          for cell, p in policies.items()}
-        self.baselines = {}
+        self.baselines, self.run_s = {}, {}
         for config in configs:
             try:
-                runs = train_seeds(good_root, config, range(good_seeds), self.work / "good", data)
+                expected = expected_s(config.to_dict()) if expected_s else None
+                runs = train_seeds(good_root, config, range(good_seeds), self.work / "good", data,
+                                   timeout_s=bound_s(expected, good_seeds))
                 self.baselines[config.cell] = CellBaseline.from_results(runs)
+                self.run_s[config.cell] = measured_s(runs)
             except (RunFailed, ValueError) as err:
                 raise GoodDoesNotRun(f"the good commit's seeds cannot serve as a baseline: "
                                      f"{' '.join(str(err).split())}") from None
@@ -41,9 +46,11 @@ class AccuracyJudge:
         judgments = []
         for config in self.configs:
             try:
-                first = train_seeds(root, config, [0], out, self.data)[0]
-                outcome = accuracy_judge(self.baselines[config.cell], first,
-                                         lambda seeds, c=config: train_seeds(root, c, seeds, out, self.data),
+                def train(seeds, c=config):
+                    return train_seeds(root, c, seeds, out, self.data,
+                                       timeout_s=bound_s(self.run_s[c.cell], len(seeds)))
+
+                outcome = accuracy_judge(self.baselines[config.cell], train([0])[0], train,
                                          self.policies[config.cell])
             except RunFailed as err:
                 return Judgment(SKIP, "does not run", f"{config.cell}: {err}")

@@ -50,19 +50,22 @@ def training_configs(cells, metric, steps=None, epochs=None):
     return [c.replace(steps_per_epoch=steps) for c in configs]
 
 
-def numerics_judge(configs, data=None):
+def numerics_judge(configs, data=None, expected_s=None):
+    """``expected_s(config dict) -> seconds | None`` (e.g. ``expected_run_seconds``) bounds the
+    good commit's runs; theirs bound the others'."""
     from rnn_models.bisect.numerics_judge import NumericsJudge
 
-    return lambda good_root, work: NumericsJudge(good_root, configs, work / "runs", data)
+    return lambda good_root, work: NumericsJudge(good_root, configs, work / "runs", data, expected_s)
 
 
-def accuracy_judge(configs, data=None, good_seeds=DEFAULT_GOOD_SEEDS, rounds=DEFAULT_ROUNDS):
+def accuracy_judge(configs, data=None, good_seeds=DEFAULT_GOOD_SEEDS, rounds=DEFAULT_ROUNDS, expected_s=None):
+    """``expected_s`` as for ``numerics_judge``."""
     from rnn_models.bisect.accuracy_judge import AccuracyJudge
     from rnn_models.regression.accuracy import policy_for
 
     policies = {c.cell: policy_for(c.cell) for c in configs}
     return lambda good_root, work: AccuracyJudge(good_root, configs, policies, good_seeds, rounds,
-                                                 work / "runs", data)
+                                                 work / "runs", data, expected_s)
 
 
 def run(repo, commits, factory, on_step=None):

@@ -4,15 +4,18 @@ Each call is one ``python -m rnn_models train`` process in that commit's worktre
 code first on ``PYTHONPATH``), started with the numerics pin so that seed-0 runs are
 bit-identical however often and wherever they run on this machine kind
 (``rnn_models.machine.numerics_pin``). A run that cannot be had (the command fails, its result is
-missing or unreadable) is a ``RunFailed``; the bisect then skips that commit.
+missing or unreadable) is a ``RunFailed``; the bisect then skips that commit. Each process is bounded as the training pool bounds a run
+(``run_limit_s``): the good commit's by the stored seeds' time when known, every other
+commit's by the good commit's own runs of the same config.
 """
 
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-from rnn_models.executors.executor import RunFailed
+from rnn_models.executors.executor import RunFailed, run_limit_s
 from rnn_models.machine import numerics_pin
 from rnn_models.records.results import RunResult
 
@@ -72,3 +75,15 @@ def train_seeds(root, config, seeds, out_dir, data=None, threads=None, timeout_s
         return [RunResult.load(path) for path in paths]
     except ValueError as err:
         raise RunFailed(" ".join(str(err).split())) from None
+
+
+def bound_s(expected_s, runs=1):
+    """The time limit of a process that trains ``runs`` runs of ``expected_s`` seconds each
+    (None: nothing is expected, no limit)."""
+    return None if expected_s is None else run_limit_s(expected_s, runs)
+
+
+def measured_s(runs):
+    """What a run of the same config as ``runs`` (RunResults) is expected to take: their median
+    wall time."""
+    return statistics.median(r.wall_time_s for r in runs)

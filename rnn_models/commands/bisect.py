@@ -52,22 +52,24 @@ def run(*, good: str, bad: str, cells: list[str], metric: str, phase: str | None
     from rnn_models.bisect import bisection, report, search
     from rnn_models.bisect.settings import check_metric_settings
     from rnn_models.machine import interrupts
+    from rnn_models.suite.stored_inputs import expected_run_seconds
 
     check_metric_settings(metric, dict(phase=phase, device=device, worker_pairs=worker_pairs, rounds=rounds,
                                        steps=steps, epochs=epochs, good_seeds=good_seeds))
     phase, device = phase or DEFAULT_PHASE, device or DEFAULT_DEVICE
     rounds, good_seeds = rounds or DEFAULT_ROUNDS, good_seeds or DEFAULT_GOOD_SEEDS
     root, commits = bisection.commit_range(repo, good, bad)
+    expected = expected_run_seconds(baselines)  # bounds good's runs; theirs bound the others'
     if metric == "speed":
         factory = bisection.speed_judge(commits, cells=cells, baselines=baselines, data=data, phase=phase,
                                         device=device, rounds=rounds, pairs=worker_pairs or DEFAULT_PAIRS)
         what = f"{phase} step"
     elif metric == "numerics":
-        factory = bisection.numerics_judge(bisection.training_configs(cells, metric, steps, epochs), data)
+        factory = bisection.numerics_judge(bisection.training_configs(cells, metric, steps, epochs), data, expected)
         what = "pinned seed-0 runs"
     else:
         factory = bisection.accuracy_judge(bisection.training_configs(cells, metric, steps, epochs), data,
-                                           good_seeds, rounds)
+                                           good_seeds, rounds, expected)
         what = "seeds against good's"
     print(f"bisect: {len(commits) - 1} commits after --good {commits[0].short} up to --bad "
           f"{commits[-1].short}, by {metric} of {', '.join(cells)} ({what})", flush=True)

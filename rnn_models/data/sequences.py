@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .mnist_files import MnistArrays
+from .mnist_files import EXPECTED, MnistArrays
 
 __all__ = [
     "PERMUTATION_SEED",
@@ -24,6 +24,7 @@ __all__ = [
     "permutation",
     "prepare",
     "task_shape",
+    "full_epoch_steps",
 ]
 
 TASKS = ("rows", "pixels", "permuted")
@@ -39,6 +40,14 @@ _TASK_SHAPES = {"rows": (28, 28), "pixels": (784, 1), "permuted": (784, 1)}
 def _check_choice(arg: str, value: object, valid: tuple[str, ...]) -> None:
     if value not in valid:
         raise ValueError(f"{arg} must be one of {valid}; got {value!r}")
+
+
+def full_epoch_steps(split: str, batch_size: int) -> int:
+    """Full batches in one epoch of the real MNIST's training ``split`` (TF1's keeps its
+    validation images out), as ``prepare``'s data gives them: 429 for the tutorial's."""
+    _check_choice("split", split, SPLITS)
+    examples = EXPECTED["x_train"].shape[0] - (TF1_VALIDATION_SIZE if split == "tf1" else 0)
+    return examples // batch_size
 
 
 def task_shape(task: str) -> tuple[int, int]:

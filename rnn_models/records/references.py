@@ -131,8 +131,7 @@ def train_at(commit, configs, data=None, processes=2, expected_s=None):
     key (an older commit writes its own form of the key). ``expected_s(config dict) ->
     seconds | None`` bounds each process as the training pool bounds a run
     (``executors.executor.run_limit_s``)."""
-    from rnn_models.bisect.runs import train_seeds
-    from rnn_models.executors.executor import run_limit_s
+    from rnn_models.bisect.runs import bound_s, train_seeds
     from rnn_models.machine import numerics_pin
     from rnn_models.machine.cpu import usable_cores
     from rnn_models.machine.environment import versions
@@ -150,8 +149,7 @@ def train_at(commit, configs, data=None, processes=2, expected_s=None):
         def train(k):
             base, seeds = jobs[k]
             expected = expected_s(base.to_dict()) if expected_s else None
-            bound = None if expected is None else run_limit_s(expected, len(seeds))
-            return train_seeds(root, base, seeds, Path(out) / str(k), data, threads, bound)
+            return train_seeds(root, base, seeds, Path(out) / str(k), data, threads, bound_s(expected, len(seeds)))
 
         with concurrent.futures.ThreadPoolExecutor(processes) as side_by_side:
             batches = list(side_by_side.map(train, range(len(jobs))))

@@ -6,6 +6,7 @@ ones (the order cells go to xdist workers, and each run's time limit)."""
 import statistics
 from pathlib import Path
 
+from rnn_models.data.sequences import full_epoch_steps
 from rnn_models.records.baselines import CellBaseline, check_config, config_differences
 from rnn_models.records.numerics_outcomes import NUMERICS_FILE, load_numerics
 from rnn_models.registry import REGISTRY
@@ -63,10 +64,15 @@ def costliest_first(cells, baselines):
     return sorted(cells, key=seconds, reverse=True)
 
 
+LENGTH_FIELDS = {"epochs", "steps_per_epoch"}  # a run's length, not its numbers per step
+
+
 def expected_run_seconds(baselines):
     """``expected(config_dict) -> seconds | None``: the median wall time of the stored seeds
-    of the config's cell when the config is the stored one but for its seed, else None. The
-    training pool fails a run that takes many times this (``rnn_models.executors.pool``)."""
+    of the config's cell when the config is the stored one but for its seed, scaled by its
+    train steps when it differs only in length (epochs, steps per epoch), else None. The
+    training pool and the bisect fail a run that takes many times this
+    (``rnn_models.executors.executor.run_limit_s``)."""
     stored = {}
 
     def expected(config):
@@ -77,8 +83,20 @@ def expected_run_seconds(baselines):
             except (OSError, ValueError):  # none, or unreadable: the suite names it elsewhere
                 stored[cell] = None
         baseline = stored[cell]
-        if baseline is None or config_differences(baseline.config, config):
+        if baseline is None:
             return None
-        return statistics.median(r.wall_time_s for r in baseline.seeds)
+        differs = {name for name, _, _ in config_differences(baseline.config, config)}
+        seconds = statistics.median(r.wall_time_s for r in baseline.seeds)
+        if not differs:
+            return seconds
+        if not differs <= LENGTH_FIELDS:
+            return None
+        return seconds * _train_steps(config) / _train_steps(baseline.config.to_dict())
 
     return expected
+
+
+def _train_steps(config):
+    """A config dict's train steps over all its epochs, on the real MNIST."""
+    per_epoch = config.get("steps_per_epoch") or full_epoch_steps(config["split"], config["batch_size"])
+    return config["epochs"] * per_epoch

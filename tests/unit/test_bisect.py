@@ -177,11 +177,14 @@ def test_a_speed_failure_skips_the_commit_unless_good_or_an_interrupt_caused_it(
 GOOD_FINALS = [0.900, 0.905, 0.895] * 3 + [0.900]  # a spread of about 0.4 points
 
 
-def stand_in_runs(level):
+def stand_in_runs(level, bounds=None):
     """``train_seeds`` for roots named by their accuracy: ``good`` the reference level,
-    ``same`` good's runs bit for bit, a number that level with good's spread."""
-    def train(root, config, seeds, out, data=None):
+    ``same`` good's runs bit for bit, a number that level with good's spread. Each call's
+    time limit is appended to ``bounds`` as ``(root name, seeds, timeout_s)``."""
+    def train(root, config, seeds, out, data=None, timeout_s=None):
         name = Path(root).name
+        if bounds is not None:
+            bounds.append((name, len(list(seeds)), timeout_s))
         if name == "broken":
             raise RunFailed("train exited 2: ModuleNotFoundError")
         shift = 0.0 if name in ("good", "same") else level[name]
@@ -211,6 +214,28 @@ def test_accuracy_judgments_follow_the_accuracy_gate(monkeypatch, tmp_path, root
     assert (judgment.verdict, judgment.label) == (verdict, label), judgment
     if verdict in (BAD, INCONCLUSIVE):
         assert judgment.measure.startswith("lstm drop +0.0") and " seeds against 10" in judgment.measure
+
+
+def test_every_training_process_of_the_bisect_has_a_time_limit(monkeypatch, tmp_path):
+    # Good's seeds by the stored expectation, a commit's by good's own runs (3.0 s each in
+    # the stand-ins), both by the training pool's rule: a stuck commit is skipped, not waited on.
+    from rnn_models.bisect import accuracy_judge, numerics_judge
+    from rnn_models.executors.executor import run_limit_s
+
+    bounds = []
+    monkeypatch.setattr(accuracy_judge, "train_seeds", stand_in_runs({"drop": 0.05}, bounds))
+    config = make_result("lstm").config
+    judge = AccuracyJudge(Path("good"), [config], {"lstm": Policy(target_drop=0.01, looks=(3, 6), paired=False)},
+                          10, 1, tmp_path, expected_s=lambda c: 30.0 if c == config.to_dict() else None)
+    judge(history.Commit("c" * 40, "x"), Path("drop"))
+    assert bounds[0] == ("good", 10, run_limit_s(30.0, 10))
+    assert bounds[1:] == [("drop", 1, run_limit_s(3.0, 1)), ("drop", 2, run_limit_s(3.0, 2))]  # seed 0, then the look's others
+
+    bounds.clear()
+    monkeypatch.setattr(numerics_judge, "train_seeds", stand_in_runs({"same": 0.0}, bounds))
+    judge = numerics_judge.NumericsJudge(Path("good"), [config], tmp_path)  # nothing expected: good unbounded
+    judge(history.Commit("c" * 40, "x"), Path("same"))
+    assert bounds == [("good", 1, None), ("same", 1, run_limit_s(3.0, 1))]
 
 
 def test_accuracy_needs_good_seeds_that_make_a_baseline(monkeypatch, tmp_path):

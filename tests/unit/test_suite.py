@@ -118,6 +118,24 @@ def test_costliest_cells_come_first_by_their_stored_median_run_time(tmp_path):
     assert costliest_first(["gru", "basic_rnn", "ln_basic_lstm"], tmp_path) == ["ln_basic_lstm", "basic_rnn", "gru"]
 
 
+def test_a_runs_expected_time_is_the_stored_seeds_scaled_by_its_train_steps():
+    import json
+    import statistics
+
+    from rnn_models.suite.matrix import matrix_config
+    from rnn_models.suite.stored_inputs import expected_run_seconds
+
+    stored = json.loads((ROOT / "baselines" / "gru.json").read_text())["seeds"]
+    seconds = statistics.median(s["wall_time_s"] for s in stored)
+    expected = expected_run_seconds(ROOT / "baselines")
+    config = matrix_config("gru")  # 10 epochs of 429 steps (55,000 images in batches of 128)
+    assert expected(config.replace(seed=7).to_dict()) == seconds
+    assert expected(config.replace(epochs=1, steps_per_epoch=20).to_dict()) == pytest.approx(seconds * 20 / 4290)
+    assert expected(config.replace(epochs=2).to_dict()) == pytest.approx(seconds * 2 / 10)
+    assert expected(config.replace(learning_rate=1e-4).to_dict()) is None  # other numbers: nothing known
+    assert expected({**config.to_dict(), "cell": "no_such_cell"}) is None  # no stored baseline
+
+
 def test_the_session_reads_reported_data_back_as_objects_and_renders_at_the_summary(tmp_path):
     """A test reports a run and a verdict as dicts (what crosses from an xdist worker); the
     session holds them as a RunResult and an AccuracyOutcome, and renders the verdict's table
