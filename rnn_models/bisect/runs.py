@@ -4,9 +4,10 @@ Each call is one ``python -m rnn_models train`` process in that commit's worktre
 code first on ``PYTHONPATH``), started with the numerics pin so that seed-0 runs are
 bit-identical however often and wherever they run on this machine kind
 (``rnn_models.machine.numerics_pin``). A run that cannot be had (the command fails, its result is
-missing or unreadable) is a ``RunFailed``; the bisect then skips that commit. Each process is bounded as the training pool bounds a run
-(``run_limit_s``): the good commit's by the stored seeds' time when known, every other
-commit's by the good commit's own runs of the same config.
+missing or unreadable, it runs past its time limit) is a ``RunFailed``; the bisect then skips
+that commit. Each process is bounded as the training pool bounds a run (``run_limit_s``): the
+good commit's by the stored seeds' time when known, every other commit's by the good commit's
+own runs of the same config.
 """
 
 import os
