@@ -99,10 +99,14 @@ class SequenceData:
         return len(self.pixels_val) > 0
 
     def inputs(self, pixels: np.ndarray) -> np.ndarray:
-        """uint8 pixels [..., T, F] -> float32 model inputs ``(pixel - offset) / scale``."""
-        x = pixels.astype(np.float32)
-        x -= np.float32(self.offset)
-        x /= np.float32(self.scale)
+        """uint8 pixels [..., T, F] -> float32 model inputs ``(pixel - offset) / scale``, each
+        operation in float32. Without an offset in one pass (``pixel - 0`` is ``pixel``): the
+        same numbers, a sixth less of basic_rnn's run spent on input (docs/decisions.md)."""
+        scale = np.float32(self.scale)
+        if self.offset == 0:
+            return np.divide(pixels, scale, dtype=np.float32)
+        x = np.subtract(pixels, np.float32(self.offset), dtype=np.float32)
+        x /= scale
         return x
 
 

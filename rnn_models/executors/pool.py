@@ -92,14 +92,19 @@ class _Slot:
 
     def start(self):
         pool = self.pool
-        self.conn, child = pool.ctx.Pipe()
-        self.process = pool.ctx.Process(
+        conn, child = pool.ctx.Pipe()
+        process = pool.ctx.Process(
             target=_worker, daemon=True, name=f"rnnbench-train-{self.index}",
             args=(child, self.index, pool.processes, pool.data_path, pool.variant, pool.pin,
                   pool.task, pool.heartbeat_s))
-        self.process.start()
-        child.close()
-        self.runs = 0
+        try:
+            process.start()
+        except BaseException:
+            conn.close()
+            raise
+        finally:
+            child.close()
+        self.process, self.conn, self.runs = process, conn, 0  # only a started worker is stopped later
 
     def give(self, position, config, expected_s):
         if self.process is None or self.runs >= (self.pool.runs_per_process or float("inf")):

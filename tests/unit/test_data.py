@@ -402,3 +402,19 @@ def test_batches_validate(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         Batches(**args)
+
+
+@pytest.mark.parametrize("standardize", [False, True])
+def test_inputs_are_the_float32_formula_bit_for_bit(standardize):
+    # The stored seed-0 runs were trained on (float32(pixel) - offset) / scale, each step in
+    # float32; the one-pass conversion must give those numbers exactly, for every pixel value.
+    arrays = _small_mnist()
+    d = prepare(arrays, split="keras", standardize=standardize)
+    pixels = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
+    expected = pixels.astype(np.float32)
+    expected -= np.float32(d.offset)
+    expected /= np.float32(d.scale)
+    got = d.inputs(pixels)
+    assert got.dtype == np.float32 and got.shape == pixels.shape
+    assert got.tobytes() == expected.tobytes()
+    assert (d.offset == 0) is (not standardize)
