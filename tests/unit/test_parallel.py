@@ -16,6 +16,21 @@ def test_a_worker_must_train_at_least_one_run():
         TrainingPool(processes=2, runs_per_process=0)
 
 
+def test_a_worker_that_cannot_start_ends_the_batch_with_that_error_and_leaves_nothing_to_stop(monkeypatch):
+    # E.g. a spawn refused while the caller's own module is still being imported: that error,
+    # not an AssertionError from stopping a process that never started.
+    pool = TrainingPool(processes=1)
+
+    def refuse(process):
+        raise RuntimeError("cannot start a process now")
+
+    monkeypatch.setattr(pool.ctx.Process, "start", refuse)
+    with pytest.raises(RuntimeError, match="cannot start a process now"):
+        with pool:
+            pool.run([{"cell": "gru"}])
+    assert all(slot.process is None and slot.conn is None for slot in pool._slots)
+
+
 def test_no_address_is_the_local_pool():
     with open_executor(None, processes=1) as executor:
         assert isinstance(executor, TrainingPool) and executor.processes == 1
