@@ -78,7 +78,7 @@ def add_references(cells, baselines, train, log=print):
     this checkout's code is that commit's) and adds the run to ``baselines/<cell>.json`` under
     its numerics key, unless it reproduces a stored reference already, or its key is stored
     (then it says where the run differs). Returns the files written."""
-    from rnn_models.regression.accuracy import identical_to_reference, matching_reference
+    from rnn_models.regression.accuracy import matching_reference, why_not_identical
 
     loaded = {cell: CellBaseline.load(baselines, cell) for cell in cells}
     written = []
@@ -92,7 +92,7 @@ def add_references(cells, baselines, train, log=print):
                     "nothing to add")
             elif key in loaded[cell].references():
                 log(f"{cell}: a reference for numerics {key} is stored, and this run does not reproduce it "
-                    f"({identical_to_reference(result, loaded[cell])[1]})")
+                    f"({why_not_identical(result, loaded[cell])})")
             else:
                 written.append(loaded[cell].with_reference(result).save(baselines))
                 log(f"{cell}: added the seed-0 reference for numerics {key} to {written[-1]}")

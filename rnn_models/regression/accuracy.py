@@ -149,18 +149,24 @@ def matching_reference(result, baseline):
 
 def identical_to_reference(result, baseline):
     """``(True, "")`` when ``result`` reproduces one of the stored seed-0 runs bit for bit
-    (``matching_reference``), else ``(False, why not)``: where it first differs from the run
-    stored under its own numerics key, or, when none is, the keys that are stored."""
-    if result.config.seed != 0:
-        return False, f"seed {result.config.seed} is not the reference seed 0"
-    if matching_reference(result, baseline) is not None:
+    (``matching_reference``), else ``(False, why_not_identical(...))``."""
+    if result.config.seed == 0 and matching_reference(result, baseline) is not None:
         return True, ""
+    return False, why_not_identical(result, baseline)
+
+
+def why_not_identical(result, baseline):
+    """Why ``result``, which reproduces no stored seed-0 run (``matching_reference`` is None),
+    is not identical: not seed 0, where it first differs from the run stored under its own
+    numerics key, or, when none is, the keys that are stored."""
+    if result.config.seed != 0:
+        return f"seed {result.config.seed} is not the reference seed 0"
     references = baseline.references()
     key = (result.fingerprint or {}).get("numerics")
     if key not in references:
         stored = ", ".join(str(k) for k in references)
-        return False, f"no stored seed-0 run under this machine's numerics {key} (stored: {stored})"
-    return _same_curves(result, *references[key], f"stored under the same numerics {key}")
+        return f"no stored seed-0 run under this machine's numerics {key} (stored: {stored})"
+    return _same_curves(result, *references[key], f"stored under the same numerics {key}")[1]
 
 
 def identical_runs(result, reference):
@@ -286,7 +292,7 @@ def judge(baseline, first_run, run_seeds, policy=DEFAULT_POLICY, skip_identical=
             return AccuracyOutcome(baseline.cell, "identical",
                                    f"seed 0 reproduces the stored seed-0 run of numerics {matched} bit for bit",
                                    (), len(baseline.seeds), (), policy)
-        why = identical_to_reference(first_run, baseline)[1]
+        why = why_not_identical(first_run, baseline)
     else:
         why = "the identical check was skipped"
     stored = {r.seed: statistic(r.test_accuracy, policy) for r in baseline.seeds}

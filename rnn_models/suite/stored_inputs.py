@@ -57,7 +57,7 @@ def costliest_first(cells, baselines):
     counts as none here: the test that reads it names it."""
     def seconds(cell):
         try:
-            return statistics.median(r.wall_time_s for r in CellBaseline.load(baselines, cell).seeds)
+            return _median_wall_s(CellBaseline.load(baselines, cell))
         except (OSError, ValueError):
             return 0.0
 
@@ -86,7 +86,7 @@ def expected_run_seconds(baselines):
         if baseline is None:
             return None
         differs = {name for name, _, _ in config_differences(baseline.config, config)}
-        seconds = statistics.median(r.wall_time_s for r in baseline.seeds)
+        seconds = _median_wall_s(baseline)
         if not differs:
             return seconds
         if not differs <= LENGTH_FIELDS:
@@ -94,6 +94,11 @@ def expected_run_seconds(baselines):
         return seconds * _train_steps(config) / _train_steps(baseline.config.to_dict())
 
     return expected
+
+
+def _median_wall_s(baseline):
+    """The median wall time of a baseline's stored seeds."""
+    return statistics.median(r.wall_time_s for r in baseline.seeds)
 
 
 def _train_steps(config):
