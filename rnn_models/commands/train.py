@@ -38,6 +38,8 @@ def add_arguments(parser):
                         metavar="SEED", help="one run per seed; several report their mean and spread")
     parser.add_argument("--steps-per-epoch", type=positive_int, default=None,
                         help="cap on train steps per epoch")
+    parser.add_argument("--test-steps", type=positive_int, default=None,
+                        help="cap on test batches per epoch (default: the whole test split)")
     parser.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
                         help="XLA-compile the train and test steps (default: the registry's choice)")
     parser.add_argument("--unroll", action=argparse.BooleanOptionalAction, default=None,
@@ -74,13 +76,14 @@ def out_paths(out, configs):
 
 def run(*, cell: str, epochs: int, lr: float, clip: float | None, check_numerics: bool, logdir: str | None,
         out: str | None, data: str | None, task: str, split: str, standardize: bool, units: int, batch: int,
-        seeds: list[int], steps_per_epoch: int | None, xla: bool | None, unroll: bool | None,
+        seeds: list[int], steps_per_epoch: int | None, test_steps: int | None, xla: bool | None, unroll: bool | None,
         cell_arg: list[tuple[str, object]], quiet: bool, device: str | None) -> int:
     from rnn_models.training.seeds import train_seeds
 
     base = TrainConfig(cell=cell, cell_kwargs=dict(cell_arg), epochs=epochs, learning_rate=lr, clip_norm=clip,
                        check_numerics=check_numerics, task=task, split=split, standardize=standardize,
-                       units=units, batch_size=batch, steps_per_epoch=steps_per_epoch, jit_compile=xla,
+                       units=units, batch_size=batch, steps_per_epoch=steps_per_epoch, test_steps=test_steps,
+                       jit_compile=xla,
                        unroll=unroll, seed=seeds[0])
     configs = seed_configs(base, seeds)
     outs = out_paths(out, configs)

@@ -139,6 +139,7 @@ TRAIN_ERRORS = [
     pytest.param(args("--units", "0"), ["--units", "0"], id="units-0"),
     pytest.param(args("--batch", "0"), ["--batch", "0"], id="batch-0"),
     pytest.param(args("--steps-per-epoch", "0"), ["--steps-per-epoch", "0"], id="steps-per-epoch-0"),
+    pytest.param(args("--test-steps", "0"), ["--test-steps", "0"], id="test-steps-0"),
     pytest.param(args("--cell", "ln_basic_lstm", "--cell-arg", "dropout_keep_prob=abc"),
                  ["dropout_keep_prob", "'abc'"], id="cell-arg-not-a-number"),
     pytest.param(args("--cell", "ln_basic_lstm", "--cell-arg", "forget_bias=abc"),

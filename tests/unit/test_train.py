@@ -140,6 +140,9 @@ def test_cli_trains_writes_the_result_and_flags_a_non_finite_run(tmp_path, monke
     assert main(args) == 0
     assert RunResult.load(out).config.units == 4
     assert "test accuracy" in capsys.readouterr().out
+    out.unlink()
+    assert main(args + ["--test-steps", "2"]) == 0  # a short probe's test pass: two batches
+    assert RunResult.load(out).config.test_steps == 2
 
     monkeypatch.setattr("rnn_models.data.load_mnist",
                         lambda path: synthetic_arrays(6000, 256, blank_rows=4))
