@@ -83,8 +83,7 @@ def run(*, cell: str, epochs: int, lr: float, clip: float | None, check_numerics
     base = TrainConfig(cell=cell, cell_kwargs=dict(cell_arg), epochs=epochs, learning_rate=lr, clip_norm=clip,
                        check_numerics=check_numerics, task=task, split=split, standardize=standardize,
                        units=units, batch_size=batch, steps_per_epoch=steps_per_epoch, test_steps=test_steps,
-                       jit_compile=xla,
-                       unroll=unroll, seed=seeds[0])
+                       jit_compile=xla, unroll=unroll, seed=seeds[0])
     configs = seed_configs(base, seeds)
     outs = out_paths(out, configs)
     try:
