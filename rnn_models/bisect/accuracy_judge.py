@@ -12,7 +12,7 @@ test still undecided at the last look is inconclusive here, not a pass.
 import dataclasses
 from pathlib import Path
 
-from rnn_models.bisect.runs import bound_s, measured_s, train_seeds
+from rnn_models.bisect.runs import bound_s, expected_bound_s, measured_s, train_seeds
 from rnn_models.bisect.search import (BAD, GOOD, INCONCLUSIVE, SKIP, GoodDoesNotRun, Judgment,
                                       budget_looks, combine)
 from rnn_models.executors.executor import RunFailed
@@ -32,9 +32,8 @@ class AccuracyJudge:
         self.baselines, self.run_s = {}, {}
         for config in configs:
             try:
-                expected = expected_s(config.to_dict()) if expected_s else None
                 runs = train_seeds(good_root, config, range(good_seeds), self.work / "good", data,
-                                   timeout_s=bound_s(expected, good_seeds))
+                                   timeout_s=expected_bound_s(expected_s, config, good_seeds))
                 self.baselines[config.cell] = CellBaseline.from_results(runs)
                 self.run_s[config.cell] = measured_s(runs)
             except (RunFailed, ValueError) as err:

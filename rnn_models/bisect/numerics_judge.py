@@ -8,7 +8,7 @@ answer cannot be inconclusive.
 
 from pathlib import Path
 
-from rnn_models.bisect.runs import bound_s, measured_s, train_seeds
+from rnn_models.bisect.runs import bound_s, expected_bound_s, measured_s, train_seeds
 from rnn_models.bisect.search import BAD, GOOD, SKIP, GoodDoesNotRun, Judgment
 from rnn_models.executors.executor import RunFailed
 from rnn_models.regression.accuracy import identical_runs
@@ -26,7 +26,7 @@ class NumericsJudge:
         try:
             self.reference = {
                 c.cell: train_seeds(good_root, c, [REFERENCE_SEED], self.work / "good", data,
-                                    timeout_s=bound_s(expected_s(c.to_dict()) if expected_s else None))[0]
+                                    timeout_s=expected_bound_s(expected_s, c))[0]
                 for c in configs}
         except RunFailed as err:
             raise GoodDoesNotRun(f"the good commit does not run: {err}") from None

@@ -84,6 +84,12 @@ def bound_s(expected_s, runs=1):
     return None if expected_s is None else run_limit_s(expected_s, runs)
 
 
+def expected_bound_s(expected_s, config, runs=1):
+    """``bound_s`` of ``runs`` runs of ``config`` (a TrainConfig) by ``expected_s(config dict) ->
+    seconds | None``; no ``expected_s``, no limit."""
+    return bound_s(expected_s(config.to_dict()) if expected_s else None, runs)
+
+
 def measured_s(runs):
     """What a run of the same config as ``runs`` (RunResults) is expected to take: their median
     wall time."""

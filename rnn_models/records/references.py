@@ -131,7 +131,7 @@ def train_at(commit, configs, data=None, processes=2, expected_s=None):
     key (an older commit writes its own form of the key). ``expected_s(config dict) ->
     seconds | None`` bounds each process as the training pool bounds a run
     (``executors.executor.run_limit_s``)."""
-    from rnn_models.bisect.runs import bound_s, train_seeds
+    from rnn_models.bisect.runs import expected_bound_s, train_seeds
     from rnn_models.machine import numerics_pin
     from rnn_models.machine.cpu import usable_cores
     from rnn_models.machine.environment import versions
@@ -148,8 +148,8 @@ def train_at(commit, configs, data=None, processes=2, expected_s=None):
     with worktree.checkout(git.SOURCE_ROOT, commit) as root, tempfile.TemporaryDirectory() as out:
         def train(k):
             base, seeds = jobs[k]
-            expected = expected_s(base.to_dict()) if expected_s else None
-            return train_seeds(root, base, seeds, Path(out) / str(k), data, threads, bound_s(expected, len(seeds)))
+            return train_seeds(root, base, seeds, Path(out) / str(k), data, threads,
+                               expected_bound_s(expected_s, base, len(seeds)))
 
         with concurrent.futures.ThreadPoolExecutor(processes) as side_by_side:
             batches = list(side_by_side.map(train, range(len(jobs))))

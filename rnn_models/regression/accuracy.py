@@ -147,14 +147,6 @@ def matching_reference(result, baseline):
     return None
 
 
-def identical_to_reference(result, baseline):
-    """``(True, "")`` when ``result`` reproduces one of the stored seed-0 runs bit for bit
-    (``matching_reference``), else ``(False, why_not_identical(...))``."""
-    if result.config.seed == 0 and matching_reference(result, baseline) is not None:
-        return True, ""
-    return False, why_not_identical(result, baseline)
-
-
 def why_not_identical(result, baseline):
     """Why ``result``, which reproduces no stored seed-0 run (``matching_reference`` is None),
     is not identical: not seed 0, where it first differs from the run stored under its own

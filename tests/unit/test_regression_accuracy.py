@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from rnn_models.records.baselines import CellBaseline
-from rnn_models.regression.accuracy import AccuracyOutcome, Policy, decide, identical_to_reference, judge, statistic
+from rnn_models.regression.accuracy import (AccuracyOutcome, Policy, decide, judge, matching_reference, statistic,
+                                           why_not_identical)
 from tests.unit.test_baseline import make_result
 
 POLICY = Policy()  # half-point target, last 3 epochs, looks (3, 6, 10), paired
@@ -73,8 +74,9 @@ def test_one_changed_bit_is_not_identical_and_says_where():
     window = runs[0].train_curve[3]
     changed = dataclasses.replace(window, loss=math.nextafter(window.loss, 1.0))
     run = dataclasses.replace(runs[0], train_curve=runs[0].train_curve[:3] + (changed,) + runs[0].train_curve[4:])
-    same, why = identical_to_reference(run, baseline)
-    assert not same and why.startswith("train window 4 loss") and "came from a machine" not in why
+    assert matching_reference(run, baseline) is None
+    why = why_not_identical(run, baseline)
+    assert why.startswith("train window 4 loss") and "came from a machine" not in why
 
 
 def test_a_run_under_numerics_with_no_reference_names_them():
@@ -82,8 +84,8 @@ def test_a_run_under_numerics_with_no_reference_names_them():
     window = dataclasses.replace(runs[0].train_curve[0], loss=runs[0].train_curve[0].loss + 1e-7)
     run = dataclasses.replace(runs[0], fingerprint={"cpu": "arm", "numerics": "aarch64/neon-native"},
                               train_curve=(window,) + runs[0].train_curve[1:])
-    same, why = identical_to_reference(run, baseline)
-    assert not same and why == ("no stored seed-0 run under this machine's numerics "
+    assert matching_reference(run, baseline) is None
+    assert why_not_identical(run, baseline) == ("no stored seed-0 run under this machine's numerics "
                                 "aarch64/neon-native (stored: test/avx2-pinned)")
 
 
@@ -92,7 +94,7 @@ def test_a_run_that_reproduces_a_reference_stored_under_another_key_is_identical
     bits (a key with the CPU part, against one stored before it) takes the identical path."""
     baseline, runs = distribution()
     run = dataclasses.replace(runs[0], fingerprint={"numerics": "test/avx2-pinned/authenticamd-25-17-l1d32k"})
-    assert identical_to_reference(run, baseline) == (True, "")
+    assert matching_reference(run, baseline) == "test/avx2-pinned"
     outcome = judge(baseline, run, Candidate(runs), POLICY)
     assert outcome.verdict == "identical"
     assert outcome.detail == "seed 0 reproduces the stored seed-0 run of numerics test/avx2-pinned bit for bit"
@@ -103,9 +105,9 @@ def test_a_second_reference_gives_its_machine_the_identical_path():
     window = runs[0].train_curve[0]
     other = dataclasses.replace(runs[0], train_curve=(dataclasses.replace(window, loss=window.loss + 1e-7),)
                                 + runs[0].train_curve[1:], fingerprint={"numerics": "aarch64/neon-native"})
-    assert not identical_to_reference(other, baseline)[0]
-    assert identical_to_reference(other, baseline.with_reference(other)) == (True, "")
-    assert identical_to_reference(runs[0], baseline.with_reference(other)) == (True, "")
+    assert matching_reference(other, baseline) is None
+    assert matching_reference(other, baseline.with_reference(other)) == "aarch64/neon-native"
+    assert matching_reference(runs[0], baseline.with_reference(other)) == "test/avx2-pinned"
 
 
 def test_equal_but_different_passes_after_the_first_look():
