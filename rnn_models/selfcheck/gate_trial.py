@@ -48,7 +48,9 @@ def second_job(on):
 
 
 def one_run(root, baseline_root, batch, thresholds, steps, family, slowdown=0.0, log=print):
-    """One whole-gate run in fresh workers: ``{step: {verdict, ratio, low, high, confirmed}}``."""
+    """One whole-gate run in fresh workers: ``{step: {verdict, first, ratio, low, high, second,
+    units, second_units}}``; ``units`` are the first A/B's samples (log ratios, in the order the
+    pairs took them), kept so that other rules can be replayed on them."""
     def restart():
         return ABSession(root, baseline_root, batch, thresholds)
 
@@ -62,8 +64,11 @@ def one_run(root, baseline_root, batch, thresholds, steps, family, slowdown=0.0,
             out[f"{cell} {phase} {device}"] = {
                 "verdict": confirmed_verdict(first, second), "first": first.decision.verdict,
                 "ratio": round(d.ratio, 5), "low": round(d.low, 5), "high": round(d.high, 5),
-                "second": None if second is None else second.decision.verdict}
-            log(f"  {cell} {phase}: {out[f'{cell} {phase} {device}']}")
+                "second": None if second is None else second.decision.verdict,
+                "units": [round(x, 6) for x in first.log_ratios],
+                "second_units": None if second is None else [round(x, 6) for x in second.log_ratios]}
+            log(f"  {cell} {phase}: " + ", ".join(f"{k} {v}" for k, v in out[f"{cell} {phase} {device}"].items()
+                                                   if not k.endswith("units")))
     finally:
         session.close()
     return out
