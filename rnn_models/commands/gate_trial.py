@@ -37,9 +37,11 @@ def run(*, runs: int, load: bool, slowdown: float, inject_cell: str, inject_phas
 
     out = check_output_file(out or Path(baselines) / RESULT_FILE, "--out")
     inject = (inject_cell, inject_phase)
+    def store_so_far(kind, entry):  # after each run: an interrupted trial keeps its finished runs
+        store(out, kind, entry, load=load, slowdown=slowdown, inject=inject, command=command_line())
+
     kind, entry = trial(real_batch(data), cells=cells or list(REGISTRY), runs=runs, load=load, slowdown=slowdown,
-                        inject=inject, root=git.SOURCE_ROOT, baselines=baselines)
-    store(out, kind, entry, load=load, slowdown=slowdown, inject=inject, command=command_line())
+                        inject=inject, root=git.SOURCE_ROOT, baselines=baselines, after_run=store_so_far)
     s = entry["summary"]
     print(f"{kind}: {s['runs_flagged_slower']} of {s['runs']} runs flagged slower "
           f"({s['steps_flagged_before_confirmation']} step(s) flagged before confirmation; "

@@ -74,9 +74,12 @@ def one_run(root, baseline_root, batch, thresholds, steps, family, slowdown=0.0,
     return out
 
 
-def trial(batch, *, cells, runs, load, slowdown, inject, root, baselines, log=print):
-    """Runs the experiment; returns this kind's entry of the result file."""
+def trial(batch, *, cells, runs, load, slowdown, inject, root, baselines, log=print, after_run=None):
+    """Runs the experiment; returns this kind's entry of the result file. ``after_run(kind,
+    entry)`` is called with the entry so far after each run (to store it, so that an
+    interrupted trial keeps the runs it finished)."""
     thresholds, kind, how = thresholds_for(load_calibrations(baselines), fingerprint())
+    kind = kind or machine_kind(fingerprint())
     if thresholds is None:
         raise ValueError(f"{how} in {baselines}: nothing to take thresholds from")
     repo = worktree.repo_root(root)
@@ -99,8 +102,10 @@ def trial(batch, *, cells, runs, load, slowdown, inject, root, baselines, log=pr
                 log(f"A/A run {k + 1} of {runs}" + (" beside a second job" if load else ""))
                 verdicts = one_run(root, baseline_root, batch, thresholds, steps, len(steps), log=log)
             entry["runs"].append({"seconds": round(time.perf_counter() - started, 1), "steps": verdicts})
-    entry["summary"] = summary(entry["runs"])
-    return kind or machine_kind(fingerprint()), entry
+            entry["summary"] = summary(entry["runs"])
+            if after_run is not None:
+                after_run(kind, entry)
+    return kind, entry
 
 
 def summary(runs):
