@@ -116,6 +116,14 @@ def decide(d, thresholds, family_size):
     return Decision(verdict, math.exp(estimate), math.exp(low), math.exp(high), len(d))
 
 
+def confirmed_verdict(first, second):
+    """A step's verdict when a step found slower (``first``) is timed again in fresh workers
+    (``second``, None when it was not): slower only when both find it slower, else inconclusive."""
+    if second is None:
+        return first.verdict
+    return "slower" if second.fails else "inconclusive"
+
+
 def decide_sequentially(d, thresholds, family_size):
     """The decision at the first look that is not inconclusive, else at the last look
     with data; ``d`` holds every unit taken (a run stops taking units once decided)."""

@@ -1,5 +1,5 @@
 """``gate-trial``: the whole speed gate run as CI runs it, on this machine, with the thresholds
-it would get here (and, under a one-pair calibration, the fresh-worker confirmation), to
+it would get here (and the fresh-worker confirmation of a step found slower), to
 measure its false alarms and power where no calibration was made, or beside a second job
 where one was (``gate-check`` makes a kind's calibration).
 
@@ -26,7 +26,8 @@ from rnn_models.records.calibrations import load_calibrations, machine_kind, thr
 from rnn_models.selfcheck.gate_check import gated_steps
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession
-from rnn_models.speed.gate import compare_confirmed, confirmed_verdict
+from rnn_models.regression.speed import confirmed_verdict
+from rnn_models.speed.gate import compare_confirmed
 
 _LOAD = ("import numpy as np\na = np.random.default_rng(0).random((512, 512))\n"
          "while True:\n    a = (a @ a) / 512.0\n")
@@ -59,10 +60,11 @@ def one_run(root, baseline_root, batch, thresholds, steps, family, slowdown=0.0,
     try:
         for cell, phase, device in steps:
             first, second, session = compare_confirmed(session, restart, cell, phase, device, family,
-                                                       slowdown=slowdown, confirm=thresholds.pairs == 1)
+                                                       slowdown=slowdown)
             d = (second or first).decision
             out[f"{cell} {phase} {device}"] = {
-                "verdict": confirmed_verdict(first, second), "first": first.decision.verdict,
+                "verdict": confirmed_verdict(first.decision, second and second.decision),
+                "first": first.decision.verdict,
                 "ratio": round(d.ratio, 5), "low": round(d.low, 5), "high": round(d.high, 5),
                 "second": None if second is None else second.decision.verdict,
                 "units": [round(x, 6) for x in first.log_ratios],

@@ -5,8 +5,8 @@ had, else the stored-median and PyTorch-ratio rules against the stored run.
   (``rnn_models.records.calibrations``).
 - Each step's units are taken by the calibrated number of fresh worker pairs in turn, so one
   pair's own speed (where the machine placed its processes) moves only its share of them. A
-  one-pair calibration instead times a step found slower again in fresh workers, and fails it
-  only if that A/B finds it slower too.
+  step found slower is timed again in fresh workers, and fails only if that A/B finds it
+  slower too: the same workers time every step of a run, so their biases lean all its steps.
 - Every way the A/B can be unavailable (no stored commit, no git, a missing default ref,
   differing dependencies or libraries, a worker that fails, no calibration) is said once, in
   one line, and the fallback rules apply to each step; a step that neither can judge says so.
@@ -23,6 +23,7 @@ from rnn_models import git
 from rnn_models.machine.environment import fingerprint
 from rnn_models.records.calibrations import load_calibrations, thresholds_for
 from rnn_models.records.speed_runs import fingerprint_warning, newest_run
+from rnn_models.regression.speed import confirmed_verdict
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession, ABUnavailable
 from rnn_models.speed.records import gate_extra_info
@@ -102,25 +103,19 @@ def baseline_commit(repo, ref, what):
                     "or pass --no-ab to gate on the stored run's rules")
 
 
-def compare_confirmed(session, restart, cell, phase, device, family_size, slowdown=0.0, confirm=True):
+def compare_confirmed(session, restart, cell, phase, device, family_size, slowdown=0.0):
     """``(first, second, session)``: the step's A/B in ``session``, and, when it finds the step
-    slower and ``confirm``, a second A/B in a fresh session from ``restart()`` (else None),
-    which is returned for the next steps. ``slowdown`` stretches the current side's steps
-    (calibration only). A session of several worker pairs needs no confirmation: its units
-    already average over pairs, and its calibration measured it without one."""
+    slower, a second A/B in a fresh session from ``restart()`` (else None), which is returned
+    for the next steps. ``slowdown`` stretches the current side's steps (calibration only).
+    Several worker pairs average their biases over a step's units, but not over the run: the
+    same workers time every step, so a run whose pairs are slow on one side leans every step
+    that way; fresh workers draw new biases (docs/decisions.md)."""
     first = session.compare(cell, phase, device, family_size, slowdown=slowdown)
-    if not first.decision.fails or not confirm:
+    if not first.decision.fails:
         return first, None, session
     session.close()
     session = restart()
     return first, session.compare(cell, phase, device, family_size, slowdown=slowdown), session
-
-
-def confirmed_verdict(first, second):
-    """The step's verdict: slower only when the fresh workers' A/B finds it slower too."""
-    if second is None:
-        return first.decision.verdict
-    return "slower" if second.decision.fails else "inconclusive"
 
 
 class GateError(Exception):
@@ -185,11 +180,9 @@ class SpeedGate:
             raise worktree.RefUnavailable(differs)
         self._batch, self._thresholds = batch, thresholds
         self._session = ABSession(self._current_root, self._baseline_root, batch, thresholds)
-        if thresholds.pairs > 1:
-            how = f"each step's units taken by {thresholds.pairs} pairs of fresh workers in turn"
-        else:
-            how = ("both sides in fresh workers; a step found slower is timed again in fresh workers "
-                   "and fails only if found slower again")
+        how = (f"each step's units taken by {thresholds.pairs} pairs of fresh workers in turn"
+               if thresholds.pairs > 1 else "both sides in fresh workers")
+        how += "; a step found slower is timed again in fresh workers and fails only if found slower again"
         self.notes.append(f"A/B against {self.ref} ({self.commit[:12]}), {how}")
 
     def _ab(self, cell, phase, device, batch):
@@ -209,8 +202,7 @@ class SpeedGate:
 
         try:
             first, second, self._session = compare_confirmed(
-                self._session, restart, cell, phase, device, self.family_size,
-                confirm=self._thresholds.pairs == 1)
+                self._session, restart, cell, phase, device, self.family_size)
             return first, second
         except ABUnavailable as err:
             self._give_up(err)
@@ -241,7 +233,7 @@ class SpeedGate:
                       "the widest stored thresholds (this machine kind is not calibrated)")
         d = first.decision
         text = f"current/baseline {d.interval_text()} over {d.units} units of {first.unit_steps} step pairs"
-        verdict = confirmed_verdict(first, second)
+        verdict = confirmed_verdict(d, second and second.decision)
         if second is None:
             return GateOutcome(*base, "ab", verdict, d.fails, text, first, f"A/B, {thresholds}")
         d2 = second.decision
