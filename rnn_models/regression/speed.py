@@ -118,7 +118,8 @@ def decide(d, thresholds, family_size):
 
 def confirmed_verdict(first, second):
     """A step's verdict when a step found slower (``first``) is timed again in fresh workers
-    (``second``, None when it was not): slower only when both find it slower, else inconclusive."""
+    (``second``: the decision on both A/Bs' units, None when it was not timed again): slower
+    only when that is slower too, else inconclusive."""
     if second is None:
         return first.verdict
     return "slower" if second.fails else "inconclusive"

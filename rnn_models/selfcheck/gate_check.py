@@ -13,8 +13,10 @@ can be replayed under any thresholds. From the A/A runs it derives the threshold
   unchanged step is found unchanged rather than inconclusive (docs/decisions.md measures the
   factor);
 
-then replays the gate's sequential decision on every stored run and counts the A/A runs
-with any false alarm and the injected runs flagged. All of it, with the machine's
+then replays the gate's sequential decision on every stored run, with its fresh-worker
+confirmation (a step a run finds slower is decided again on its units and the next run's
+sample of it), and counts
+the A/A runs with any false alarm and the injected runs flagged. All of it, with the machine's
 fingerprint, goes to ``baselines/speed_gate/<machine kind>.json``, where the gate reads its
 thresholds on machines of that kind; other kinds' files stay as they are.
 """
@@ -30,7 +32,7 @@ import numpy as np
 from rnn_models.config import PHASES
 from rnn_models.machine.environment import fingerprint
 from rnn_models.records.calibrations import SCHEMA_VERSION
-from rnn_models.regression.speed import Thresholds, decide_sequentially, hodges_lehmann
+from rnn_models.regression.speed import Thresholds, confirmed_verdict, decide, decide_sequentially, hodges_lehmann
 from rnn_models.speed.ab import ABSession
 
 DEFAULT_RUNS = 20  # clean A/A runs, and runs per injected slowdown
@@ -92,29 +94,49 @@ def derive_thresholds(aa_runs, alpha, looks, block_s, pairs=1):
     return Thresholds(min_effect, process_sigma, alpha, tuple(looks), block_s, pairs), derivation
 
 
-def evaluate(thresholds, aa_runs, injected, family):
-    """The gate's verdicts replayed on every stored run, and its rates."""
-    def verdict(d):
-        return decide_sequentially(np.asarray(d), thresholds, family)
+def confirm_across_runs(samples, thresholds, family):
+    """The gate's sequential decision and its confirmation replayed on one step's samples over
+    independent runs: a run that finds the step slower is decided again on its units and the
+    next run's whole sample (cyclically), the fresh workers the gate would start.
+    ``[(first, second or None), ...]``, one per run."""
+    if len(samples) < 2:
+        raise ValueError("replaying the fresh-worker confirmation needs at least 2 runs of each step")
+    out = []
+    for k, d in enumerate(samples):
+        first = decide_sequentially(np.asarray(d), thresholds, family)
+        fresh = samples[(k + 1) % len(samples)]
+        out.append((first, decide([*d[:first.units], *fresh], thresholds, family) if first.fails else None))
+    return out
 
-    aa_verdicts = [{step: verdict(d) for step, d in run.items()} for run in aa_runs]
+
+def evaluate(thresholds, aa_runs, injected, family):
+    """The gate's verdicts replayed on every stored run, confirmation included, and its rates."""
+    steps = list(aa_runs[0]) if aa_runs else []
+    by_step = {s: confirm_across_runs([run[s] for run in aa_runs], thresholds, family) for s in steps}
+    aa = [[by_step[s][k] for s in steps] for k in range(len(aa_runs))]  # per run: (first, second)
+    final = [[confirmed_verdict(*pair) for pair in run] for run in aa]
     summary = {
         "runs": len(aa_runs),
-        "steps_per_run": len(aa_runs[0]) if aa_runs else 0,
-        "runs_with_false_alarm": sum(any(v.fails for v in run.values()) for run in aa_verdicts),
-        "steps_flagged_slower": sum(v.fails for run in aa_verdicts for v in run.values()),
-        "verdicts": _counts(v.verdict for run in aa_verdicts for v in run.values()),
-        "ratio_quantiles": _quantiles([v.ratio for run in aa_verdicts for v in run.values()]),
-        "units_used": _counts(v.units for run in aa_verdicts for v in run.values()),
+        "steps_per_run": len(steps),
+        "runs_with_false_alarm": sum("slower" in run for run in final),
+        "runs_flagged_before_confirmation": sum(any(first.fails for first, _ in run) for run in aa),
+        "steps_flagged_slower": sum(run.count("slower") for run in final),
+        "steps_flagged_before_confirmation": sum(first.fails for run in aa for first, _ in run),
+        "verdicts": _counts(v for run in final for v in run),
+        "ratio_quantiles": _quantiles([first.ratio for run in aa for first, _ in run]),
+        "units_used": _counts(first.units for run in aa for first, _ in run),
     }
     injected_summary = []
     for group in injected:
-        decisions = [verdict(d) for d in group["samples"]]
+        pairs = confirm_across_runs(group["samples"], thresholds, family)
+        decisions = [first for first, _ in pairs]
+        final = [confirmed_verdict(*pair) for pair in pairs]
         truth = 1.0 + group["slowdown"]
         injected_summary.append({
             "cell": group["cell"], "phase": group["phase"], "slowdown": group["slowdown"],
-            "runs": len(decisions), "flagged": sum(d.fails for d in decisions),
-            "verdicts": _counts(d.verdict for d in decisions),
+            "runs": len(decisions), "flagged": final.count("slower"),
+            "flagged_before_confirmation": sum(d.fails for d in decisions),
+            "verdicts": _counts(final),
             "unchanged_or_faster_excluding_truth": sum(
                 d.verdict in ("unchanged", "faster") and not d.low <= truth <= d.high for d in decisions),
             "ratio_quantiles": _quantiles([d.ratio for d in decisions]),
@@ -199,8 +221,10 @@ def derive(calibration, looks=None, alpha=None):
                                                t.get("pairs", 1))
     aa_summary, injected_summary = evaluate(thresholds, samples["aa"], samples["injected"],
                                             calibration["family_size"])
-    if "seconds_per_aa_run_all_looks" in calibration:
-        aa_summary["seconds_per_run_all_looks"] = calibration["seconds_per_aa_run_all_looks"]
+    seconds = calibration.get("seconds_per_aa_run_all_looks",  # an older file kept it in its rates
+                              calibration.get("measured", {}).get("aa", {}).get("seconds_per_run_all_looks"))
+    if seconds is not None:
+        aa_summary["seconds_per_run_all_looks"] = seconds
     t.update(min_effect=thresholds.min_effect, process_sigma=thresholds.process_sigma)
     return {**calibration, "thresholds": t, "samples": samples, "derivation": derivation,
             "measured": {"aa": aa_summary, "injected": injected_summary}}

@@ -23,10 +23,10 @@ from rnn_models import git
 from rnn_models.machine.environment import fingerprint
 from rnn_models.records.atomic import write_json_atomic
 from rnn_models.records.calibrations import load_calibrations, machine_kind, thresholds_for
+from rnn_models.regression.speed import confirmed_verdict, decide, decide_sequentially
 from rnn_models.selfcheck.gate_check import gated_steps
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession
-from rnn_models.regression.speed import confirmed_verdict
 from rnn_models.speed.gate import compare_confirmed
 
 _LOAD = ("import numpy as np\na = np.random.default_rng(0).random((512, 512))\n"
@@ -51,7 +51,8 @@ def second_job(on):
 def one_run(root, baseline_root, batch, thresholds, steps, family, slowdown=0.0, log=print):
     """One whole-gate run in fresh workers: ``{step: {verdict, first, ratio, low, high, second,
     units, second_units}}``; ``units`` are the first A/B's samples (log ratios, in the order the
-    pairs took them), kept so that other rules can be replayed on them."""
+    pairs took them) and ``second_units`` the confirmation's own, kept so that other rules can
+    be replayed on them."""
     def restart():
         return ABSession(root, baseline_root, batch, thresholds)
 
@@ -68,7 +69,8 @@ def one_run(root, baseline_root, batch, thresholds, steps, family, slowdown=0.0,
                 "ratio": round(d.ratio, 5), "low": round(d.low, 5), "high": round(d.high, 5),
                 "second": None if second is None else second.decision.verdict,
                 "units": [round(x, 6) for x in first.log_ratios],
-                "second_units": None if second is None else [round(x, 6) for x in second.log_ratios]}
+                "second_units": None if second is None else  # the fresh workers' own
+                [round(x, 6) for x in second.log_ratios[len(first.log_ratios):]]}
             log(f"  {cell} {phase}: " + ", ".join(f"{k} {v}" for k, v in out[f"{cell} {phase} {device}"].items()
                                                    if not k.endswith("units")))
     finally:
@@ -120,6 +122,19 @@ def summary(runs):
             "steps_flagged_before_confirmation": sum(count("slower", "first")),
             "steps": sum(len(run["steps"]) for run in runs), "steps_inconclusive": sum(count("inconclusive")),
             "runs_with_an_inconclusive": sum(n > 0 for n in count("inconclusive"))}
+
+
+def replay(entry, thresholds, family):
+    """The runs of a stored trial entry judged again by today's rule from their stored units:
+    ``{"runs": n, "runs_flagged_slower": k}``, a step failing when its first A/B finds it
+    slower and the decision on its units and the confirmation's together is slower too."""
+    def fails(step):
+        if not decide_sequentially(step["units"], thresholds, family).fails:
+            return False
+        return decide([*step["units"], *step["second_units"]], thresholds, family).fails
+
+    flagged = sum(any(fails(step) for step in run["steps"].values()) for run in entry["runs"])
+    return {"runs": len(entry["runs"]), "runs_flagged_slower": flagged}
 
 
 def store(out, kind, entry, *, load, slowdown, inject, command):

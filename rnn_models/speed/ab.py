@@ -3,7 +3,7 @@ process, timed in alternation, never at the same time.
 
 This process only coordinates (it loads no TensorFlow): it asks both workers to build a
 step (in parallel, untimed), then times single steps on one side and then the other,
-alternating which goes first, in units of many such pairs, until
+the sides taking turns, in units of many such pairs, until
 ``rnn_models.regression.speed`` decides. Alternating whole blocks of steps instead left the
 machine's drifts of a few hundred ms in each block's ratio (docs/decisions.md).
 
@@ -245,12 +245,14 @@ class ABSession:
             for name in ("current", "baseline"))
 
     def _unit(self, workers, key, steps, slowdown, times):
-        """One sample: ``steps`` pairs of single steps, the two sides back to back and the
-        side that goes first alternating, so the machine's slow drifts hit both sides of each
-        pair alike; its value is the median of the pairs' log ratios."""
+        """One sample: ``steps`` pairs of single steps, the two sides taking turns (ABAB...), so
+        the machine's slow drifts hit both sides of each pair alike and neither side is timed
+        right after itself (a side timed twice in a row runs about 10% faster on its warm
+        caches: docs/decisions.md); its value is the median of the pairs' log ratios. The
+        current side opens a unit when an even number of pairs came before it."""
+        order = ("current", "baseline") if len(times["current"]) % 2 == 0 else ("baseline", "current")
         ratios = []
-        for j in range(steps):
-            order = ("current", "baseline") if (len(times["current"]) + j) % 2 == 0 else ("baseline", "current")
+        for _ in range(steps):
             pair = {}
             for name in order:
                 reply = workers[name].request(

@@ -5,8 +5,9 @@ had, else the stored-median and PyTorch-ratio rules against the stored run.
   (``rnn_models.records.calibrations``).
 - Each step's units are taken by the calibrated number of fresh worker pairs in turn, so one
   pair's own speed (where the machine placed its processes) moves only its share of them. A
-  step found slower is timed again in fresh workers, and fails only if that A/B finds it
-  slower too: the same workers time every step of a run, so their biases lean all its steps.
+  step found slower is timed again in fresh workers, and fails only if it is found slower on
+  both A/Bs' units together: the same workers time every step of a run, so their biases lean
+  all its steps.
 - Every way the A/B can be unavailable (no stored commit, no git, a missing default ref,
   differing dependencies or libraries, a worker that fails, no calibration) is said once, in
   one line, and the fallback rules apply to each step; a step that neither can judge says so.
@@ -23,7 +24,7 @@ from rnn_models import git
 from rnn_models.machine.environment import fingerprint
 from rnn_models.records.calibrations import load_calibrations, thresholds_for
 from rnn_models.records.speed_runs import fingerprint_warning, newest_run
-from rnn_models.regression.speed import confirmed_verdict
+from rnn_models.regression.speed import confirmed_verdict, decide
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession, ABUnavailable
 from rnn_models.speed.records import gate_extra_info
@@ -105,17 +106,25 @@ def baseline_commit(repo, ref, what):
 
 def compare_confirmed(session, restart, cell, phase, device, family_size, slowdown=0.0):
     """``(first, second, session)``: the step's A/B in ``session``, and, when it finds the step
-    slower, a second A/B in a fresh session from ``restart()`` (else None), which is returned
-    for the next steps. ``slowdown`` stretches the current side's steps (calibration only).
+    slower, its confirmation (else None): a fresh session from ``restart()``, returned for the
+    next steps, takes every look's units of the step, and ``second`` is decided on both A/Bs'
+    units together (``second.log_ratios``: the first's, then the fresh workers'). ``slowdown``
+    stretches the current side's steps (calibration only).
+
     Several worker pairs average their biases over a step's units, but not over the run: the
-    same workers time every step, so a run whose pairs are slow on one side leans every step
-    that way; fresh workers draw new biases (docs/decisions.md)."""
+    same workers time every step, so pairs that lean one way lean all its steps. Pooled with
+    fresh workers' units, such a lean weighs half, while a real slowdown gains the units
+    (docs/decisions.md)."""
     first = session.compare(cell, phase, device, family_size, slowdown=slowdown)
     if not first.decision.fails:
         return first, None, session
     session.close()
     session = restart()
-    return first, session.compare(cell, phase, device, family_size, slowdown=slowdown), session
+    fresh = session.compare(cell, phase, device, family_size, slowdown=slowdown, exhaust=True)
+    units = first.log_ratios + fresh.log_ratios
+    second = dataclasses.replace(fresh, log_ratios=units, decision=decide(units, session.thresholds, family_size),
+                                 worker_pairs=first.worker_pairs + fresh.worker_pairs)
+    return first, second, session
 
 
 class GateError(Exception):
@@ -182,7 +191,8 @@ class SpeedGate:
         self._session = ABSession(self._current_root, self._baseline_root, batch, thresholds)
         how = (f"each step's units taken by {thresholds.pairs} pairs of fresh workers in turn"
                if thresholds.pairs > 1 else "both sides in fresh workers")
-        how += "; a step found slower is timed again in fresh workers and fails only if found slower again"
+        how += ("; a step found slower is timed again in fresh workers and fails only if found slower "
+                "on both A/Bs' units together")
         self.notes.append(f"A/B against {self.ref} ({self.commit[:12]}), {how}")
 
     def _ab(self, cell, phase, device, batch):
@@ -237,7 +247,8 @@ class SpeedGate:
         if second is None:
             return GateOutcome(*base, "ab", verdict, d.fails, text, first, f"A/B, {thresholds}")
         d2 = second.decision
-        text += f"; fresh workers: {d2.interval_text()} ({d2.verdict}{'' if d2.fails else ', not confirmed'})"
+        text += (f"; with fresh workers' units, {d2.interval_text()} over {d2.units} units "
+                 f"({d2.verdict}{'' if d2.fails else ', not confirmed'})")
         return GateOutcome(*base, "ab", verdict, d2.fails, text, second,
                            f"A/B confirmed in fresh workers, {thresholds}")
 

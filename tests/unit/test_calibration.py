@@ -60,6 +60,32 @@ def test_evaluate_counts_false_alarms_and_detections():
     assert detected[0]["flagged"] == 5 and detected[0]["verdicts"] == {"slower": 5}
 
 
+def test_a_step_found_slower_is_decided_again_with_the_next_run_s_sample():
+    from rnn_models.regression.speed import Thresholds
+    from rnn_models.selfcheck.gate_check import confirm_across_runs
+
+    thresholds = Thresholds(0.04, 0.0, 0.01, (16, 32), 0.1)
+    rng = np.random.default_rng(0)
+    slow, same = (list(m + rng.normal(0, 0.01, 32)) for m in (0.06, 0.0))
+    pairs = confirm_across_runs([slow, same, slow, slow], thresholds, 1)
+    assert [first.verdict for first, _ in pairs] == ["slower", "unchanged", "slower", "slower"]
+    assert pairs[1][1] is None
+    # the first look's 16 units and the whole next sample; the last run's next is the first
+    assert [pairs[k][1].units for k in (0, 2, 3)] == [48, 48, 48]
+    assert [pairs[k][1].verdict == "slower" for k in (0, 2, 3)] == [False, True, True]
+    with pytest.raises(ValueError, match="at least 2 runs"):
+        confirm_across_runs([slow], thresholds, 1)
+
+
+def test_a_run_whose_workers_lean_one_way_is_flagged_but_not_confirmed():
+    aa = synthetic_runs(runs=8, bias_sd=0.0)
+    thresholds, _ = derive_thresholds(aa, 0.01, (16, 32, 48), 0.05)
+    aa[3] = {step: [v + 0.08 for v in d] for step, d in aa[3].items()}  # one run's pairs 8% slow on one side
+    summary, _ = evaluate(thresholds, aa, [], family=4)
+    assert summary["runs_flagged_before_confirmation"] == 1 and summary["steps_flagged_before_confirmation"] == 4
+    assert summary["runs_with_false_alarm"] == 0 and summary["verdicts"]["inconclusive"] >= 4
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_stored_speed_calibration_replays_to_the_rates_it_states(kind):
     data = _speed(kind)
@@ -192,6 +218,17 @@ def test_a_trials_summary_counts_its_runs(kind, name, entry):
     assert entry["summary"]["steps"] == len(steps)
     assert entry["summary"]["steps_inconclusive"] == sum(v["verdict"] == "inconclusive" for v in steps)
     assert all(v["verdict"] == "slower" or v["second"] != "slower" for v in steps)  # the rule itself
+
+
+@pytest.mark.parametrize("kind, name, entry", [t for t in _trials() if "replayed_with_todays_rule" in t[2]])
+def test_a_trial_made_under_an_earlier_rule_replays_to_the_rates_it_states_for_today_s(kind, name, entry):
+    from rnn_models.selfcheck.gate_trial import replay
+
+    thresholds, _ = load_calibrations(BASELINES)[kind]
+    stated = {k: v for k, v in entry["replayed_with_todays_rule"].items() if k != "rule"}
+    assert replay(entry, thresholds, family=16) == stated
+    if name.startswith("aa"):
+        assert stated["runs_flagged_slower"] <= max(1, stated["runs"] // 20)
 
 
 @pytest.mark.parametrize("kind, name, entry", [t for t in _trials() if t[1].startswith("aa")])

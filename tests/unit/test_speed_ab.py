@@ -15,6 +15,7 @@ from rnn_models.machine.environment import fingerprint
 from rnn_models.records.calibrations import (SCHEMA_VERSION, calibration_path, load_calibrations,
                                              machine_kind, thresholds_for)
 from rnn_models.records.speed_runs import machine_id, newest_run, read_run, StoredRunError
+from rnn_models.regression.speed import Thresholds
 from rnn_models.speed.ab import ABSession, ABUnavailable, check_versions
 from rnn_models.speed.gate import check_speed_inputs
 from tests import FIXTURES, ROOT
@@ -95,15 +96,18 @@ class FakeSession:
     def __init__(self, verdicts, log):
         self.verdicts, self.log = verdicts, log
 
-    def compare(self, cell, phase, device, family_size, slowdown=0.0):
+    thresholds = Thresholds(0.04, 0.0, 0.5, (2,), 0.1)  # 6 units can reach its per-look level
+
+    def compare(self, cell, phase, device, family_size, slowdown=0.0, exhaust=False):
         from rnn_models.regression.speed import Decision
         from rnn_models.speed.ab import ABResult
 
         verdict = self.verdicts.pop(0)
         self.log.append(("compare", verdict))
         ratio = 1.2 if verdict == "slower" else 1.0
-        return ABResult(cell, phase, device, Decision(verdict, ratio, ratio - 0.05, ratio + 0.05, 16),
-                        (), 10, 1.0, 1.0, {})
+        units = (math.log(ratio) + 0.01, math.log(ratio) - 0.01, math.log(ratio))
+        return ABResult(cell, phase, device, Decision(verdict, ratio, ratio - 0.05, ratio + 0.05, 3),
+                        units, 10, 1.0, 1.0, {})
 
     def close(self):
         self.log.append(("close",))
@@ -115,7 +119,7 @@ class FakeSession:
     (["slower", "unchanged"], "inconclusive", True),
     (["slower", "inconclusive"], "inconclusive", True),
 ])
-def test_a_slowdown_fails_only_when_fresh_workers_find_it_too(verdicts, final, restarted):
+def test_a_slowdown_fails_only_when_found_on_the_fresh_workers_units_too(verdicts, final, restarted):
     from rnn_models.regression.speed import confirmed_verdict
     from rnn_models.speed.gate import compare_confirmed
 
@@ -126,6 +130,8 @@ def test_a_slowdown_fails_only_when_fresh_workers_find_it_too(verdicts, final, r
     assert confirmed_verdict(first.decision, second and second.decision) == final
     assert (("restart",) in log) == restarted and (second is not None) == restarted
     assert after is session and not session.verdicts
+    if second is not None:  # decided on the first A/B's 3 units and the fresh workers' 3
+        assert second.log_ratios[:3] == first.log_ratios and second.decision.units == 6
 
 
 class FakeWorker:
