@@ -37,6 +37,7 @@ def run(*, runs: int, load: bool, slowdown: float, inject_cell: str, inject_phas
 
     out = check_output_file(out or Path(baselines) / RESULT_FILE, "--out")
     inject = (inject_cell, inject_phase)
+
     def store_so_far(kind, entry):  # after each run: an interrupted trial keeps its finished runs
         store(out, kind, entry, load=load, slowdown=slowdown, inject=inject, command=command_line())
 

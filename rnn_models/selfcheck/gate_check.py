@@ -15,10 +15,10 @@ can be replayed under any thresholds. From the A/A runs it derives the threshold
 
 then replays the gate's sequential decision on every stored run, with its fresh-worker
 confirmation (a step a run finds slower is decided again on its units and the next run's
-sample of it), and counts
-the A/A runs with any false alarm and the injected runs flagged. All of it, with the machine's
-fingerprint, goes to ``baselines/speed_gate/<machine kind>.json``, where the gate reads its
-thresholds on machines of that kind; other kinds' files stay as they are.
+sample of it), and counts the A/A runs with any false alarm and the injected runs flagged.
+All of it, with the machine's fingerprint, goes to ``baselines/speed_gate/<machine
+kind>.json``, where the gate reads its thresholds on machines of that kind; other kinds'
+files stay as they are.
 """
 
 import datetime

@@ -13,7 +13,8 @@ THRESHOLDS = Thresholds(0.04, 0.005, 0.01, (16, 32), 0.1, pairs=3)
 
 @pytest.fixture
 def stand_ins(monkeypatch, tmp_path):
-    """No workers, worktree or calibration: each run's verdicts come from ``made_up``."""
+    """No workers, worktree or calibration: a stand-in ``one_run`` gives two runs' verdicts,
+    then is interrupted."""
     runs = []
 
     def one_run(root, baseline_root, batch, thresholds, steps, family, slowdown=0.0, log=print):
