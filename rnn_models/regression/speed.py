@@ -116,6 +116,13 @@ def decide(d, thresholds, family_size):
     return Decision(verdict, math.exp(estimate), math.exp(low), math.exp(high), len(d))
 
 
+def confirmation(first_units, fresh_units, thresholds, family_size):
+    """The decision on a step found slower once fresh workers have timed it too: on both A/Bs'
+    units together, so a lean of the first workers weighs half and a real slowdown gains the
+    units."""
+    return decide([*first_units, *fresh_units], thresholds, family_size)
+
+
 def confirmed_verdict(first, second):
     """A step's verdict when a step found slower (``first``) is timed again in fresh workers
     (``second``: the decision on both A/Bs' units, None when it was not timed again): slower

@@ -32,7 +32,8 @@ import numpy as np
 from rnn_models.config import PHASES
 from rnn_models.machine.environment import fingerprint
 from rnn_models.records.calibrations import SCHEMA_VERSION
-from rnn_models.regression.speed import Thresholds, confirmed_verdict, decide, decide_sequentially, hodges_lehmann
+from rnn_models.regression.speed import (Thresholds, confirmation, confirmed_verdict, decide_sequentially,
+                                         hodges_lehmann)
 from rnn_models.speed.ab import ABSession
 
 DEFAULT_RUNS = 20  # clean A/A runs, and runs per injected slowdown
@@ -105,7 +106,7 @@ def confirm_across_runs(samples, thresholds, family):
     for k, d in enumerate(samples):
         first = decide_sequentially(np.asarray(d), thresholds, family)
         fresh = samples[(k + 1) % len(samples)]
-        out.append((first, decide([*d[:first.units], *fresh], thresholds, family) if first.fails else None))
+        out.append((first, confirmation(d[:first.units], fresh, thresholds, family) if first.fails else None))
     return out
 
 

@@ -23,7 +23,7 @@ from rnn_models import git
 from rnn_models.machine.environment import fingerprint
 from rnn_models.records.atomic import write_json_atomic
 from rnn_models.records.calibrations import load_calibrations, machine_kind, thresholds_for
-from rnn_models.regression.speed import confirmed_verdict, decide, decide_sequentially
+from rnn_models.regression.speed import confirmation, confirmed_verdict, decide_sequentially
 from rnn_models.selfcheck.gate_check import gated_steps
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession
@@ -131,7 +131,7 @@ def replay(entry, thresholds, family):
     def fails(step):
         if not decide_sequentially(step["units"], thresholds, family).fails:
             return False
-        return decide([*step["units"], *step["second_units"]], thresholds, family).fails
+        return confirmation(step["units"], step["second_units"], thresholds, family).fails
 
     flagged = sum(any(fails(step) for step in run["steps"].values()) for run in entry["runs"])
     return {"runs": len(entry["runs"]), "runs_flagged_slower": flagged}

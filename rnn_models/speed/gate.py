@@ -24,7 +24,7 @@ from rnn_models import git
 from rnn_models.machine.environment import fingerprint
 from rnn_models.records.calibrations import load_calibrations, thresholds_for
 from rnn_models.records.speed_runs import fingerprint_warning, newest_run
-from rnn_models.regression.speed import confirmed_verdict, decide
+from rnn_models.regression.speed import confirmation, confirmed_verdict
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession, ABUnavailable
 from rnn_models.speed.records import gate_extra_info
@@ -122,7 +122,9 @@ def compare_confirmed(session, restart, cell, phase, device, family_size, slowdo
     session = restart()
     fresh = session.compare(cell, phase, device, family_size, slowdown=slowdown, exhaust=True)
     units = first.log_ratios + fresh.log_ratios
-    second = dataclasses.replace(fresh, log_ratios=units, decision=decide(units, session.thresholds, family_size),
+    second = dataclasses.replace(fresh, log_ratios=units,
+                                 decision=confirmation(first.log_ratios, fresh.log_ratios, session.thresholds,
+                                                       family_size),
                                  worker_pairs=first.worker_pairs + fresh.worker_pairs)
     return first, second, session
 
