@@ -45,6 +45,7 @@ def run(*, runs: int, load: bool, slowdown: float, inject_cell: str, inject_phas
                         inject=inject, root=git.SOURCE_ROOT, baselines=baselines, after_run=store_so_far)
     s = entry["summary"]
     print(f"{kind}: {s['runs_flagged_slower']} of {s['runs']} runs flagged slower "
-          f"({s['steps_flagged_before_confirmation']} step(s) flagged before confirmation; "
+          f"({s['steps_flagged_before_confirmation']} step(s) flagged before confirmation, "
+          f"{s['retimes']} fresh-worker retime(s); "
           f"{s['steps_inconclusive']} of {s['steps']} step verdicts inconclusive); written to {out}")
     return 0

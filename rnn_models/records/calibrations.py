@@ -4,7 +4,7 @@ from (written by ``python -m rnn_models gate-check``, which adds its kind's file
 the others).
 
 A machine of a kind with no calibration is judged with the widest stored thresholds
-(``thresholds_for``), and the gate confirms each slowdown with fresh workers
+(``thresholds_for``), and the gate times each unclear step again with fresh workers
 (``rnn_models.speed.gate``); ``baselines/speed_gate_trials.json`` holds what that was
 measured to give on an uncalibrated kind (``gate-trial``), and a calibrated kind beside a second job.
 """
@@ -65,7 +65,8 @@ def _thresholds(path, data):
     try:
         t = data["thresholds"]
         return Thresholds(float(t["min_effect"]), float(t["process_sigma"]), float(t["family_alpha"]),
-                          tuple(int(n) for n in t["looks"]), float(t["block_s"]), int(t.get("pairs", 1)))
+                          tuple(int(n) for n in t["looks"]), float(t["block_s"]), int(t.get("pairs", 1)),
+                          int(t.get("retimes", Thresholds.retimes)))
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise _invalid(path, err) from None
 
@@ -93,7 +94,8 @@ def thresholds_for(calibrations, fingerprint):
         family_alpha=min(t.family_alpha for t in stored),
         looks=max((t.looks for t in stored), key=lambda looks: looks[-1]),
         block_s=max(t.block_s for t in stored),
-        pairs=max(t.pairs for t in stored))
+        pairs=max(t.pairs for t in stored),
+        retimes=max(t.retimes for t in stored))
     return widest, None, (f"this machine kind {kind} is not calibrated: the widest thresholds of "
                           f"{', '.join(calibrations)}")
 

@@ -15,10 +15,18 @@ at the looks the calibration fixed, each look at the Bonferroni share of ``famil
 over every gated step and look.
 
 Verdicts, with ``m = log(1 + min_effect)``:
-- ``slower``: the interval is above 0 and the estimate at least ``m`` (fails the gate);
+- ``slower``: the interval is above 0 and the estimate at least ``m``;
 - ``faster``: the interval is below 0 and the estimate at most ``-m``;
 - ``unchanged``: the interval lies inside ``(-m, m)``;
 - ``inconclusive``: none of these (more units; still so at the last look, it passes with a note).
+
+A step whose first A/B is unclear (found slower, or inconclusive leaning slower: the estimate
+at least ``RETIME_LEAN * m``) is timed again by fresh workers, up to ``retimes`` sessions,
+and decided on every session's units together (``decide_with_retimes``). Only such a pooled
+decision fails a step: the same workers time every step of a run, so their lean is in all of
+its first A/Bs, and on a noisy machine one session's units are too few. A step takes at most
+``retimes`` pooled decisions, so the per-look level (Bonferroni over the larger of the looks
+and the retimes) bounds the whole gate's false alarms by ``family_alpha``.
 """
 
 import dataclasses
@@ -28,6 +36,7 @@ import numpy as np
 from scipy import stats
 
 VERDICTS = ("slower", "faster", "unchanged", "inconclusive")
+RETIME_LEAN = 0.5  # an inconclusive estimate past this share of m retimes (docs/decisions.md)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,17 +49,19 @@ class Thresholds:
     looks: tuple[int, ...]  # units at each look, ascending
     block_s: float  # target seconds of one side's steps in a unit
     pairs: int = 1  # fresh worker pairs that take the units in turn (their biases average out)
+    retimes: int = 2  # fresh-worker sessions an unclear step may take after its first A/B
 
     def __post_init__(self):
         if not (0 < self.min_effect < 1 and self.process_sigma >= 0 and 0 < self.family_alpha < 1
-                and self.pairs >= 1):
+                and self.pairs >= 1 and self.retimes >= 1):
             raise ValueError(f"invalid A/B thresholds: {self}")
         if not self.looks or list(self.looks) != sorted(set(self.looks)) or self.looks[0] < 2:
             raise ValueError(f"A/B looks must be ascending unit counts >= 2, got {self.looks}")
 
     def alpha_per_look(self, family_size):
-        """One-sided level of each look of each gated step (Bonferroni)."""
-        return self.family_alpha / (max(1, family_size) * len(self.looks))
+        """One-sided level of each look of each gated step (Bonferroni over the looks, or over
+        the pooled decisions that alone can fail a step where there are more of those)."""
+        return self.family_alpha / (max(1, family_size) * max(len(self.looks), self.retimes))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,20 +127,43 @@ def decide(d, thresholds, family_size):
     return Decision(verdict, math.exp(estimate), math.exp(low), math.exp(high), len(d))
 
 
-def confirmation(first_units, fresh_units, thresholds, family_size):
-    """The decision on a step found slower once fresh workers have timed it too: on both A/Bs'
-    units together, so a lean of the first workers weighs half and a real slowdown gains the
-    units."""
-    return decide([*first_units, *fresh_units], thresholds, family_size)
+def needs_retime(decision, thresholds):
+    """Whether a step's decision so far is unclear enough to time it again in fresh workers:
+    found slower (a lean of its workers, or a slowdown), or inconclusive with its estimate at
+    least ``RETIME_LEAN`` of the minimum effect (too few units for this machine's noise)."""
+    if decision.fails:
+        return True
+    return (decision.verdict == "inconclusive"
+            and math.log(decision.ratio) >= RETIME_LEAN * math.log1p(thresholds.min_effect))
 
 
-def confirmed_verdict(first, second):
-    """A step's verdict when a step found slower (``first``) is timed again in fresh workers
-    (``second``: the decision on both A/Bs' units, None when it was not timed again): slower
-    only when that is slower too, else inconclusive."""
-    if second is None:
-        return first.verdict
-    return "slower" if second.fails else "inconclusive"
+def decide_with_retimes(first, first_units, retime, thresholds, family_size):
+    """``(pooled, sessions)``: while the decision is unclear (``needs_retime``) and fewer than
+    ``thresholds.retimes`` fresh sessions were taken, ``retime()`` gives the next fresh
+    session's units and the step is decided again on all of them together; it stops at a
+    pooled decision that is slower. ``pooled`` is the last pooled decision (None when the
+    first was clear) and ``sessions`` each fresh session's units. ``first``: the decision on
+    ``first_units``, the first A/B's."""
+    units, sessions, pooled = list(first_units), [], None
+    while len(sessions) < thresholds.retimes and needs_retime(pooled or first, thresholds):
+        fresh = list(retime())
+        sessions.append(fresh)
+        units += fresh
+        pooled = decide(units, thresholds, family_size)
+        if pooled.fails:
+            break
+    return pooled, sessions
+
+
+def final_verdict(first, pooled):
+    """A step's verdict: the first A/B's when it was not timed again (``pooled`` None), else
+    the pooled decision's, except that a step found slower and not confirmed is inconclusive.
+    Only a pooled ``slower`` fails."""
+    if pooled is None:
+        return "inconclusive" if first.fails else first.verdict
+    if first.fails and not pooled.fails:
+        return "inconclusive"
+    return pooled.verdict
 
 
 def decide_sequentially(d, thresholds, family_size):

@@ -14,8 +14,8 @@ can be replayed under any thresholds. From the A/A runs it derives the threshold
   factor);
 
 then replays the gate's sequential decision on every stored run, with its fresh-worker
-confirmation (a step a run finds slower is decided again on its units and the next run's
-sample of it), and counts the A/A runs with any false alarm and the injected runs flagged.
+retimes (a step a run finds unclear is decided again on its units and the next runs'
+samples of it), and counts the A/A runs with any false alarm and the injected runs flagged.
 All of it, with the machine's fingerprint, goes to ``baselines/speed_gate/<machine
 kind>.json``, where the gate reads its thresholds on machines of that kind; other kinds'
 files stay as they are.
@@ -32,7 +32,7 @@ import numpy as np
 from rnn_models.config import PHASES
 from rnn_models.machine.environment import fingerprint
 from rnn_models.records.calibrations import SCHEMA_VERSION
-from rnn_models.regression.speed import (Thresholds, confirmation, confirmed_verdict, decide_sequentially,
+from rnn_models.regression.speed import (Thresholds, decide_sequentially, decide_with_retimes, final_verdict,
                                          hodges_lehmann)
 from rnn_models.speed.ab import ABSession
 
@@ -72,7 +72,7 @@ def _run(root, batch, thresholds, steps, family, slowdown=0.0, log=print):
         session.close()
 
 
-def derive_thresholds(aa_runs, alpha, looks, block_s, pairs=1):
+def derive_thresholds(aa_runs, alpha, looks, block_s, pairs=1, retimes=Thresholds.retimes):
     """``(Thresholds, derivation dict)`` from the A/A runs' samples."""
     estimates, errors = {}, {}
     for run in aa_runs:
@@ -92,51 +92,56 @@ def derive_thresholds(aa_runs, alpha, looks, block_s, pairs=1):
         "largest_aa_deviation": largest,
         "aa_estimate_sd": statistics.pstdev([e for v in estimates.values() for e in v]),
     }
-    return Thresholds(min_effect, process_sigma, alpha, tuple(looks), block_s, pairs), derivation
+    return Thresholds(min_effect, process_sigma, alpha, tuple(looks), block_s, pairs, retimes), derivation
 
 
-def confirm_across_runs(samples, thresholds, family):
-    """The gate's sequential decision and its confirmation replayed on one step's samples over
-    independent runs: a run that finds the step slower is decided again on its units and the
-    next run's whole sample (cyclically), the fresh workers the gate would start.
-    ``[(first, second or None), ...]``, one per run."""
-    if len(samples) < 2:
-        raise ValueError("replaying the fresh-worker confirmation needs at least 2 runs of each step")
+def retime_across_runs(samples, thresholds, family):
+    """The gate's sequential decision and its retimes replayed on one step's samples over
+    independent runs: an unclear run's step (``needs_retime``) is decided again with the next
+    runs' whole samples (cyclically), the fresh workers' sessions the gate would start.
+    ``[(first, pooled or None, retimes taken), ...]``, one per run."""
+    if len(samples) <= thresholds.retimes:
+        raise ValueError(f"replaying {thresholds.retimes} fresh-worker retimes needs more runs of each step "
+                         f"than that, got {len(samples)}")
     out = []
     for k, d in enumerate(samples):
         first = decide_sequentially(np.asarray(d), thresholds, family)
-        fresh = samples[(k + 1) % len(samples)]
-        out.append((first, confirmation(d[:first.units], fresh, thresholds, family) if first.fails else None))
+        later = (samples[(k + j) % len(samples)] for j in range(1, len(samples)))
+        pooled, sessions = decide_with_retimes(first, d[:first.units], lambda: next(later), thresholds, family)
+        out.append((first, pooled, len(sessions)))
     return out
 
 
 def evaluate(thresholds, aa_runs, injected, family):
-    """The gate's verdicts replayed on every stored run, confirmation included, and its rates."""
+    """The gate's verdicts replayed on every stored run, retimes included, and its rates."""
     steps = list(aa_runs[0]) if aa_runs else []
-    by_step = {s: confirm_across_runs([run[s] for run in aa_runs], thresholds, family) for s in steps}
-    aa = [[by_step[s][k] for s in steps] for k in range(len(aa_runs))]  # per run: (first, second)
-    final = [[confirmed_verdict(*pair) for pair in run] for run in aa]
+    by_step = {s: retime_across_runs([run[s] for run in aa_runs], thresholds, family) for s in steps}
+    aa = [[by_step[s][k] for s in steps] for k in range(len(aa_runs))]  # per run: (first, pooled, retimes)
+    final = [[final_verdict(first, pooled) for first, pooled, _ in run] for run in aa]
     summary = {
         "runs": len(aa_runs),
         "steps_per_run": len(steps),
         "runs_with_false_alarm": sum("slower" in run for run in final),
-        "runs_flagged_before_confirmation": sum(any(first.fails for first, _ in run) for run in aa),
+        "runs_flagged_before_confirmation": sum(any(first.fails for first, _, _ in run) for run in aa),
         "steps_flagged_slower": sum(run.count("slower") for run in final),
-        "steps_flagged_before_confirmation": sum(first.fails for run in aa for first, _ in run),
+        "steps_flagged_before_confirmation": sum(first.fails for run in aa for first, _, _ in run),
+        "steps_retimed": sum(n > 0 for run in aa for _, _, n in run),
+        "retimes": sum(n for run in aa for _, _, n in run),
         "verdicts": _counts(v for run in final for v in run),
-        "ratio_quantiles": _quantiles([first.ratio for run in aa for first, _ in run]),
-        "units_used": _counts(first.units for run in aa for first, _ in run),
+        "ratio_quantiles": _quantiles([first.ratio for run in aa for first, _, _ in run]),
+        "units_used": _counts(first.units for run in aa for first, _, _ in run),
     }
     injected_summary = []
     for group in injected:
-        pairs = confirm_across_runs(group["samples"], thresholds, family)
-        decisions = [first for first, _ in pairs]
-        final = [confirmed_verdict(*pair) for pair in pairs]
+        replayed = retime_across_runs(group["samples"], thresholds, family)
+        decisions = [first for first, _, _ in replayed]
+        final = [final_verdict(first, pooled) for first, pooled, _ in replayed]
         truth = 1.0 + group["slowdown"]
         injected_summary.append({
             "cell": group["cell"], "phase": group["phase"], "slowdown": group["slowdown"],
             "runs": len(decisions), "flagged": final.count("slower"),
             "flagged_before_confirmation": sum(d.fails for d in decisions),
+            "retimes": sum(n for _, _, n in replayed),
             "verdicts": _counts(final),
             "unchanged_or_faster_excluding_truth": sum(
                 d.verdict in ("unchanged", "faster") and not d.low <= truth <= d.high for d in decisions),
@@ -219,13 +224,13 @@ def derive(calibration, looks=None, alpha=None):
     if alpha:
         t["family_alpha"] = alpha
     thresholds, derivation = derive_thresholds(samples["aa"], t["family_alpha"], t["looks"], t["block_s"],
-                                               t.get("pairs", 1))
+                                               t.get("pairs", 1), t.get("retimes", Thresholds.retimes))
     aa_summary, injected_summary = evaluate(thresholds, samples["aa"], samples["injected"],
                                             calibration["family_size"])
     seconds = calibration.get("seconds_per_aa_run_all_looks",  # an older file kept it in its rates
                               calibration.get("measured", {}).get("aa", {}).get("seconds_per_run_all_looks"))
     if seconds is not None:
         aa_summary["seconds_per_run_all_looks"] = seconds
-    t.update(min_effect=thresholds.min_effect, process_sigma=thresholds.process_sigma)
+    t.update(min_effect=thresholds.min_effect, process_sigma=thresholds.process_sigma, retimes=thresholds.retimes)
     return {**calibration, "thresholds": t, "samples": samples, "derivation": derivation,
             "measured": {"aa": aa_summary, "injected": injected_summary}}

@@ -1,10 +1,10 @@
 """``gate-trial``: the whole speed gate run as CI runs it, on this machine, with the thresholds
-it would get here (and the fresh-worker confirmation of a step found slower), to
+it would get here (and the fresh-worker retimes of an unclear step), to
 measure its false alarms and power where no calibration was made, or beside a second job
 where one was (``gate-check`` makes a kind's calibration).
 
 Each run starts fresh workers for both sides over the same code (A/A) and judges every gated
-step exactly as the suite does (``rnn_models.speed.gate.compare_confirmed``); an injected run
+step exactly as the suite does (``rnn_models.speed.gate.compare_retimed``); an injected run
 stretches one step of the current side. ``--load`` runs a second job beside the gate, a
 single-threaded NumPy matmul loop, as a CI machine's neighbour would. Results go to
 ``baselines/speed_gate_trials.json`` (one entry per machine kind and experiment, kept beside
@@ -23,11 +23,11 @@ from rnn_models import git
 from rnn_models.machine.environment import fingerprint
 from rnn_models.records.atomic import write_json_atomic
 from rnn_models.records.calibrations import load_calibrations, machine_kind, thresholds_for
-from rnn_models.regression.speed import confirmation, confirmed_verdict, decide_sequentially
+from rnn_models.regression.speed import decide_sequentially, decide_with_retimes, final_verdict
 from rnn_models.selfcheck.gate_check import gated_steps
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession
-from rnn_models.speed.gate import compare_confirmed
+from rnn_models.speed.gate import compare_retimed
 
 _LOAD = ("import numpy as np\na = np.random.default_rng(0).random((512, 512))\n"
          "while True:\n    a = (a @ a) / 512.0\n")
@@ -50,9 +50,9 @@ def second_job(on):
 
 def one_run(root, baseline_root, batch, thresholds, steps, family, slowdown=0.0, log=print):
     """One whole-gate run in fresh workers: ``{step: {verdict, first, ratio, low, high, second,
-    units, second_units}}``; ``units`` are the first A/B's samples (log ratios, in the order the
-    pairs took them) and ``second_units`` the confirmation's own, kept so that other rules can
-    be replayed on them."""
+    units, retimes_units}}``; ``units`` are the first A/B's samples (log ratios, in the order the
+    pairs took them), ``second`` the pooled decision's verdict and ``retimes_units`` each fresh
+    session's own, kept so that other rules can be replayed on them."""
     def restart():
         return ABSession(root, baseline_root, batch, thresholds)
 
@@ -60,19 +60,19 @@ def one_run(root, baseline_root, batch, thresholds, steps, family, slowdown=0.0,
     out = {}
     try:
         for cell, phase, device in steps:
-            first, second, session = compare_confirmed(session, restart, cell, phase, device, family,
-                                                       slowdown=slowdown)
-            d = (second or first).decision
+            first, pooled, session = compare_retimed(session, restart, cell, phase, device, family,
+                                                     slowdown=slowdown)
+            d = (pooled or first).decision
             out[f"{cell} {phase} {device}"] = {
-                "verdict": confirmed_verdict(first.decision, second and second.decision),
+                "verdict": final_verdict(first.decision, pooled and pooled.decision),
                 "first": first.decision.verdict,
                 "ratio": round(d.ratio, 5), "low": round(d.low, 5), "high": round(d.high, 5),
-                "second": None if second is None else second.decision.verdict,
+                "second": None if pooled is None else pooled.decision.verdict,
                 "units": [round(x, 6) for x in first.log_ratios],
-                "second_units": None if second is None else  # the fresh workers' own
-                [round(x, 6) for x in second.log_ratios[len(first.log_ratios):]]}
+                "retimes_units": [] if pooled is None else [[round(x, 6) for x in u] for u in pooled.sessions]}
             log(f"  {cell} {phase}: " + ", ".join(f"{k} {v}" for k, v in out[f"{cell} {phase} {device}"].items()
-                                                   if not k.endswith("units")))
+                                                   if not k.endswith("units"))
+                + f", retimes {len(out[f'{cell} {phase} {device}']['retimes_units'])}")
     finally:
         session.close()
     return out
@@ -114,27 +114,43 @@ def trial(batch, *, cells, runs, load, slowdown, inject, root, baselines, log=pr
 
 def summary(runs):
     """The counts a trial's runs give: runs with any step flagged slower (a false alarm in an
-    A/A), steps flagged before their confirmation, and the inconclusive verdicts (which pass)."""
+    A/A), steps flagged before their confirmation, fresh-worker retimes, and the inconclusive
+    verdicts (which pass)."""
     def count(verdict, key="verdict"):
         return [sum(v[key] == verdict for v in run["steps"].values()) for run in runs]
 
     return {"runs": len(runs), "runs_flagged_slower": sum(n > 0 for n in count("slower")),
             "steps_flagged_before_confirmation": sum(count("slower", "first")),
+            "retimes": sum(len(_sessions(v)) for run in runs for v in run["steps"].values()),
             "steps": sum(len(run["steps"]) for run in runs), "steps_inconclusive": sum(count("inconclusive")),
             "runs_with_an_inconclusive": sum(n > 0 for n in count("inconclusive"))}
 
 
+def _sessions(step):
+    """A stored step's fresh-worker sessions' units (an entry from before the retimes kept one
+    confirmation as ``second_units``)."""
+    if "retimes_units" in step:
+        return step["retimes_units"]
+    return [step["second_units"]] if step.get("second_units") else []
+
+
 def replay(entry, thresholds, family):
     """The runs of a stored trial entry judged again by today's rule from their stored units:
-    ``{"runs": n, "runs_flagged_slower": k}``, a step failing when its first A/B finds it
-    slower and the decision on its units and the confirmation's together is slower too."""
-    def fails(step):
-        if not decide_sequentially(step["units"], thresholds, family).fails:
-            return False
-        return confirmation(step["units"], step["second_units"], thresholds, family).fails
+    ``{"runs": n, "runs_flagged_slower": k}``. A retime the rule calls for takes the trial's
+    own fresh sessions' units while it has them, then the next runs' units of that step
+    (cyclically; a run that stopped at its first look holds only that look's)."""
+    runs = entry["runs"]
 
-    flagged = sum(any(fails(step) for step in run["steps"].values()) for run in entry["runs"])
-    return {"runs": len(entry["runs"]), "runs_flagged_slower": flagged}
+    def fails(k, name):
+        step = runs[k]["steps"][name]
+        first = decide_sequentially(step["units"], thresholds, family)
+        later = iter([*_sessions(step), *(runs[(k + j) % len(runs)]["steps"][name]["units"]
+                                         for j in range(1, len(runs)))])
+        pooled, _ = decide_with_retimes(first, step["units"][:first.units], lambda: next(later), thresholds, family)
+        return final_verdict(first, pooled) == "slower"
+
+    flagged = sum(any(fails(k, name) for name in run["steps"]) for k, run in enumerate(runs))
+    return {"runs": len(runs), "runs_flagged_slower": flagged}
 
 
 def store(out, kind, entry, *, load, slowdown, inject, command):

@@ -150,6 +150,7 @@ class ABResult:
     baseline_median_s: float
     kernel_paths: dict
     worker_pairs: int = 1  # the pairs of worker processes the units came from, in turn
+    sessions: tuple = ()  # when it pools fresh workers' retimes: each one's own units, in order
 
     @property
     def verdict(self):

@@ -5,9 +5,10 @@ had, else the stored-median and PyTorch-ratio rules against the stored run.
   (``rnn_models.records.calibrations``).
 - Each step's units are taken by the calibrated number of fresh worker pairs in turn, so one
   pair's own speed (where the machine placed its processes) moves only its share of them. A
-  step found slower is timed again in fresh workers, and fails only if it is found slower on
-  both A/Bs' units together: the same workers time every step of a run, so their biases lean
-  all its steps.
+  step found slower, or inconclusive leaning slower, is timed again by fresh workers (up to
+  the calibration's ``retimes`` sessions), and fails only if it is found slower on all their
+  units together: the same workers time every step of a run, so their biases lean all its
+  steps, and a noisy machine needs more units.
 - Every way the A/B can be unavailable (no stored commit, no git, a missing default ref,
   differing dependencies or libraries, a worker that fails, no calibration) is said once, in
   one line, and the fallback rules apply to each step; a step that neither can judge says so.
@@ -24,7 +25,7 @@ from rnn_models import git
 from rnn_models.machine.environment import fingerprint
 from rnn_models.records.calibrations import load_calibrations, thresholds_for
 from rnn_models.records.speed_runs import fingerprint_warning, newest_run
-from rnn_models.regression.speed import confirmation, confirmed_verdict
+from rnn_models.regression.speed import decide_with_retimes, final_verdict
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession, ABUnavailable
 from rnn_models.speed.records import gate_extra_info
@@ -104,29 +105,37 @@ def baseline_commit(repo, ref, what):
                     "or pass --no-ab to gate on the stored run's rules")
 
 
-def compare_confirmed(session, restart, cell, phase, device, family_size, slowdown=0.0):
-    """``(first, second, session)``: the step's A/B in ``session``, and, when it finds the step
-    slower, its confirmation (else None): a fresh session from ``restart()``, returned for the
-    next steps, takes every look's units of the step, and ``second`` is decided on both A/Bs'
-    units together (``second.log_ratios``: the first's, then the fresh workers'). ``slowdown``
-    stretches the current side's steps (calibration only).
+def compare_retimed(session, restart, cell, phase, device, family_size, slowdown=0.0):
+    """``(first, pooled, session)``: the step's A/B in ``session``, and, when that is unclear
+    (``regression.speed.needs_retime``), the decision on its units pooled with up to
+    ``retimes`` fresh sessions' (else None). Each fresh session comes from ``restart()``,
+    takes every look's units of the step, and is returned for the next steps; ``pooled``
+    holds all units (the first's, then each session's, also kept in ``pooled.sessions``).
+    ``slowdown`` stretches the current side's steps (calibration only).
 
     Several worker pairs average their biases over a step's units, but not over the run: the
-    same workers time every step, so pairs that lean one way lean all its steps. Pooled with
-    fresh workers' units, such a lean weighs half, while a real slowdown gains the units
-    (docs/decisions.md)."""
+    same workers time every step, so pairs that lean one way lean all its steps; and on a noisy
+    machine one session's units are too few for a 5% slowdown. Pooled with fresh workers'
+    units, a lean weighs less and a real slowdown gains the units (docs/decisions.md)."""
     first = session.compare(cell, phase, device, family_size, slowdown=slowdown)
-    if not first.decision.fails:
+    fresh_results = []
+
+    def retime():
+        nonlocal session
+        session.close()
+        session = restart()
+        fresh_results.append(session.compare(cell, phase, device, family_size, slowdown=slowdown, exhaust=True))
+        return fresh_results[-1].log_ratios
+
+    decision, sessions = decide_with_retimes(first.decision, first.log_ratios, retime, session.thresholds,
+                                             family_size)
+    if decision is None:
         return first, None, session
-    session.close()
-    session = restart()
-    fresh = session.compare(cell, phase, device, family_size, slowdown=slowdown, exhaust=True)
-    units = first.log_ratios + fresh.log_ratios
-    second = dataclasses.replace(fresh, log_ratios=units,
-                                 decision=confirmation(first.log_ratios, fresh.log_ratios, session.thresholds,
-                                                       family_size),
-                                 worker_pairs=first.worker_pairs + fresh.worker_pairs)
-    return first, second, session
+    pooled = dataclasses.replace(fresh_results[-1], decision=decision,
+                                 log_ratios=first.log_ratios + tuple(u for s in sessions for u in s),
+                                 worker_pairs=first.worker_pairs + sum(r.worker_pairs for r in fresh_results),
+                                 sessions=tuple(tuple(s) for s in sessions))
+    return first, pooled, session
 
 
 class GateError(Exception):
@@ -193,8 +202,9 @@ class SpeedGate:
         self._session = ABSession(self._current_root, self._baseline_root, batch, thresholds)
         how = (f"each step's units taken by {thresholds.pairs} pairs of fresh workers in turn"
                if thresholds.pairs > 1 else "both sides in fresh workers")
-        how += ("; a step found slower is timed again in fresh workers and fails only if found slower "
-                "on both A/Bs' units together")
+        how += (f"; a step found slower, or inconclusive leaning slower, is timed again in up to "
+                f"{thresholds.retimes} fresh workers' sessions and fails only if found slower on all "
+                "their units together")
         self.notes.append(f"A/B against {self.ref} ({self.commit[:12]}), {how}")
 
     def _ab(self, cell, phase, device, batch):
@@ -213,7 +223,7 @@ class SpeedGate:
             return ABSession(self._current_root, self._baseline_root, self._batch, self._thresholds)
 
         try:
-            first, second, self._session = compare_confirmed(
+            first, second, self._session = compare_retimed(
                 self._session, restart, cell, phase, device, self.family_size)
             return first, second
         except ABUnavailable as err:
@@ -245,14 +255,15 @@ class SpeedGate:
                       "the widest stored thresholds (this machine kind is not calibrated)")
         d = first.decision
         text = f"current/baseline {d.interval_text()} over {d.units} units of {first.unit_steps} step pairs"
-        verdict = confirmed_verdict(d, second and second.decision)
+        verdict = final_verdict(d, second and second.decision)
         if second is None:
-            return GateOutcome(*base, "ab", verdict, d.fails, text, first, f"A/B, {thresholds}")
-        d2 = second.decision
-        text += (f"; with fresh workers' units, {d2.interval_text()} over {d2.units} units "
-                 f"({d2.verdict}{'' if d2.fails else ', not confirmed'})")
+            return GateOutcome(*base, "ab", verdict, verdict == "slower", text, first, f"A/B, {thresholds}")
+        d2, n = second.decision, len(second.sessions)
+        text += (f" ({d.verdict}); with {n} retime{'s' if n > 1 else ''} in fresh workers, "
+                 f"{d2.interval_text()} over all {d2.units} units ({d2.verdict}"
+                 f"{', not confirmed' if d.fails and not d2.fails else ''})")
         return GateOutcome(*base, "ab", verdict, d2.fails, text, second,
-                           f"A/B confirmed in fresh workers, {thresholds}")
+                           f"A/B retimed in fresh workers, {thresholds}")
 
     def _fallback(self, name, result):
         base = (result.cell, result.phase, result.device, "fallback")

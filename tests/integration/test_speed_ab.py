@@ -273,5 +273,6 @@ def test_a_real_ab_finds_a_committed_slowdown(tmp_path, repo):
     assert outcome.mode == "ab", gate.notes
     # past 1.1 is far from noise, and far under the work the change adds
     assert outcome.verdict == "slower" and outcome.fails and outcome.ab.decision.low > 1.1, outcome.ab
-    assert "; with fresh workers' units, " in outcome.detail and outcome.judged_by.startswith("A/B confirmed in fresh workers")
+    assert "(slower); with 1 retime in fresh workers, " in outcome.detail
+    assert outcome.judged_by.startswith("A/B retimed in fresh workers")
     assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob(f"{worktree.PREFIX}*/{git(repo, 'rev-parse', 'HEAD')[:12]}"))

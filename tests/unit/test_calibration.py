@@ -60,21 +60,23 @@ def test_evaluate_counts_false_alarms_and_detections():
     assert detected[0]["flagged"] == 5 and detected[0]["verdicts"] == {"slower": 5}
 
 
-def test_a_step_found_slower_is_decided_again_with_the_next_run_s_sample():
-    from rnn_models.regression.speed import Thresholds
-    from rnn_models.selfcheck.gate_check import confirm_across_runs
+def test_an_unclear_step_is_decided_again_with_the_next_runs_samples():
+    from rnn_models.regression.speed import Thresholds, decide
+    from rnn_models.selfcheck.gate_check import retime_across_runs
 
-    thresholds = Thresholds(0.04, 0.0, 0.01, (16, 32), 0.1)
+    thresholds = Thresholds(0.04, 0.0, 0.01, (16, 32), 0.1)  # up to 2 retimes
     rng = np.random.default_rng(0)
     slow, same = (list(m + rng.normal(0, 0.01, 32)) for m in (0.06, 0.0))
-    pairs = confirm_across_runs([slow, same, slow, slow], thresholds, 1)
-    assert [first.verdict for first, _ in pairs] == ["slower", "unchanged", "slower", "slower"]
-    assert pairs[1][1] is None
-    # the first look's 16 units and the whole next sample; the last run's next is the first
-    assert [pairs[k][1].units for k in (0, 2, 3)] == [48, 48, 48]
-    assert [pairs[k][1].verdict == "slower" for k in (0, 2, 3)] == [False, True, True]
-    with pytest.raises(ValueError, match="at least 2 runs"):
-        confirm_across_runs([slow], thresholds, 1)
+    runs = [slow, same, slow, slow]
+    replayed = retime_across_runs(runs, thresholds, 1)
+    assert [first.verdict for first, _, _ in replayed] == ["slower", "unchanged", "slower", "slower"]
+    assert replayed[1][1:] == (None, 0)
+    # run 2: its first look's 16 units and the whole next run; run 3's next is run 0
+    assert [(replayed[k][1].units, replayed[k][1].verdict, replayed[k][2]) for k in (2, 3)] == [(48, "slower", 1)] * 2
+    pooled, n = replayed[0][1:]  # run 0 pooled with run 1's unchanged sample, then, if still unclear, run 2's
+    assert not pooled.fails and pooled == decide(slow[:16] + same + (slow if n == 2 else []), thresholds, 1)
+    with pytest.raises(ValueError, match="needs more runs"):
+        retime_across_runs([slow, slow], thresholds, 1)
 
 
 def test_a_run_whose_workers_lean_one_way_is_flagged_but_not_confirmed():
@@ -287,7 +289,7 @@ def test_a_trials_summary_on_made_up_runs():
             {"steps": {"a": {"verdict": "unchanged", "first": "slower"},  # not confirmed
                        "b": {"verdict": "unchanged", "first": "unchanged"}}}]
     assert summary(runs) == {"runs": 2, "runs_flagged_slower": 1, "steps_flagged_before_confirmation": 2,
-                             "steps": 4, "steps_inconclusive": 1, "runs_with_an_inconclusive": 1}
+                             "retimes": 0, "steps": 4, "steps_inconclusive": 1, "runs_with_an_inconclusive": 1}
 
 
 def test_a_replay_with_other_looks_cuts_every_sample_to_its_last_look():

@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 
 from rnn_models.regression.rules import GrowthRule, parse_rule
-from rnn_models.regression.speed import (Thresholds, decide, decide_sequentially, hodges_lehmann,
-                                         next_look, signed_rank_cdf)
+from rnn_models.regression.speed import (Decision, Thresholds, decide, decide_sequentially, decide_with_retimes,
+                                         final_verdict, hodges_lehmann, needs_retime, next_look, signed_rank_cdf)
 
 THRESHOLDS = Thresholds(min_effect=0.03, process_sigma=0.004, family_alpha=0.01, looks=(16, 32, 48),
                         block_s=0.05)
@@ -88,12 +88,52 @@ def test_process_sigma_and_the_family_widen_the_interval():
 
 @pytest.mark.parametrize("fields", [
     dict(min_effect=0.0), dict(min_effect=1.5), dict(process_sigma=-1.0), dict(family_alpha=0.0),
-    dict(looks=()), dict(looks=(32, 16)), dict(looks=(1, 4)),
+    dict(looks=()), dict(looks=(32, 16)), dict(looks=(1, 4)), dict(retimes=0),
 ])
 def test_invalid_thresholds_are_refused(fields):
     values = dict(min_effect=0.03, process_sigma=0.0, family_alpha=0.01, looks=(16,), block_s=0.05)
     with pytest.raises(ValueError):
         Thresholds(**{**values, **fields})
+
+
+def test_the_per_look_level_shares_the_gate_s_alpha_over_the_looks_or_the_pooled_decisions():
+    two = Thresholds(0.03, 0.0, 0.01, (16, 32), 0.05)  # two looks, two retimes
+    assert two.alpha_per_look(16) == pytest.approx(0.01 / 32)
+    assert Thresholds(0.03, 0.0, 0.01, (32,), 0.05, retimes=3).alpha_per_look(16) == pytest.approx(0.01 / 48)
+
+
+@pytest.mark.parametrize("verdict, ratio, retimed", [
+    ("slower", 1.05, True), ("inconclusive", 1.016, True),  # log 1.016 >= half of log 1.03
+    ("inconclusive", 1.014, False), ("inconclusive", 0.97, False), ("unchanged", 1.02, False),
+    ("faster", 0.9, False),
+])
+def test_a_step_is_retimed_when_found_slower_or_inconclusive_leaning_slower(verdict, ratio, retimed):
+    assert needs_retime(Decision(verdict, ratio, 0.9, 1.1, 16), THRESHOLDS) == retimed
+
+
+def test_retimes_pool_every_session_s_units_and_stop_at_a_slower_decision_or_the_cap():
+    t = Thresholds(0.03, 0.0, 0.01, (16, 32), 0.05)
+    noisy = list(pairs(1.05, n=32, sd=0.08, seed=1))
+    first = decide_sequentially(noisy, t, FAMILY)
+    assert first.verdict == "inconclusive" and needs_retime(first, t)  # too noisy for 32 units
+    sessions = iter([list(pairs(1.05, n=32, sd=0.08, seed=k)) for k in (2, 3, 4)])
+    pooled, taken = decide_with_retimes(first, noisy, lambda: next(sessions), t, FAMILY)
+    assert pooled.units == 32 + 32 * len(taken) and pooled.verdict == "slower" and 1 <= len(taken) <= t.retimes
+    assert pooled == decide(noisy + [u for s in taken for u in s], t, FAMILY)
+    same = iter([list(pairs(1.0, n=32, sd=0.08, seed=k)) for k in (5, 6, 7)])
+    pooled, taken = decide_with_retimes(first, noisy, lambda: next(same), t, FAMILY)
+    assert len(taken) == t.retimes or not needs_retime(pooled, t)
+    assert not pooled.fails and final_verdict(first, pooled) == pooled.verdict
+    clear = decide_sequentially(list(pairs(1.0, n=32, sd=0.01)), t, FAMILY)
+    assert decide_with_retimes(clear, [], lambda: pytest.fail("retimed a clear step"), t, FAMILY) == (None, [])
+
+
+def test_only_a_pooled_slower_decision_fails_a_step():
+    slower, unchanged = Decision("slower", 1.05, 1.02, 1.08, 32), Decision("unchanged", 1.0, 0.99, 1.01, 64)
+    assert final_verdict(slower, Decision("slower", 1.05, 1.03, 1.07, 64)) == "slower"
+    assert final_verdict(slower, unchanged) == "inconclusive"  # a lean of the first workers
+    assert final_verdict(Decision("inconclusive", 1.03, 0.98, 1.08, 32), unchanged) == "unchanged"
+    assert final_verdict(slower, None) == "inconclusive" and final_verdict(unchanged, None) == "unchanged"
 
 
 def test_growth_rules_from_strings():
