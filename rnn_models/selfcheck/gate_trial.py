@@ -63,16 +63,15 @@ def one_run(root, baseline_root, batch, thresholds, steps, family, slowdown=0.0,
             first, pooled, session = compare_retimed(session, restart, cell, phase, device, family,
                                                      slowdown=slowdown)
             d = (pooled or first).decision
-            out[f"{cell} {phase} {device}"] = {
+            step = out[f"{cell} {phase} {device}"] = {
                 "verdict": final_verdict(first.decision, pooled and pooled.decision),
                 "first": first.decision.verdict,
                 "ratio": round(d.ratio, 5), "low": round(d.low, 5), "high": round(d.high, 5),
                 "second": None if pooled is None else pooled.decision.verdict,
                 "units": [round(x, 6) for x in first.log_ratios],
                 "retimes_units": [] if pooled is None else [[round(x, 6) for x in u] for u in pooled.sessions]}
-            log(f"  {cell} {phase}: " + ", ".join(f"{k} {v}" for k, v in out[f"{cell} {phase} {device}"].items()
-                                                   if not k.endswith("units"))
-                + f", retimes {len(out[f'{cell} {phase} {device}']['retimes_units'])}")
+            log(f"  {cell} {phase}: " + ", ".join(f"{k} {v}" for k, v in step.items() if not k.endswith("units"))
+                + f", retimes {len(step['retimes_units'])}")
     finally:
         session.close()
     return out

@@ -233,6 +233,22 @@ def test_a_trial_made_under_an_earlier_rule_replays_to_the_rates_it_states_for_t
         assert stated["runs_flagged_slower"] <= max(1, stated["runs"] // 20)
 
 
+def _made_with_the_retimes(entry):
+    return all("retimes_units" in v for run in entry["runs"] for v in run["steps"].values())
+
+
+@pytest.mark.parametrize("kind, name, entry", [t for t in _trials() if _made_with_the_retimes(t[2])])
+def test_a_trial_made_with_the_retimes_replays_to_its_own_verdicts(kind, name, entry):
+    """Its stored units and retimes, judged by today's rule with its kind's thresholds, give the
+    runs it flagged: what it stored is what the gate decided on."""
+    from rnn_models.selfcheck.gate_trial import replay
+
+    thresholds, _ = load_calibrations(BASELINES)[kind]
+    assert entry["thresholds"]["min_effect"] == thresholds.min_effect and entry["thresholds"]["pairs"] == thresholds.pairs
+    assert replay(entry, thresholds, family=16) == {k: entry["summary"][k] for k in ("runs", "runs_flagged_slower")}
+    assert entry["summary"]["retimes"] == sum(len(v["retimes_units"]) for run in entry["runs"] for v in run["steps"].values())
+
+
 @pytest.mark.parametrize("kind, name, entry", [t for t in _trials() if t[1].startswith("aa")])
 def test_a_whole_gate_trial_keeps_to_one_false_alarm_in_20_runs(kind, name, entry):
     """Issues 23 and 28: at most 1 of 20 whole-gate A/A runs flagged, quiet or beside a second

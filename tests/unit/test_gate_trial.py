@@ -53,3 +53,24 @@ def test_store_keeps_other_experiments_and_names_this_one(tmp_path):
     experiments = json.loads(out.read_text())["kinds"]["kind-a"]
     assert set(experiments) == {"machine", "aa_beside_a_second_job", "injected_0.05_gru_inference"}
     assert experiments["injected_0.05_gru_inference"]["command"] == "c2"
+
+
+
+LEANING = [0.045 + 0.06 * (-1) ** i for i in range(32)]  # inconclusive at 1.046: too noisy, retimed
+SLOW = [0.06 + 0.001 * (-1) ** i for i in range(32)]  # a clear 6%
+SAME = [0.001 * (-1) ** i for i in range(32)]  # a clear nothing
+
+
+@pytest.mark.parametrize("first_run, next_units, flagged", [
+    ({"units": LEANING, "retimes_units": [SLOW]}, SAME, 1),  # the trial's own retime, pooled: slower
+    # pooled with its own retime, no longer leaning: not flagged (the next run's 6%, retimed
+    # with this run's units, is; with those as its retime, run 0 would be too)
+    ({"units": LEANING, "retimes_units": [SAME]}, SLOW, 1),
+    ({"units": LEANING, "second_units": SLOW}, SAME, 1),  # an entry from before the retimes
+    ({"units": LEANING, "retimes_units": []}, SLOW, 2),  # a retime the trial did not take: the next run's
+    ({"units": LEANING, "retimes_units": []}, SAME, 0),
+])
+def test_a_replay_takes_the_trial_s_own_retimes_then_the_next_runs_units(first_run, next_units, flagged):
+    entry = {"runs": [{"steps": {"gru train CPU:0": first_run}},
+                      {"steps": {"gru train CPU:0": {"units": next_units, "retimes_units": []}}}]}
+    assert gate_trial.replay(entry, THRESHOLDS, 16) == {"runs": 2, "runs_flagged_slower": flagged}
