@@ -124,7 +124,11 @@ def compare_retimed(session, restart, cell, phase, device, family_size, slowdown
         nonlocal session
         session.close()
         session = restart()
-        fresh_results.append(session.compare(cell, phase, device, family_size, slowdown=slowdown, exhaust=True))
+        try:
+            fresh_results.append(session.compare(cell, phase, device, family_size, slowdown=slowdown, exhaust=True))
+        except BaseException:  # the caller holds the closed session: these workers are ours to stop
+            session.close()
+            raise
         return fresh_results[-1].log_ratios
 
     decision, sessions = decide_with_retimes(first.decision, first.log_ratios, retime, session.thresholds,

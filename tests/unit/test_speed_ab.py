@@ -107,6 +107,10 @@ class FakeSession:
 
         name = self.verdicts.pop(0)
         self.log.append(("compare", name))
+        if name == "worker died":
+            from rnn_models.speed.ab import ABUnavailable
+
+            raise ABUnavailable("the current worker exited")
         ratio = self.RATIOS.get(name, 1.0)
         verdict = "inconclusive" if name == "leaning" else name
         units = (math.log(ratio) + 0.01, math.log(ratio) - 0.01, math.log(ratio))
@@ -139,6 +143,17 @@ def test_an_unclear_step_fails_only_when_found_slower_on_every_session_s_units_t
         assert pooled.log_ratios[:3] == first.log_ratios and pooled.decision.units == 3 + 3 * restarts
         assert [list(s) for s in pooled.sessions] == [list(pooled.log_ratios[3 + 3 * k:6 + 3 * k])
                                                       for k in range(restarts)]
+
+
+def test_a_retime_whose_workers_fail_stops_them_before_the_error_goes_on():
+    from rnn_models.speed.ab import ABUnavailable
+    from rnn_models.speed.gate import compare_retimed
+
+    log = []
+    session = FakeSession(["slower", "worker died"], log)
+    with pytest.raises(ABUnavailable):
+        compare_retimed(session, lambda: (log.append(("restart",)), session)[1], "lstm", "train", "CPU:0", 16)
+    assert log == [("compare", "slower"), ("close",), ("restart",), ("compare", "worker died"), ("close",)]
 
 
 class FakeWorker:
