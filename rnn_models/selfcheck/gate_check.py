@@ -95,6 +95,16 @@ def derive_thresholds(aa_runs, alpha, looks, block_s, pairs=1, retimes=Threshold
     return Thresholds(min_effect, process_sigma, alpha, tuple(looks), block_s, pairs, retimes), derivation
 
 
+def replay_step(units, fresh_samples, thresholds, family):
+    """One step's first A/B and retimes replayed on stored units: ``(first, pooled or None,
+    retimes taken)``, each retime the rule calls for taking the next of ``fresh_samples``
+    (an iterable of units, the fresh sessions' in order)."""
+    first = decide_sequentially(np.asarray(units), thresholds, family)
+    fresh = iter(fresh_samples)
+    pooled, sessions = decide_with_retimes(first, units[:first.units], lambda: next(fresh), thresholds, family)
+    return first, pooled, len(sessions)
+
+
 def retime_across_runs(samples, thresholds, family):
     """The gate's sequential decision and its retimes replayed on one step's samples over
     independent runs: an unclear run's step (``needs_retime``) is decided again with the next
@@ -103,13 +113,8 @@ def retime_across_runs(samples, thresholds, family):
     if len(samples) <= thresholds.retimes:
         raise ValueError(f"replaying {thresholds.retimes} fresh-worker retimes needs more runs of each step "
                          f"than that, got {len(samples)}")
-    out = []
-    for k, d in enumerate(samples):
-        first = decide_sequentially(np.asarray(d), thresholds, family)
-        later = (samples[(k + j) % len(samples)] for j in range(1, len(samples)))
-        pooled, sessions = decide_with_retimes(first, d[:first.units], lambda: next(later), thresholds, family)
-        out.append((first, pooled, len(sessions)))
-    return out
+    return [replay_step(d, (samples[(k + j) % len(samples)] for j in range(1, len(samples))), thresholds, family)
+            for k, d in enumerate(samples)]
 
 
 def evaluate(thresholds, aa_runs, injected, family):

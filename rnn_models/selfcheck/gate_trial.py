@@ -13,6 +13,7 @@ the others), with the thresholds that judged them and the inconclusive verdicts 
 
 import contextlib
 import datetime
+import itertools
 import json
 import os
 import subprocess
@@ -23,8 +24,8 @@ from rnn_models import git
 from rnn_models.machine.environment import fingerprint
 from rnn_models.records.atomic import write_json_atomic
 from rnn_models.records.calibrations import load_calibrations, machine_kind, thresholds_for
-from rnn_models.regression.speed import decide_sequentially, decide_with_retimes, final_verdict
-from rnn_models.selfcheck.gate_check import gated_steps
+from rnn_models.regression.speed import final_verdict
+from rnn_models.selfcheck.gate_check import gated_steps, replay_step
 from rnn_models.speed import worktree
 from rnn_models.speed.ab import ABSession
 from rnn_models.speed.gate import compare_retimed
@@ -142,10 +143,8 @@ def replay(entry, thresholds, family):
 
     def fails(k, name):
         step = runs[k]["steps"][name]
-        first = decide_sequentially(step["units"], thresholds, family)
-        later = iter([*_sessions(step), *(runs[(k + j) % len(runs)]["steps"][name]["units"]
-                                         for j in range(1, len(runs)))])
-        pooled, _ = decide_with_retimes(first, step["units"][:first.units], lambda: next(later), thresholds, family)
+        later = (runs[(k + j) % len(runs)]["steps"][name]["units"] for j in range(1, len(runs)))
+        first, pooled, _ = replay_step(step["units"], itertools.chain(_sessions(step), later), thresholds, family)
         return final_verdict(first, pooled) == "slower"
 
     flagged = sum(any(fails(k, name) for name in run["steps"]) for k, run in enumerate(runs))
