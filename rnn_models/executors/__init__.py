@@ -6,10 +6,10 @@ default) or ``RayExecutor`` (a Ray cluster, ``rnn_models.executors.ray_executor`
 
 import os
 
-from .executor import LOCAL_ONLY_VARIABLE, Executor, RunFailed, on_loopback, ray_address
+from .executor import LOCAL_ONLY_VARIABLE, BatchStopped, Executor, RunFailed, on_loopback, ray_address
 from .pool import TrainingPool
 
-__all__ = ["Executor", "RunFailed", "TrainingPool", "open_executor", "ray_address"]
+__all__ = ["BatchStopped", "Executor", "RunFailed", "TrainingPool", "open_executor", "ray_address"]
 
 
 def open_executor(address=None, *, processes=None, data_path=None, variant=None, expected_s=None,

@@ -1,8 +1,9 @@
 """Where training runs go: one interface, two backends, chosen by one value, the address.
 
 An ``Executor`` trains a batch, ``run(configs) -> [RunResult]`` in the configs' order
-(``on_result`` hears of each run as it finishes, so a stopped batch keeps its done runs), and
-``close()`` ends what it started (or use it as a context manager). A run that does not
+(``on_result`` hears of each run as it finishes, so a stopped batch keeps its done runs; a set
+``stop`` event ends the batch from another thread), and ``close()`` ends what it started (or
+use it as a context manager). A run that does not
 finish is a ``RunFailed`` in one line naming it, and the batch's other runs are stopped,
 since a look of the accuracy gate is judged on all its seeds or not at all. The caller
 never learns where a run trained:
@@ -36,6 +37,16 @@ class RunFailed(RuntimeError):
     """A training run did not finish, or its result cannot be had: it raised, its worker or
     process died, went silent or overran, or its result is missing or unreadable (the
     executors' runs, and the bisect's runs of a commit's CLI). ``str()`` says why, in one line."""
+
+
+class BatchStopped(RuntimeError):
+    """A batch ended because its ``stop`` event was set; its unfinished runs were stopped."""
+
+
+def stop_requested(stop, unfinished):
+    """Raises BatchStopped when ``stop`` (a threading.Event, or None) is set."""
+    if stop is not None and stop.is_set():
+        raise BatchStopped(f"the batch was stopped with {unfinished} run(s) unfinished")
 
 
 def one_line(err):
@@ -93,9 +104,11 @@ class Executor(abc.ABC):
     """Trains batches of runs somewhere else than in this process."""
 
     @abc.abstractmethod
-    def run(self, configs, on_result=None):
+    def run(self, configs, on_result=None, stop=None):
         """``configs`` (TrainConfigs or their dicts) trained -> their RunResults, in order;
-        ``on_result(position, result)`` is called as each finishes."""
+        ``on_result(position, result)`` is called as each finishes. Once ``stop`` (a
+        threading.Event) is set, the batch's runs are stopped and BatchStopped is raised
+        within a poll period: how a batch trained in a background thread is ended."""
 
     @abc.abstractmethod
     def close(self):

@@ -26,7 +26,7 @@ import time
 from multiprocessing.connection import wait
 
 from rnn_models.executors.executor import (RUNS_PER_CHILD, Executor, ResultReporter, one_line, overrun,
-                                           run_failed)
+                                           run_failed, stop_requested)
 from rnn_models.machine.cpu import usable_cores
 
 HEARTBEAT_S = 2.0  # a worker's heartbeat period
@@ -158,7 +158,7 @@ class TrainingPool(Executor):
         self.ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: pinned before TF loads
         self._slots = [_Slot(self, k) for k in range(self.processes)]
 
-    def run(self, configs, on_result=None):
+    def run(self, configs, on_result=None, stop=None):
         """Trains ``configs`` (TrainConfigs or their dicts); a RunFailed stops the others."""
         dicts = [c if isinstance(c, dict) else c.to_dict() for c in configs]
         expected = [self.expected_s(d) if self.expected_s else None for d in dicts]
@@ -176,6 +176,7 @@ class TrainingPool(Executor):
                 for slot in busy:
                     self._check(slot, results, len(waiting))
                 report.new()
+                stop_requested(stop, results.count(None))
         except BaseException:
             self.close(kill=True)  # interrupted or failed: no worker is left behind
             raise

@@ -36,7 +36,7 @@ import ray
 
 import rnn_models
 from rnn_models.executors.executor import (RUNS_PER_CHILD, Executor, ResultReporter, on_loopback, one_line,
-                                           overrun, run_failed)
+                                           overrun, run_failed, stop_requested)
 import rnn_models.executors.local as local
 from rnn_models.machine import numerics_pin
 from rnn_models.machine.cpu import thread_variables
@@ -120,7 +120,7 @@ class RayExecutor(Executor):
         if self._mnist is None and self.task is None:
             self._mnist = ray.put(local.mnist(self.data_path))
 
-    def run(self, configs, on_result=None):
+    def run(self, configs, on_result=None, stop=None):
         """Trains ``configs`` (TrainConfigs or their dicts); a RunFailed cancels the others."""
         self._connect()
         runs = []
@@ -142,6 +142,7 @@ class RayExecutor(Executor):
                     why = overrun(run.started, run.expected_s, now) if run.started else None
                     if why:
                         raise run_failed(run.config, why, len(pending) - 1, run.host)
+                stop_requested(stop, len(pending))
         except BaseException:
             for run in pending:  # failed or interrupted: nothing of the batch goes on
                 ray.cancel(run.stream, force=True)

@@ -77,6 +77,15 @@ def matrix(pytestconfig):
     runs.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def matrix_in_background(pytestconfig, request):
+    """A plain session starts training its planned seed-0 runs before its first test, so the
+    tests that need none of them (ordered first by the plugin) run while they train: CPU that
+    the numerics cases in this process leave idle."""
+    if pytestconfig.stash.get(PLANNED, None):
+        request.getfixturevalue("matrix").start()
+
+
 @pytest.fixture(scope="session")
 def matrix_run(matrix):
     """``matrix_run(cell, seed=0) -> RunResult``: the cell's suite run, trained once per process."""

@@ -187,6 +187,8 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
     if xdist(config):
         _costliest_cells_first(config, items)
+    else:
+        _untrained_tests_first(config, items)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -207,6 +209,22 @@ def pytest_collection_finish(session):
     steps = [i for i in items if i.originalname == "test_step_speed"]
     gpus = bool(steps) and any(i.callspec.params["device"] != "CPU:0" for i in steps) and _gpus()
     config.stash[GATED] = sum(1 for i in steps if i.callspec.params["device"] == "CPU:0" or gpus)
+
+
+def _untrained_tests_first(config, items):
+    """In a plain session: the suite's tests that need no training run (the layer-norm
+    numerics cases train in this process) first, while the executor trains the planned
+    seed-0 runs in the background (``fixtures.matrix_in_background``); then those that need
+    them; the timed steps last, once the executor's processes are gone."""
+
+    def rank(item):
+        if not in_suite(config, item.path):
+            return 1
+        if item.get_closest_marker("speed") is not None:
+            return 2
+        return 1 if "matrix" in item.fixturenames else 0
+
+    items.sort(key=rank)  # stable: each rank keeps its order
 
 
 def _costliest_cells_first(config, items):

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from rnn_models.config import TrainConfig
-from rnn_models.executors import RunFailed, TrainingPool
+from rnn_models.executors import BatchStopped, RunFailed, TrainingPool
 from tests.integration import pool_tasks
 
 REAL_MNIST = os.environ.get("RNN_MODELS_MNIST")
@@ -96,6 +96,32 @@ def test_each_finished_run_is_handed_over_before_the_batch_stops():
         heard.clear()
         out = pool.run([{"cell": "gru", "seed": s} for s in (3, 4)], on_result=lambda p, r: heard.append(p))
     assert sorted(heard) == [0, 1] and [o["seed"] for o in out] == [3, 4]
+
+
+def test_a_batch_in_another_thread_ends_when_its_stop_is_set_and_leaves_no_worker():
+    """How the suite ends its background seed-0 batch (``suite.runs.MatrixRuns.close``)."""
+    import threading
+
+    stop, outcome, heard = threading.Event(), [], []
+    pool = TrainingPool(2, task=pool_tasks.loop_on_seed_1, heartbeat_s=0.2)
+
+    def batch():
+        try:
+            pool.run([{"cell": "gru", "seed": s} for s in (0, 1)], stop=stop,
+                     on_result=lambda position, result: heard.append(position))
+        except BatchStopped as err:
+            outcome.append(str(err))
+
+    thread = threading.Thread(target=batch)
+    thread.start()
+    time.sleep(2)  # seed 0 done, seed 1 looping
+    started = time.monotonic()
+    stop.set()
+    thread.join(30)
+    assert not thread.is_alive() and time.monotonic() - started < 5
+    assert outcome == ["the batch was stopped with 1 run(s) unfinished"] and heard == [0]
+    assert not multiprocessing.active_children()
+    pool.close()
 
 
 def test_a_run_far_over_its_expected_time_fails(monkeypatch):

@@ -18,7 +18,7 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e \"
 # other Ray module.
 pytestmark = pytest.mark.xdist_group("ray")
 
-from rnn_models.executors import RunFailed, TrainingPool, open_executor  # noqa: E402
+from rnn_models.executors import BatchStopped, RunFailed, TrainingPool, open_executor  # noqa: E402
 from rnn_models.executors.ray_executor import MAX_RETRIES, RayExecutor  # noqa: E402
 from rnn_models.machine import numerics_pin  # noqa: E402
 from tests.integration import pool_tasks  # noqa: E402
@@ -81,6 +81,17 @@ def test_a_run_far_over_its_expected_time_is_stopped(cluster, monkeypatch):
     with pytest.raises(RunFailed, match=rf"^training run gru seed 1 failed on host {HOST}: it ran \d+ s, "
                                         r"over 10 times its expected 0 s"):
         RayExecutor(cluster, task=pool_tasks.loop_on_seed_1, expected_s=lambda c: 0.2).run(gru_runs(0, 1))
+
+
+def test_a_batch_ends_when_its_stop_is_set(cluster):
+    import threading
+
+    event = threading.Event()
+    stop = threading.Timer(3.0, event.set)  # set from another thread, as MatrixRuns.close does
+    stop.start()
+    with pytest.raises(BatchStopped, match=r"^the batch was stopped with 1 run\(s\) unfinished$"):
+        RayExecutor(cluster, task=pool_tasks.loop_on_seed_1).run(gru_runs(0, 1), stop=event)
+    stop.cancel()
 
 
 def test_workers_are_replaced_after_their_runs_and_runs_keep_their_order(cluster):

@@ -13,13 +13,14 @@ import json
 def pytest_collection_finish(session):  # runs after the suite's: what it planned, as JSON
     plugin = next(p for p in session.config.pluginmanager.get_plugins() if hasattr(p, "PLANNED"))
     stash = session.config.stash
-    print("PROBE " + json.dumps([stash[plugin.PLANNED], stash[plugin.GATED], len(session.items)]))
+    print("PROBE " + json.dumps([stash[plugin.PLANNED], stash[plugin.GATED], len(session.items),
+                                 [item.originalname for item in session.items]]))
 '''
 
 
 def _collected(tmp_path, *selection):
-    """``(planned cells, gated steps, items)`` of ``pytest benchmarks --collect-only`` with
-    ``selection``, in a real pytest process."""
+    """``(planned cells, gated steps, items, the items' test functions in order)`` of
+    ``pytest benchmarks --collect-only`` with ``selection``, in a real pytest process."""
     import json
     import subprocess
     import sys
@@ -37,7 +38,7 @@ def _collected(tmp_path, *selection):
 def test_only_the_selected_tests_plan_training_runs_and_timed_steps(tmp_path):
     """``-k`` deselects after the suite's own collection hook: the seed-0 runs trained at once
     and the A/B's family are those of the tests kept (``-k gru`` trained all five cells)."""
-    planned, gated, items = _collected(tmp_path, "-k", "gru and (CPU or budget)")
+    planned, gated, items, _ = _collected(tmp_path, "-k", "gru and (CPU or budget)")
     assert planned == ["gru"]  # test_budget's gru only
     assert gated == 4 and items == 5  # gru's and keras_gru's CPU train and inference steps
 
@@ -53,3 +54,16 @@ def test_the_seed0_runs_are_planned_longest_first(tmp_path):
         (ROOT / "baselines" / f"{cell}.json").read_text())["seeds"]) for cell in planned}
     assert len(planned) == 5 and planned == sorted(stored, key=stored.get, reverse=True)
     assert planned[0] == "ln_basic_lstm"  # the test's own premise: the stored order is not the registry's
+
+
+def test_tests_that_train_nothing_run_while_the_seed0_runs_train_and_timed_steps_last(tmp_path):
+    """A plain session trains its planned seed-0 runs in the background from its first test
+    (``fixtures.matrix_in_background``): the layer-norm numerics cases, trained in the pytest
+    process, come first, the tests that wait for the runs next, the timed steps last."""
+    planned, _, _, order = _collected(tmp_path)
+    untrained = {"test_layer_norm_numerics_outcome", "test_layer_norm_first_step_over_seeds"}
+    timed = {"test_step_speed", "test_torch_reference_speed"}
+    ranks = [0 if name in untrained else 2 if name in timed else 1 for name in order]
+    assert len(planned) == 5 and ranks == sorted(ranks)
+    assert set(ranks) == {0, 1, 2}
+    assert order.index("test_accuracy_against_seed_distribution") == ranks.count(0)

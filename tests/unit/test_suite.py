@@ -161,3 +161,78 @@ def test_the_session_reads_reported_data_back_as_objects_and_renders_at_the_summ
     texts = [text for title, text in session.summary() if title == "rnnbench accuracy gate"]
     assert texts == [judged.table(), "lstm: identical (seed 0 reproduces it)"]
     assert session.summary()[0][1].startswith("matrix of 1 cells: wall 30 s")
+
+
+class _Executor:
+    """A stand-in executor: each run is its (cell, seed), after ``gate`` opens; it fails when
+    told to, and honours ``stop`` as the real ones do (BatchStopped within a poll)."""
+
+    def __init__(self, fail=None):
+        import threading
+
+        self.batches, self.closed, self.fail = [], 0, fail
+        self.gate, self.running = threading.Event(), threading.Event()
+
+    def run(self, configs, on_result=None, stop=None):
+        from rnn_models.executors.executor import stop_requested
+
+        self.batches.append([(c.cell, c.seed) for c in configs])
+        self.running.set()
+        while not self.gate.wait(0.01):
+            stop_requested(stop, len(configs))
+        if self.fail:
+            error, self.fail = self.fail, None
+            raise error
+        return [(c.cell, c.seed) for c in configs]
+
+    def close(self):
+        self.closed += 1
+
+
+def _matrix(executor, planned=("gru", "lstm")):
+    from rnn_models.suite.runs import MatrixRuns
+
+    return MatrixRuns(lambda: executor, epochs=1, planned=planned)
+
+
+def test_started_seed0_runs_train_in_the_background_and_the_first_request_waits_for_them():
+    executor = _Executor()
+    runs = _matrix(executor)
+    runs.start()
+    runs.start()  # once
+    assert executor.running.wait(5)
+    assert executor.batches == [[("gru", 0), ("lstm", 0)]]  # the batch is under way, nothing waited
+    executor.gate.set()
+    assert runs.run("lstm") == ("lstm", 0) and runs.run("gru") == ("gru", 0)
+    assert runs.runs("gru", [0, 1, 2]) == [("gru", 0), ("gru", 1), ("gru", 2)]
+    assert executor.batches[1:] == [[("gru", 1), ("gru", 2)]]  # seed 0 kept, not trained again
+    runs.start()  # nothing planned is left to train
+    assert len(executor.batches) == 2
+
+
+def test_a_failed_background_batch_fails_the_next_request_once_and_is_trained_again_after():
+    from rnn_models.executors import RunFailed
+
+    executor = _Executor(fail=RunFailed("training run gru seed 0 failed: raised ValueError: x"))
+    runs = _matrix(executor)
+    runs.start()
+    executor.gate.set()
+    with pytest.raises(RunFailed, match="^training run gru seed 0 failed"):
+        runs.run("lstm")
+    assert runs.run("lstm") == ("lstm", 0)  # the next request trains the planned runs again
+    assert executor.batches == [[("gru", 0), ("lstm", 0)]] * 2
+
+
+def test_closing_during_a_background_batch_stops_it_and_ends_the_executor():
+    import time
+
+    executor = _Executor()
+    runs = _matrix(executor)
+    runs.start()
+    assert executor.running.wait(5)
+    started = time.monotonic()
+    runs.close()  # the gate never opens: only the stop ends the batch
+    assert time.monotonic() - started < 5
+    assert executor.closed == 1 and runs.executor is None and not runs.results
+    executor.gate.set()
+    assert runs.run("gru") == ("gru", 0)  # a later request starts again
