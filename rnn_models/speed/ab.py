@@ -68,6 +68,7 @@ class WorkerProcess:
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env["PYTHONUNBUFFERED"] = "1"
         self._log = open(self.log_path, "w")
+        self._exit_sent = False
         self.process = subprocess.Popen(
             [sys.executable, str(WORKER_SCRIPT)], cwd=self.root, env=env, text=True, bufsize=1,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
@@ -105,10 +106,22 @@ class WorkerProcess:
             pass
         return ABUnavailable(f"{self.name} worker: {message}{tail}; log {self.log_path}", self.name)
 
+    def ask_to_exit(self):
+        """Sends ``exit`` without waiting for it, so that several workers end at the same time
+        (a TensorFlow process takes about a second to exit); ``close()`` then waits."""
+        if self.process.poll() is None and not self._exit_sent:
+            try:
+                self.send({"op": "exit"})
+                self._exit_sent = True
+            except ABUnavailable:
+                pass
+
     def close(self):
         if self.process.poll() is None:
             try:
-                self.request({"op": "exit"}, timeout=30)
+                self.ask_to_exit()
+                if self._exit_sent:
+                    self.receive("exit", timeout=30)
                 self.process.wait(timeout=30)
             except (ABUnavailable, subprocess.TimeoutExpired):
                 pass
@@ -266,7 +279,9 @@ class ABSession:
         return statistics.median(ratios)
 
     def close(self):
-        for workers in self.pairs:
-            for worker in workers.values():
-                worker.close()
+        workers = [worker for pair in self.pairs for worker in pair.values()]
+        for worker in workers:  # every worker told first: they exit side by side
+            worker.ask_to_exit()
+        for worker in workers:
+            worker.close()
         self.pairs = []

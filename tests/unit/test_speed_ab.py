@@ -175,8 +175,11 @@ class FakeWorker:
         self.log.append(self)
         return {"ok": True, "times": [self.step_s] * request["steps"]}
 
+    def ask_to_exit(self):
+        self.log.append("asked to exit")
+
     def close(self):
-        pass
+        self.log.append("closed")
 
 
 def test_each_unit_is_timed_by_the_next_worker_pair_in_turn(tmp_path):
@@ -199,5 +202,8 @@ def test_each_unit_is_timed_by_the_next_worker_pair_in_turn(tmp_path):
     assert ab.unit_steps == 10  # 0.1 s of the first pair's own steps, not 2 of the contended ones
     assert [round(math.exp(r), 3) for r in ab.log_ratios] == [1.0, 1.2] * 4
     assert {id(w) for w in log} == {id(w) for pair in session.pairs for w in pair.values()}  # all four timed
+    del log[:]
+    session.close()  # each worker told to exit before any is waited for: they end side by side
+    assert log == ["asked to exit"] * 4 + ["closed"] * 4 and session.pairs == []
     with pytest.raises(ValueError, match="at least 1 pair of workers, got 0"):
         ABSession(ROOT, ROOT, batch(), None, pairs=0)
