@@ -67,8 +67,8 @@ class MatrixRuns:
         self._join()
         key = (cell, seed)
         if key not in self.results:
-            planned = [c for c, _ in self._planned_todo()]
-            self._train([(c, 0) for c in planned] if seed == 0 and cell in planned else [key])
+            todo = self._planned_todo()  # a planned seed 0 brings every untrained one with it
+            self._train(todo if key in todo else [key])
         return self.results[key]
 
     def runs(self, cell, seeds):
