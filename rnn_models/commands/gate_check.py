@@ -1,6 +1,8 @@
 """``gate-check``: the speed gate measures its false-alarm rate and power on this machine, and
 stores its calibration (``rnn_models.selfcheck.gate_check``)."""
 
+import sys
+
 from rnn_models.commands.arguments import finite_positive, fraction, positive_int, step
 from rnn_models.records.baselines import BASELINE_DIR
 from rnn_models.suite.options import add_options
@@ -24,6 +26,9 @@ def add_arguments(parser):
                         help="measure nothing: derive the thresholds and replay the rates again from the "
                              "samples of a calibration FILE (after the derivation changed; with --looks "
                              "or --alpha, as if the runs had used those)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted gate-check from the runs it kept in OUT.partial "
+                             "(the same settings; the runs kept are not measured again)")
     parser.add_argument("--pairs", type=positive_int, default=None,
                         help="fresh worker pairs that take each A/B's units in turn (default: the gate's own)")
     add_options(parser.add_argument, "--cells", cells={"help": "the gated cells (default: every registry entry)"})
@@ -38,7 +43,7 @@ def add_arguments(parser):
 
 
 def run(*, runs: int | None, slowdown: list[float] | None, inject: list[tuple[str, str]] | None,
-        samples_from: str | None, pairs: int | None, cells: list[str] | None, looks: list[int] | None,
+        samples_from: str | None, resume: bool, pairs: int | None, cells: list[str] | None, looks: list[int] | None,
         block_ms: float | None, alpha: float | None, data: str | None, out: str | None) -> int:
     from rnn_models import git
     from rnn_models.commands.arguments import command_line
@@ -47,12 +52,13 @@ def run(*, runs: int | None, slowdown: list[float] | None, inject: list[tuple[st
     from rnn_models.records.paths import check_output_file
     from rnn_models.registry import REGISTRY
     from rnn_models.selfcheck import gate_check
+    from rnn_models.selfcheck.progress import Progress, partial_path
     from rnn_models.speed.ab import real_batch
 
     out = check_output_file(out or calibration_path(BASELINE_DIR, machine_kind(fingerprint())), "--out")
     if samples_from:
         measuring = {"--runs": runs, "--slowdown": slowdown, "--inject": inject, "--pairs": pairs,
-                     "--cells": cells, "--block-ms": block_ms, "--data": data}
+                     "--cells": cells, "--block-ms": block_ms, "--data": data, "--resume": resume or None}
         given = [name for name, value in measuring.items() if value is not None]
         if given:
             raise ValueError(f"{', '.join(given)}: a measurement's setting, but --from measures nothing "
@@ -65,14 +71,25 @@ def run(*, runs: int | None, slowdown: list[float] | None, inject: list[tuple[st
     outside = [f"{cell}:{phase}" for cell, phase in inject if cell not in cells]
     if outside:
         raise ValueError(f"--inject {', '.join(outside)}: not among the gated --cells")
-    calibration = gate_check.calibrate(
-        real_batch(data), cells=cells, runs=runs or gate_check.DEFAULT_RUNS,
-        slowdowns=tuple(slowdown or gate_check.DEFAULT_SLOWDOWNS),
-        inject=inject, looks=tuple(looks or gate_check.DEFAULT_LOOKS),
-        block_s=(block_ms / 1e3) if block_ms else gate_check.DEFAULT_BLOCK_S,
-        alpha=alpha or gate_check.DEFAULT_ALPHA, pairs=pairs or gate_check.DEFAULT_PAIRS, root=git.SOURCE_ROOT,
-        command=command_line())
-    return _report(out, calibration)
+    settings = {"kind": machine_kind(fingerprint()), "cells": cells, "runs": runs or gate_check.DEFAULT_RUNS,
+                "slowdowns": slowdown or gate_check.DEFAULT_SLOWDOWNS, "inject": inject,
+                "looks": looks or gate_check.DEFAULT_LOOKS,
+                "block_s": (block_ms / 1e3) if block_ms else gate_check.DEFAULT_BLOCK_S,
+                "alpha": alpha or gate_check.DEFAULT_ALPHA, "pairs": pairs or gate_check.DEFAULT_PAIRS}
+    progress = Progress(partial_path(out), settings, resume)
+    try:
+        calibration = gate_check.calibrate(
+            real_batch(data), cells=cells, runs=settings["runs"], slowdowns=tuple(settings["slowdowns"]),
+            inject=inject, looks=tuple(settings["looks"]), block_s=settings["block_s"], alpha=settings["alpha"],
+            pairs=settings["pairs"], root=git.SOURCE_ROOT, command=command_line(), progress=progress)
+    except BaseException:  # Ctrl-C, SIGTERM, a worker that failed: what was measured stays
+        if progress.count:
+            print(f"gate-check: {progress.count} finished run(s) kept in {progress.path}; "
+                  f"the same command with --resume continues them", file=sys.stderr)
+        raise
+    code = _report(out, calibration)
+    progress.finish()
+    return code
 
 
 def _report(out, calibration):

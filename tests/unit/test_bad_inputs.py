@@ -364,6 +364,14 @@ def no_accuracy_runs(*extra):
     return setup
 
 
+def kept_runs(text, *extra):
+    """An interrupted gate-check's kept runs at ``{tmp}/gate.json.partial``, then ``extra``."""
+    def setup(tmp, monkeypatch):
+        (tmp / "gate.json.partial").write_text(text)
+        return args(*extra)(tmp, monkeypatch)
+    return setup
+
+
 def ray_address_variable(value):
     def setup(tmp, monkeypatch):
         monkeypatch.setenv("RNN_MODELS_RAY_ADDRESS", value)
@@ -408,6 +416,19 @@ COMMAND_ERRORS = [
     pytest.param("gate-check", args("--cells", "gru,foo"), ["--cells", "foo"], id="gate-check-cells-unknown"),
     pytest.param("gate-check", args("--slowdown", "1.5"), ["--slowdown", "1.5"], id="gate-check-slowdown-1.5"),
     pytest.param("gate-check", args("--runs", "0"), ["--runs", "0"], id="gate-check-runs-0"),
+    pytest.param("gate-check", args("--resume", "--out", "{tmp}/gate.json"),
+                 ["--resume: no interrupted measurement's runs at {tmp}/gate.json.partial"], id="gate-check-resume-nothing"),
+    pytest.param("gate-check", kept_runs('{"settings": {}, "groups": {}}', "--out", "{tmp}/gate.json"),
+                 ["{tmp}/gate.json.partial", "--resume continues them, or remove the file"],
+                 id="gate-check-kept-runs-without-resume"),
+    pytest.param("gate-check", kept_runs('{"settings": {"runs": 20}, "groups": {}}', "--resume", "--runs", "5",
+                                         "--out", "{tmp}/gate.json"),
+                 ["--resume: {tmp}/gate.json.partial was measured with other settings", "runs 20 there, 5 now"],
+                 id="gate-check-resume-other-settings"),
+    pytest.param("gate-check", kept_runs('{"settings": ', "--resume", "--out", "{tmp}/gate.json"),
+                 ["--resume: {tmp}/gate.json.partial cannot be read"], id="gate-check-resume-corrupt"),
+    pytest.param("gate-check", args("--from", STORED_CALIBRATION, "--resume", "--out", "{tmp}/gate.json"),
+                 ["--resume: a measurement's setting, but --from measures nothing"], id="gate-check-from-with-resume"),
     pytest.param("accuracy-check", no_accuracy_runs("--perturb", "bogus"), ["--perturb", "bogus"],
                  id="accuracy-check-perturb-bogus"),
     pytest.param("accuracy-check", no_accuracy_runs("--perturb", "lstm:adam_eps=abc"),
