@@ -10,6 +10,7 @@ the result itself is written.
 import json
 from pathlib import Path
 
+from rnn_models.machine.environment import fingerprint_differences
 from rnn_models.records.atomic import write_json_atomic
 
 
@@ -54,7 +55,7 @@ class Progress:
                 raise TypeError("its groups are not lists of runs")
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
             raise ValueError(f"--resume: {self.path} cannot be read ({err}); remove it to start again") from None
-        differ = sorted(k for k in set(stored) | set(self.settings) if stored.get(k) != self.settings.get(k))
+        differ = fingerprint_differences(stored, self.settings)  # the keys whose values differ
         if differ:
             shown = ", ".join(f"{k} {stored.get(k)!r} there, {self.settings.get(k)!r} now" for k in differ)
             raise ValueError(f"--resume: {self.path} was measured with other settings ({shown}); "
