@@ -168,3 +168,11 @@ def numerics_key(versions, env=os.environ, machine=None, flags=None, gpu=None, c
         isa = f"{widest[0] if widest else 'baseline'}-native"
     cpu = cpu_identity() if cpu is None else cpu
     return "/".join([machine, isa, *([cpu] if cpu else []), tail])
+
+
+def without_cpu(key):
+    """A CPU run's numerics key in the form stored before the CPU part was added:
+    ``"x86_64/avx2-pinned/genuineintel-6-167-l1d48k/tensorflow-2.21.0/keras-3.15.1"`` ->
+    ``"x86_64/avx2-pinned/tensorflow-2.21.0/keras-3.15.1"``; any other key unchanged."""
+    parts = str(key).split("/")
+    return "/".join(parts[:2] + parts[3:]) if len(parts) == 5 else key

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from rnn_models.machine.environment import fingerprint_differences
+from rnn_models.machine.numerics_pin import without_cpu
 
 RUN_NAME = re.compile(r"^(\d{4})_.*\.json$")
 FINGERPRINT_KEY = "rnnbench_fingerprint"  # our key inside pytest-benchmark's machine_info
@@ -106,6 +107,10 @@ def fingerprint_warning(run, current):
     if run.fingerprint is None:
         return (f"the stored speed run {run.path.name} records no machine fingerprint: its "
                 "absolute times may come from another machine")
+    stored_key = run.fingerprint.get("numerics")
+    if stored_key is not None and stored_key == without_cpu(current.get("numerics")):
+        # a key stored before it named the CPU: the fingerprint's "cpu" compares the CPU
+        current = {**current, "numerics": stored_key}
     differing = fingerprint_differences(run.fingerprint, current)
     if not differing:
         return None

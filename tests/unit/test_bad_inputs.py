@@ -524,6 +524,27 @@ def test_an_unreadable_stored_speed_run_is_skipped_with_one_line_naming_it(conte
     assert len(naming) == 1 and "\n" not in naming[0] and "skipping" in naming[0]
 
 
+def test_the_stored_speed_runs_machine_is_told_apart_by_its_cpu_not_its_keys_format(tmp_path):
+    from rnn_models.machine.numerics_pin import without_cpu
+    from rnn_models.records.speed_runs import StoredRun, fingerprint_warning
+
+    here = {"cpu": "AMD EPYC (family/model/stepping 25/17/1)", "cores": 2,
+            "numerics": "x86_64/avx512f-native/authenticamd-25-17-l1d32k/tensorflow-2.21.0/keras-3.15.1"}
+    assert without_cpu(here["numerics"]) == "x86_64/avx512f-native/tensorflow-2.21.0/keras-3.15.1"
+    assert without_cpu("gpu-nvidia-h200/tensorflow-2.21.0/keras-3.15.1") == "gpu-nvidia-h200/tensorflow-2.21.0/keras-3.15.1"
+
+    def stored(**changes):
+        fingerprint = {**here, "numerics": without_cpu(here["numerics"]), **changes}  # stored before the CPU part
+        return StoredRun(tmp_path / "0004_baseline.json", 4, {"machine_info": {"rnnbench_fingerprint": fingerprint}})
+
+    assert fingerprint_warning(stored(), here) is None  # the same machine kind, its key in the older form
+    assert fingerprint_warning(stored(numerics=here["numerics"]), here) is None
+    other_cpu = fingerprint_warning(stored(cpu="Intel(R) Xeon(R) Processor (family/model/stepping 6/167/0)"), here)
+    assert "recorded on another machine" in other_cpu and "cpu: stored" in other_cpu and "numerics" not in other_cpu
+    other_isa = fingerprint_warning(stored(numerics="x86_64/avx2-native/tensorflow-2.21.0/keras-3.15.1"), here)
+    assert "numerics: stored 'x86_64/avx2-native/" in other_isa and "\n" not in other_isa
+
+
 # --- signals: SIGTERM is handled as Ctrl-C is (the real signals: tests/integration) ------
 
 
