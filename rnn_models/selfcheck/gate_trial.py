@@ -151,13 +151,34 @@ def replay(entry, thresholds, family):
     return {"runs": len(runs), "runs_flagged_slower": flagged}
 
 
-def store(out, kind, entry, *, load, slowdown, inject, command):
+def store(out, kind, entry, *, load, slowdown, inject, command, started, code=None):
     """Adds ``entry`` (``trial``'s, for machine ``kind``) to the result file ``out`` under the
-    experiment's name, beside other kinds' and experiments' entries; written atomically."""
+    experiment's name, beside other kinds' and experiments' entries; written atomically.
+    ``started`` (the trial's start, ISO time) tells this trial's later stores from an earlier
+    trial of the same experiment, which is kept under its own date's name, never replaced;
+    ``code`` is the commit the trial ran (``commit_of``)."""
     name = ("injected" if slowdown else "aa") + ("_beside_a_second_job" if load else "")
     if slowdown:
         name += f"_{slowdown:.2f}_{inject[0]}_{inject[1]}"
     stored = json.loads(out.read_text()) if out.is_file() else {"what": __doc__.split("\n\n")[0]}
     experiments = stored.setdefault("kinds", {}).setdefault(kind, {"machine": fingerprint()})
-    experiments[name] = {**entry, "date": datetime.date.today().isoformat(), "command": command}
+    earlier = experiments.get(name)
+    if earlier is not None and earlier.get("started") != started:
+        base = kept = f"{name}_{earlier.get('date', 'undated')}"
+        for n in itertools.count(2):
+            if kept not in experiments:
+                break
+            kept = f"{base}_{n}"
+        experiments[kept] = earlier
+    experiments[name] = {**entry, "date": datetime.date.today().isoformat(), "started": started,
+                         **({"code": code} if code else {}), "command": command}
     write_json_atomic(out, stored)
+
+
+def commit_of(root):
+    """The commit checked out at ``root`` (``trial`` refuses code that differs from it); None
+    outside a git checkout."""
+    try:
+        return git.run(root, "rev-parse", "HEAD").stdout.strip() or None
+    except git.GitError:
+        return None
