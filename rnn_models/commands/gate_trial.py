@@ -27,22 +27,19 @@ def add_arguments(parser):
 
 def run(*, runs: int, load: bool, slowdown: float, inject_cell: str, inject_phase: str, cells: list[str] | None,
         baselines: str, data: str | None, out: str | None) -> int:
-    import datetime
     from pathlib import Path
 
     from rnn_models import git
     from rnn_models.commands.arguments import command_line
     from rnn_models.records.paths import check_output_file
-    from rnn_models.selfcheck.gate_trial import commit_of, store, trial
+    from rnn_models.selfcheck.gate_trial import store, trial
     from rnn_models.speed.ab import real_batch
 
     out = check_output_file(out or Path(baselines) / RESULT_FILE, "--out")
     inject = (inject_cell, inject_phase)
-    started, code = datetime.datetime.now().isoformat(timespec="seconds"), commit_of(git.SOURCE_ROOT)
 
     def store_so_far(kind, entry):  # after each run: an interrupted trial keeps its finished runs
-        store(out, kind, entry, load=load, slowdown=slowdown, inject=inject, command=command_line(),
-              started=started, code=code)
+        store(out, kind, entry, load=load, slowdown=slowdown, inject=inject, command=command_line())
 
     kind, entry = trial(real_batch(data), cells=cells or list(REGISTRY), runs=runs, load=load, slowdown=slowdown,
                         inject=inject, root=git.SOURCE_ROOT, baselines=baselines, after_run=store_so_far)

@@ -79,9 +79,10 @@ def one_run(root, baseline_root, batch, thresholds, steps, family, slowdown=0.0,
 
 
 def trial(batch, *, cells, runs, load, slowdown, inject, root, baselines, log=print, after_run=None):
-    """Runs the experiment; returns this kind's entry of the result file. ``after_run(kind,
-    entry)`` is called with the entry so far after each run (to store it, so that an
-    interrupted trial keeps the runs it finished)."""
+    """Runs the experiment; returns this kind's entry of the result file, with its start time
+    (``started``, ISO) and the commit both sides ran (``code``). ``after_run(kind, entry)`` is
+    called with the entry so far after each run (to store it, so that an interrupted trial
+    keeps the runs it finished)."""
     thresholds, kind, how = thresholds_for(load_calibrations(baselines), fingerprint())
     kind = kind or machine_kind(fingerprint())
     if thresholds is None:
@@ -92,7 +93,8 @@ def trial(batch, *, cells, runs, load, slowdown, inject, root, baselines, log=pr
     if dirty:  # the two sides would run different code: no A/A
         raise ValueError(f"the working tree's code differs from HEAD ({dirty.splitlines()[0]} ...): commit it first")
     steps = gated_steps(cells)
-    entry = {"thresholds": {"how": how, "min_effect": thresholds.min_effect, "pairs": thresholds.pairs,
+    entry = {"started": datetime.datetime.now().isoformat(timespec="seconds"), "code": head,
+             "thresholds": {"how": how, "min_effect": thresholds.min_effect, "pairs": thresholds.pairs,
                             "process_sigma": thresholds.process_sigma, "looks": list(thresholds.looks)},
              "runs": []}
     with worktree.checkout(repo, head) as baseline_root, second_job(load):
@@ -151,34 +153,23 @@ def replay(entry, thresholds, family):
     return {"runs": len(runs), "runs_flagged_slower": flagged}
 
 
-def store(out, kind, entry, *, load, slowdown, inject, command, started, code=None):
+def store(out, kind, entry, *, load, slowdown, inject, command):
     """Adds ``entry`` (``trial``'s, for machine ``kind``) to the result file ``out`` under the
-    experiment's name, beside other kinds' and experiments' entries; written atomically.
-    ``started`` (the trial's start, ISO time) tells this trial's later stores from an earlier
-    trial of the same experiment, which is kept under its own date's name, never replaced;
-    ``code`` is the commit the trial ran (``commit_of``)."""
+    experiment's name, beside other kinds' and experiments' entries; written atomically. Its
+    ``started`` tells this trial's later stores from an earlier trial of the same experiment,
+    which is kept under its own date's name, never replaced."""
     name = ("injected" if slowdown else "aa") + ("_beside_a_second_job" if load else "")
     if slowdown:
         name += f"_{slowdown:.2f}_{inject[0]}_{inject[1]}"
     stored = json.loads(out.read_text()) if out.is_file() else {"what": __doc__.split("\n\n")[0]}
     experiments = stored.setdefault("kinds", {}).setdefault(kind, {"machine": fingerprint()})
     earlier = experiments.get(name)
-    if earlier is not None and earlier.get("started") != started:
+    if earlier is not None and earlier.get("started") != entry["started"]:
         base = kept = f"{name}_{earlier.get('date', 'undated')}"
         for n in itertools.count(2):
             if kept not in experiments:
                 break
             kept = f"{base}_{n}"
         experiments[kept] = earlier
-    experiments[name] = {**entry, "date": datetime.date.today().isoformat(), "started": started,
-                         **({"code": code} if code else {}), "command": command}
+    experiments[name] = {**entry, "date": datetime.date.today().isoformat(), "command": command}
     write_json_atomic(out, stored)
-
-
-def commit_of(root):
-    """The commit checked out at ``root`` (``trial`` refuses code that differs from it); None
-    outside a git checkout."""
-    try:
-        return git.run(root, "rev-parse", "HEAD").stdout.strip() or None
-    except git.GitError:
-        return None

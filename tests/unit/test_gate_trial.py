@@ -1,6 +1,7 @@
 """``gate-trial``'s loop, with the A/B runs stood in for: what it stores, and when."""
 
 import contextlib
+import datetime
 import json
 
 import pytest
@@ -45,13 +46,19 @@ def test_an_interrupted_trial_has_stored_the_runs_it_finished(stand_ins, tmp_pat
     assert stored == [("made-up-kind", 1, 1), ("made-up-kind", 2, 2)]
 
 
+def test_a_trial_names_its_start_and_the_commit_it_ran(stand_ins, tmp_path):
+    kind, entry = gate_trial.trial(None, cells=["lstm"], runs=1, load=False, slowdown=0.0, inject=("lstm", "train"),
+                                   root=tmp_path, baselines=tmp_path, log=lambda line: None)
+    assert entry["code"] == "0" * 40  # HEAD, as the stand-in resolves it
+    assert datetime.datetime.fromisoformat(entry["started"])
+
+
 def test_store_keeps_other_experiments_and_names_this_one(tmp_path):
     out = tmp_path / "trials.json"
-    entry = {"runs": [], "summary": {"runs": 0}}
-    gate_trial.store(out, "kind-a", entry, load=True, slowdown=0.0, inject=("lstm", "train"), command="c1",
-                     started="t1")
-    gate_trial.store(out, "kind-a", entry, load=False, slowdown=0.05, inject=("gru", "inference"), command="c2",
-                     started="t2", code="abc123")
+    entry = {"started": "t1", "code": "abc123", "runs": [], "summary": {"runs": 0}}
+    gate_trial.store(out, "kind-a", entry, load=True, slowdown=0.0, inject=("lstm", "train"), command="c1")
+    gate_trial.store(out, "kind-a", {**entry, "started": "t2"}, load=False, slowdown=0.05,
+                     inject=("gru", "inference"), command="c2")
     experiments = json.loads(out.read_text())["kinds"]["kind-a"]
     assert set(experiments) == {"machine", "aa_beside_a_second_job", "injected_0.05_gru_inference"}
     assert experiments["injected_0.05_gru_inference"]["command"] == "c2"
@@ -63,22 +70,11 @@ def test_a_later_trial_of_an_experiment_keeps_the_earlier_ones_under_their_date(
     aa = dict(load=False, slowdown=0.0, inject=("lstm", "train"))
     for started in ("t1", "t2", "t3"):  # three trials, each stored after each of its two runs
         for runs in (1, 2):
-            gate_trial.store(out, "kind-a", {"runs": [{}] * runs}, command=started, started=started, **aa)
+            gate_trial.store(out, "kind-a", {"started": started, "runs": [{}] * runs}, command=started, **aa)
     experiments = json.loads(out.read_text())["kinds"]["kind-a"]
     day = experiments["aa"]["date"]
     assert {name: (e["command"], len(e["runs"])) for name, e in experiments.items() if name != "machine"} == {
         "aa": ("t3", 2), f"aa_{day}": ("t1", 2), f"aa_{day}_2": ("t2", 2)}
-
-
-@pytest.mark.parametrize("head, expected", [("f" * 40 + "\n", "f" * 40), (None, None)])
-def test_a_trial_names_the_commit_it_ran(monkeypatch, head, expected):
-    def git_run(root, *args, **kwargs):  # git stood in for: no process in the unit tests
-        if head is None:
-            raise gate_trial.git.GitError("not a git checkout")
-        return type("Done", (), {"stdout": head})()
-
-    monkeypatch.setattr(gate_trial.git, "run", git_run)
-    assert gate_trial.commit_of("somewhere") == expected
 
 
 LEANING = [0.045 + 0.06 * (-1) ** i for i in range(32)]  # inconclusive at 1.046: too noisy, retimed
