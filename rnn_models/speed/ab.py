@@ -10,8 +10,16 @@ machine's drifts of a few hundred ms in each block's ratio (docs/decisions.md).
 A session may hold several worker pairs, each unit timed by the next pair in turn: a process
 has a speed of its own (where its memory and threads landed), and one pair's units all carry
 that pair's bias, which more units do not shrink; more pairs do (docs/decisions.md).
+
+The two sides are set up alike, so that only their code differs: each imports its checkout
+through a link of the same length (equal environments and module paths, hence the same
+memory layout), both checkouts' bytecode is compiled before either starts, the pairs take
+turns at which side starts and builds first, and each pair alternates which side opens
+its units. Fresh processes average a process's own speed away, not a bias that every
+process of one side shares (docs/decisions.md).
 """
 
+import compileall
 import dataclasses
 import json
 import math
@@ -34,6 +42,7 @@ TIME_TIMEOUT_S = 300
 MIN_UNIT_STEPS, MAX_UNIT_STEPS = 6, 400  # step pairs in one sample (unit)
 # Versions that must agree between the sides for the A/B to measure the code alone.
 CHECKED_VERSIONS = ("tensorflow", "keras", "numpy", "python")
+SIDE_LINKS = {"current": "new", "baseline": "old"}  # names of one length: equal paths on both sides
 
 
 def real_batch(data=None, n=TUTORIAL.batch_size):
@@ -139,6 +148,22 @@ def _all_cores():
     os.sched_setaffinity(0, range(os.cpu_count() or 1))
 
 
+def even_roots(roots, folder):
+    """``{side: root}`` -> ``{side: path}``: each side's checkout behind a link of the same
+    length in a fresh folder under ``folder``, so that the two workers' environments and module
+    paths are the same size; each checkout's bytecode compiled first, so neither side compiles
+    while it imports. Where links cannot be made, the roots themselves."""
+    for root in {Path(r).resolve() for r in roots.values()}:
+        compileall.compile_dir(str(root / "rnn_models"), quiet=2)
+    links = Path(tempfile.mkdtemp(prefix="sides-", dir=folder))
+    try:
+        for side, root in roots.items():
+            (links / SIDE_LINKS[side]).symlink_to(Path(root).resolve(), target_is_directory=True)
+    except OSError:
+        return {side: Path(root) for side, root in roots.items()}
+    return {side: links / SIDE_LINKS[side] for side in roots}
+
+
 def check_versions(hello):
     """Both sides must run on the same libraries, or the A/B would time those too. ``hello``:
     each side's reply to ``hello``, by side."""
@@ -186,13 +211,15 @@ class ABSession:
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="rnnbench-ab-logs-"))
         self.batch_path = self.log_dir / "batch.npz"
         np.savez(self.batch_path, x=batch[0], y=batch[1])
-        self.pairs = []  # [{"current": WorkerProcess, "baseline": WorkerProcess}, ...]
+        self.pairs = []  # [{"current": WorkerProcess, "baseline": WorkerProcess}, ...], in start order
         self._keys = 0
+        roots = list(even_roots({"current": current_root, "baseline": baseline_root}, self.log_dir).items())
         try:
             for k in range(pairs):
                 tag = "" if pairs == 1 else f"-{k + 1}"
+                order = roots if k % 2 == 0 else roots[::-1]  # every request reaches this side first
                 self.pairs.append({name: start_worker(name, root, self.log_dir, name + tag)
-                                   for name, root in (("current", current_root), ("baseline", baseline_root))})
+                                   for name, root in order})
             hellos = self._all({"op": "hello"}, BUILD_TIMEOUT_S)
             self.hello = hellos[0]
             for workers, hello in zip(self.pairs, hellos):
@@ -238,7 +265,9 @@ class ABSession:
             decision, target = None, self.thresholds.looks[0]
             while target is not None:
                 while len(d) < target:
-                    d.append(self._unit(self.pairs[len(d) % len(self.pairs)], key, steps, slowdown, times))
+                    rounds, pair = divmod(len(d), len(self.pairs))
+                    d.append(self._unit(self.pairs[pair], key, steps, slowdown, times,
+                                        current_first=(rounds + pair) % 2 == 0))
                 decision = decide(d, self.thresholds, family_size)
                 if settled(decision) and not exhaust:
                     break
@@ -258,13 +287,14 @@ class ABSession:
             {"op": "time", "key": key, "steps": steps, "slowdown": 0.0}, TIME_TIMEOUT_S)["times"])
             for name in ("current", "baseline"))
 
-    def _unit(self, workers, key, steps, slowdown, times):
+    def _unit(self, workers, key, steps, slowdown, times, current_first):
         """One sample: ``steps`` pairs of single steps, the two sides taking turns (ABAB...), so
         the machine's slow drifts hit both sides of each pair alike and neither side is timed
         right after itself (a side timed twice in a row runs about 10% faster on its warm
         caches: docs/decisions.md); its value is the median of the pairs' log ratios. The
-        current side opens a unit when an even number of pairs came before it."""
-        order = ("current", "baseline") if len(times["current"]) % 2 == 0 else ("baseline", "current")
+        caller alternates ``current_first`` over each pair's units and between neighbouring
+        pairs, so both sides open as often in every pair."""
+        order = ("current", "baseline") if current_first else ("baseline", "current")
         ratios = []
         for _ in range(steps):
             pair = {}

@@ -160,8 +160,9 @@ class FakeWorker:
     """A worker stand-in (``ABSession(start_worker=...)``) on ``root`` whose every step takes
     ``step_s`` (``build_s`` while all four build); it logs the time requests it gets."""
 
-    def __init__(self, root, step_s, log, build_s=None):
+    def __init__(self, root, step_s, log, build_s=None, name=None):
         self.root, self.step_s, self.log, self.build_s = Path(root), step_s, log, build_s or step_s
+        self.name = name
 
     def send(self, request):
         self.pending = request
@@ -207,3 +208,35 @@ def test_each_unit_is_timed_by_the_next_worker_pair_in_turn(tmp_path):
     assert log == ["asked to exit"] * 4 + ["closed"] * 4 and session.pairs == []
     with pytest.raises(ValueError, match="at least 1 pair of workers, got 0"):
         ABSession(ROOT, ROOT, batch(), None, pairs=0)
+
+
+def test_the_sides_are_set_up_alike_and_take_turns_at_starting_and_opening(tmp_path):
+    """Only the code may differ between the sides: the same length of path to each checkout,
+    and in every pair each side opens half its units; the pairs alternate which side starts."""
+    from rnn_models.regression.speed import Thresholds
+
+    log, started = [], []
+    baseline_root = tmp_path / "a-baseline-checkout-with-a-longer-path"
+    shutil.copytree(ROOT / "rnn_models", baseline_root / "rnn_models", ignore=shutil.ignore_patterns("__pycache__"))
+
+    def start_worker(name, root, log_dir, log_name):
+        started.append(log_name)
+        return FakeWorker(root, 0.01, log, name=log_name)
+
+    thresholds = Thresholds(min_effect=0.071, process_sigma=0.0, family_alpha=0.05, looks=(12,), block_s=0.1)
+    session = ABSession(ROOT, baseline_root, batch(), thresholds, log_dir=tmp_path, pairs=3,
+                        start_worker=start_worker)
+    roots = {name: w.root for name, w in session.pairs[0].items()}
+    assert len(str(roots["current"])) == len(str(roots["baseline"]))
+    assert (roots["current"].resolve(), roots["baseline"].resolve()) == (ROOT.resolve(), baseline_root.resolve())
+    assert list((baseline_root / "rnn_models" / "__pycache__").glob("__init__.*.pyc"))  # compiled before the start
+    assert started == ["current-1", "baseline-1", "baseline-2", "current-2", "current-3", "baseline-3"]
+    del log[:]
+    ab = session.compare("basic_lstm", "train", "CPU:0", 1)
+    timed = log[2:]  # after the first pair's uncontended steps, which set the unit's length
+    units = [timed[k:k + 2 * ab.unit_steps] for k in range(0, len(timed), 2 * ab.unit_steps)]
+    assert len(units) == 12 and all(len({w.name for w in unit}) == 2 for unit in units)
+    for pair in ("1", "2", "3"):
+        openers = [unit[0].name.split("-")[0] for unit in units if unit[0].name.endswith(pair)]
+        assert openers in (["current", "baseline"] * 2, ["baseline", "current"] * 2), openers
+    session.close()
