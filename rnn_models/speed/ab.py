@@ -153,12 +153,13 @@ def even_roots(roots, folder):
     length in a fresh folder under ``folder``, so that the two workers' environments and module
     paths are the same size; each checkout's bytecode compiled first, so neither side compiles
     while it imports. Where links cannot be made, the roots themselves."""
-    for root in {Path(r).resolve() for r in roots.values()}:
+    resolved = {side: Path(root).resolve() for side, root in roots.items()}
+    for root in set(resolved.values()):
         compileall.compile_dir(str(root / "rnn_models"), quiet=2)
     links = Path(tempfile.mkdtemp(prefix="sides-", dir=folder))
     try:
-        for side, root in roots.items():
-            (links / SIDE_LINKS[side]).symlink_to(Path(root).resolve(), target_is_directory=True)
+        for side, root in resolved.items():
+            (links / SIDE_LINKS[side]).symlink_to(root, target_is_directory=True)
     except OSError:
         return {side: Path(root) for side, root in roots.items()}
     return {side: links / SIDE_LINKS[side] for side in roots}
