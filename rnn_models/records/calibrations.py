@@ -120,4 +120,6 @@ def summary_line(data):
     for inj in m.get("injected", []):
         parts.append(f"+{inj['slowdown']:.0%} on {inj['cell']} {inj['phase']}: flagged in "
                      f"{inj['flagged']} of {inj['runs']}")
+    if "placement" not in data:  # measured before the pairs were pinned (speed.ab.PLACEMENT)
+        parts.append("measured with the workers free to use every core, so wider than pinned pairs need")
     return f"calibrated {data.get('date', '?')}; {'; '.join(parts)}"

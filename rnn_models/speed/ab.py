@@ -17,6 +17,13 @@ memory layout), both checkouts' bytecode is compiled before either starts, the p
 turns at which side starts and builds first, and each pair alternates which side opens
 its units. Fresh processes average a process's own speed away, not a bias that every
 process of one side shares (docs/decisions.md).
+
+The two workers of a pair share one core, and the pairs take the usable cores in turn: each
+worker pins itself before TensorFlow sizes its thread pools. A worker free to use every core
+hands its step between threads that land on either core, and where they land sets its speed
+for seconds at a time, up to 10% apart in one pair; on one core both sides of a pair run
+alike. The A/B so compares the code's single-core speed; the suite's own timings keep every
+core (docs/decisions.md).
 """
 
 import compileall
@@ -43,6 +50,8 @@ MIN_UNIT_STEPS, MAX_UNIT_STEPS = 6, 400  # step pairs in one sample (unit)
 # Versions that must agree between the sides for the A/B to measure the code alone.
 CHECKED_VERSIONS = ("tensorflow", "keras", "numpy", "python")
 SIDE_LINKS = {"current": "new", "baseline": "old"}  # names of one length: equal paths on both sides
+# Where the workers run, as calibrations record it (a calibration measured otherwise lacks it).
+PLACEMENT = "the two workers of each pair share one core; the pairs take the usable cores in turn"
 
 
 def real_batch(data=None, n=TUTORIAL.batch_size):
@@ -226,6 +235,8 @@ class ABSession:
             for workers, hello in zip(self.pairs, hellos):
                 self.check_sources(workers, hello)
             check_versions(self.hello)
+            pinned = self._all([{"op": "pin", "slot": k} for k in range(len(self.pairs))], TIME_TIMEOUT_S)
+            self.cores = [{name: reply.get("core") for name, reply in replies.items()} for replies in pinned]
         except BaseException:
             self.close()
             raise
@@ -241,12 +252,14 @@ class ABSession:
                                     f"its checkout {expected}", name)
 
     def _all(self, request, timeout):
-        """The same request to every worker at once; their replies, by side, for each pair."""
-        for workers in self.pairs:
+        """The same request to every worker at once (or, given a list, each pair its own); their
+        replies, by side, for each pair."""
+        requests = request if isinstance(request, list) else [request] * len(self.pairs)
+        for workers, one in zip(self.pairs, requests):
             for worker in workers.values():
-                worker.send(request)
-        return [{name: worker.receive(request["op"], timeout) for name, worker in workers.items()}
-                for workers in self.pairs]
+                worker.send(one)
+        return [{name: worker.receive(one["op"], timeout) for name, worker in workers.items()}
+                for workers, one in zip(self.pairs, requests)]
 
     def compare(self, cell, phase, device, family_size, slowdown=0.0, exhaust=False, settled=None):
         """The A/B of one step. ``slowdown`` (calibration only) stretches the current side's

@@ -8,6 +8,9 @@ standard library and NumPy otherwise.
 Protocol: one JSON object per line each way, a reply for every request, in order.
 
 - ``{"op": "hello"}`` -> ``{"ok": true, "pid", "rnn_models": path, "api", "versions"}``
+- ``{"op": "pin", "slot": k}`` -> ``{"ok": true, "core": c or null}``: every thread of the
+  worker on one core, the ``k``-th usable one (modulo their count), before TensorFlow sizes
+  its thread pools (which then have one thread); ``null`` where affinity cannot be set
 - ``{"op": "build", "key", "cell", "phase", "device", "batch": npz path}`` ->
   ``{"ok": true, "kernel_path", "loss", "step_s"}`` (the step is warm afterwards)
 - ``{"op": "time", "key", "steps", "slowdown"}`` -> ``{"ok": true, "times": [s, ...]}``;
@@ -110,6 +113,22 @@ class Worker:
         return {"pid": os.getpid(), "rnn_models": os.path.dirname(rnn_models.__file__),
                 "api": self.api, "versions": _versions()}
 
+    def pin(self, request):
+        if not hasattr(os, "sched_setaffinity"):
+            return {"core": None}
+        cores = sorted(os.sched_getaffinity(0))
+        core = cores[int(request["slot"]) % len(cores)]
+        try:
+            threads = os.listdir("/proc/self/task")
+        except OSError:  # no /proc: this thread alone, which starts TensorFlow's pools
+            threads = ["0"]
+        for tid in threads:
+            try:
+                os.sched_setaffinity(int(tid), {core})
+            except ProcessLookupError:  # a thread that ended meanwhile
+                pass
+        return {"core": core}
+
     def build(self, request):
         import numpy as np
 
@@ -144,7 +163,8 @@ def main():
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     protocol = _private_stdout()
     worker = Worker()
-    handlers = {"hello": worker.hello, "build": worker.build, "time": worker.time, "drop": worker.drop}
+    handlers = {"hello": worker.hello, "pin": worker.pin, "build": worker.build, "time": worker.time,
+                "drop": worker.drop}
     for line in sys.stdin:
         request = json.loads(line)
         op = request.get("op")

@@ -69,10 +69,15 @@ def test_worker_protocol(tmp_path):
         assert hello["api"] == "rnn_models.speed.measure.build_step"
         assert Path(hello["rnn_models"]) == ROOT / "rnn_models"
         assert set(hello["versions"]) == {"tensorflow", "keras", "numpy", "python"}
+        usable = sorted(os.sched_getaffinity(worker.process.pid))
+        core = worker.request({"op": "pin", "slot": 1}, timeout=60)["core"]
+        assert core == usable[1 % len(usable)]
         np.savez(tmp_path / "b.npz", x=batch()[0], y=batch()[1])
         built = worker.request({"op": "build", "key": "k", "cell": "basic_rnn", "phase": "inference",
                                 "device": "CPU:0", "batch": str(tmp_path / "b.npz")}, timeout=300)
         assert built["kernel_path"] == "generic loop, unrolled" and built["step_s"] > 0
+        threads = os.listdir(f"/proc/{worker.process.pid}/task")  # TensorFlow's pools included
+        assert len(threads) > 2 and {frozenset(os.sched_getaffinity(int(t))) for t in threads} == {frozenset({core})}
         times = worker.request({"op": "time", "key": "k", "steps": 9}, timeout=60)["times"]
         slowed = worker.request({"op": "time", "key": "k", "steps": 9, "slowdown": 1.0}, timeout=60)["times"]
         assert len(times) == len(slowed) == 9 and np.median(slowed) > 1.5 * np.median(times)

@@ -162,12 +162,15 @@ class FakeWorker:
 
     def __init__(self, root, step_s, log, build_s=None, name=None):
         self.root, self.step_s, self.log, self.build_s = Path(root), step_s, log, build_s or step_s
-        self.name = name
+        self.name, self.sent = name, []
 
     def send(self, request):
         self.pending = request
+        self.sent.append(request)
 
     def receive(self, op, timeout):
+        if op == "pin":
+            return {"ok": True, "core": self.pending["slot"] % 2}
         if op == "hello":
             return {"ok": True, "rnn_models": str(self.root / "rnn_models"), "versions": {}}
         return {"ok": True, "step_s": self.build_s, "kernel_path": "fake"} if op == "build" else {"ok": True}
@@ -208,6 +211,23 @@ def test_each_unit_is_timed_by_the_next_worker_pair_in_turn(tmp_path):
     assert log == ["asked to exit"] * 4 + ["closed"] * 4 and session.pairs == []
     with pytest.raises(ValueError, match="at least 1 pair of workers, got 0"):
         ABSession(ROOT, ROOT, batch(), None, pairs=0)
+
+
+def test_the_two_workers_of_each_pair_share_one_core_taken_in_turn_before_they_build(tmp_path):
+    """Pinned after hello (TensorFlow imported, no pool sized yet) and before any build."""
+    from rnn_models.regression.speed import Thresholds
+
+    thresholds = Thresholds(min_effect=0.071, process_sigma=0.0, family_alpha=0.05, looks=(6,), block_s=0.1)
+    session = ABSession(ROOT, ROOT, batch(), thresholds, log_dir=tmp_path, pairs=3,
+                        start_worker=lambda name, root, log_dir, log_name: FakeWorker(root, 0.01, [], name=log_name))
+    session.compare("basic_lstm", "train", "CPU:0", 1)
+    for k, workers in enumerate(session.pairs):
+        for worker in workers.values():
+            assert [r["op"] for r in worker.sent[:3]] == ["hello", "pin", "build"]
+            assert worker.sent[1]["slot"] == k
+    assert session.cores == [{"current": 0, "baseline": 0}, {"current": 1, "baseline": 1},
+                             {"current": 0, "baseline": 0}]
+    session.close()
 
 
 def test_the_sides_are_set_up_alike_and_take_turns_at_starting_and_opening(tmp_path):
