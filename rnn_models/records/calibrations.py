@@ -121,5 +121,5 @@ def summary_line(data):
         parts.append(f"+{inj['slowdown']:.0%} on {inj['cell']} {inj['phase']}: flagged in "
                      f"{inj['flagged']} of {inj['runs']}")
     if "placement" not in data:  # measured before the pairs were pinned (speed.ab.PLACEMENT)
-        parts.append("measured with the workers free to use every core, so wider than pinned pairs need")
+        parts.append("measured with the workers free to use every core, before the A/B pinned each pair to one")
     return f"calibrated {data.get('date', '?')}; {'; '.join(parts)}"

@@ -210,10 +210,12 @@ class ABSession:
     """``pairs`` pairs of workers, ``current`` and ``baseline``, over the checkouts at the two
     roots (default: the thresholds' ``pairs``, as calibrated); all started at once, and each
     unit timed by the next pair in turn. ``start_worker(name, root, log_dir, log_name)`` starts
-    one side's worker (a test's stand-in speaks the same requests)."""
+    one side's worker (a test's stand-in speaks the same requests). ``pin_cores``: each pair's
+    two workers on one core (``PLACEMENT``, kept in ``cores``); False leaves them every core,
+    as before, for ``tools/measure_placement.py`` to compare."""
 
     def __init__(self, current_root, baseline_root, batch, thresholds, log_dir=None, pairs=None,
-                 start_worker=WorkerProcess):
+                 start_worker=WorkerProcess, pin_cores=True):
         pairs = getattr(thresholds, "pairs", 1) if pairs is None else pairs
         if pairs < 1:
             raise ValueError(f"an A/B needs at least 1 pair of workers, got {pairs}")
@@ -235,11 +237,17 @@ class ABSession:
             for workers, hello in zip(self.pairs, hellos):
                 self.check_sources(workers, hello)
             check_versions(self.hello)
-            pinned = self._all([{"op": "pin", "slot": k} for k in range(len(self.pairs))], TIME_TIMEOUT_S)
-            self.cores = [{name: reply.get("core") for name, reply in replies.items()} for replies in pinned]
+            self.cores = self._pin() if pin_cores else None
         except BaseException:
             self.close()
             raise
+
+    def _pin(self):
+        """Each pair's workers onto the pair's core (``PLACEMENT``), after ``hello`` imported
+        TensorFlow and before any op sized its pools; each pair's core, by side (None where
+        affinity cannot be set)."""
+        pinned = self._all([{"op": "pin", "slot": k} for k in range(len(self.pairs))], TIME_TIMEOUT_S)
+        return [{name: reply.get("core") for name, reply in replies.items()} for replies in pinned]
 
     @staticmethod
     def check_sources(workers, hello):

@@ -10,7 +10,7 @@ Protocol: one JSON object per line each way, a reply for every request, in order
 - ``{"op": "hello"}`` -> ``{"ok": true, "pid", "rnn_models": path, "api", "versions"}``
 - ``{"op": "pin", "slot": k}`` -> ``{"ok": true, "core": c or null}``: every thread of the
   worker on one core, the ``k``-th usable one (modulo their count), before TensorFlow sizes
-  its thread pools (which then have one thread); ``null`` where affinity cannot be set
+  its thread pools (which it then sizes for that core); ``null`` where affinity cannot be set
 - ``{"op": "build", "key", "cell", "phase", "device", "batch": npz path}`` ->
   ``{"ok": true, "kernel_path", "loss", "step_s"}`` (the step is warm afterwards)
 - ``{"op": "time", "key", "steps", "slowdown"}`` -> ``{"ok": true, "times": [s, ...]}``;

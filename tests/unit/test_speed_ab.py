@@ -16,7 +16,7 @@ from rnn_models.records.calibrations import (SCHEMA_VERSION, calibration_path, l
                                              machine_kind, thresholds_for)
 from rnn_models.records.speed_runs import machine_id, newest_run, read_run, StoredRunError
 from rnn_models.regression.speed import Thresholds
-from rnn_models.speed.ab import ABSession, ABUnavailable, check_versions
+from rnn_models.speed.ab import PLACEMENT, ABSession, ABUnavailable, check_versions
 from rnn_models.speed.gate import check_speed_inputs
 from tests import FIXTURES, ROOT
 
@@ -79,6 +79,10 @@ def test_an_uncalibrated_kind_takes_the_widest_stored_thresholds(tmp_path):
     thresholds, kind, how = thresholds_for(load_calibrations(tmp_path), mine)
     assert kind == "amd-epyc-family-23-model-49-2-cores" and thresholds.min_effect == 0.03
     assert how.startswith("calibrated on this machine kind amd-epyc-family-23-model-49-2-cores")
+    assert how.endswith("measured with the workers free to use every core, before the A/B pinned each pair to one)")
+    pinned = calibration_path(tmp_path, kind)
+    pinned.write_text(json.dumps({**json.loads(pinned.read_text()), "placement": PLACEMENT}))
+    assert "free to use every core" not in thresholds_for(load_calibrations(tmp_path), mine)[2]
 
 
 @pytest.mark.parametrize("text", ["", '{"schema_version": 1, "thresholds": {"min_effect": 0.03', '{"schema_version": 9}'])
