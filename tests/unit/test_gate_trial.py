@@ -8,6 +8,7 @@ import pytest
 
 from rnn_models.regression.speed import Thresholds
 from rnn_models.selfcheck import gate_trial
+from rnn_models.speed.ab import PLACEMENT
 
 THRESHOLDS = Thresholds(0.04, 0.005, 0.01, (16, 32), 0.1, pairs=3)
 
@@ -50,6 +51,7 @@ def test_a_trial_names_its_start_and_the_commit_it_ran(stand_ins, tmp_path):
     kind, entry = gate_trial.trial(None, cells=["lstm"], runs=1, load=False, slowdown=0.0, inject=("lstm", "train"),
                                    root=tmp_path, baselines=tmp_path, log=lambda line: None)
     assert entry["code"] == "0" * 40  # HEAD, as the stand-in resolves it
+    assert entry["placement"] == PLACEMENT  # what tells its units from those timed before the pinning
     assert datetime.datetime.fromisoformat(entry["started"])
 
 
