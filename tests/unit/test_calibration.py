@@ -308,7 +308,8 @@ def test_a_trial_made_with_the_retimes_replays_to_its_own_verdicts(kind, name, e
         if _placed_as_todays_calibration(kind, entry):
             assert "replayed_with_todays_rule" in entry, "judged by other thresholds, with no replay by today's"
         thresholds = dataclasses.replace(thresholds, min_effect=entry["thresholds"]["min_effect"],
-                                         process_sigma=entry["thresholds"]["process_sigma"])
+                                         process_sigma=entry["thresholds"]["process_sigma"],
+                                         looks=tuple(entry["thresholds"].get("looks", thresholds.looks)))
     assert entry["thresholds"]["pairs"] == thresholds.pairs
     assert replay(entry, thresholds, family=16) == {k: entry["summary"][k] for k in ("runs", "runs_flagged_slower")}
     assert entry["summary"]["retimes"] == sum(len(v["retimes_units"]) for run in entry["runs"] for v in run["steps"].values())
@@ -409,7 +410,8 @@ def test_a_trials_summary_on_made_up_runs():
 def test_a_replay_with_other_looks_cuts_every_sample_to_its_last_look():
     from rnn_models.selfcheck.gate_check import derive
 
-    stored = _speed(next(k for k in KINDS if _speed(k)["thresholds"].get("pairs", 1) > 1))  # today's derivation
+    stored = _speed(next(k for k in KINDS if _speed(k)["thresholds"].get("pairs", 1) > 1
+                         and _speed(k)["thresholds"]["looks"] == [16, 32]))  # today's derivation, two looks
     again = json.loads(json.dumps(derive(stored)["measured"]))
     assert again["injected"] == stored["measured"]["injected"]  # the stored looks: the stored rates
     assert all(again["aa"][k] == stored["measured"]["aa"][k] for k in ("verdicts", "units_used", "runs_with_false_alarm"))
