@@ -253,7 +253,8 @@ KNOWN_SHORTFALLS = {
         "effect derived on 2026-12-05: 2 of 20 runs flagged, 1 with the 4.0% before (docs/decisions.md)",
     ("amd-epyc-family-25-model-17-2-cores", "injected_0.05_basic_lstm_train_2026-12-05_2"):
         "Zen 4's third sample (the sides set up alike, aa80fbe): 16 of 20, against 19 and 19 before; "
-        "in each miss one pair in three turned about 10% the other way mid-session (docs/decisions.md)",
+        "in each miss one pair in three turned about 10% the other way mid-session, where its threads "
+        "landed (free workers, before each pair was pinned to one core: docs/decisions.md)",
     ("amd-epyc-family-25-model-17-2-cores", "injected_0.05_basic_lstm_train"):
         "Zen 4's fourth sample: 18 of 20, one of the misses 'unchanged' at 1.011, the same pattern "
         "(docs/decisions.md)",
