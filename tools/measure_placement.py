@@ -14,7 +14,6 @@ Nothing else may run on the machine meanwhile.
 import argparse
 import datetime
 import json
-import math
 import statistics
 import sys
 import tempfile
@@ -27,28 +26,22 @@ sys.path.insert(0, str(ROOT))
 from rnn_models.machine.environment import fingerprint  # noqa: E402
 from rnn_models.records.atomic import write_json_atomic  # noqa: E402
 from rnn_models.records.calibrations import load_calibration  # noqa: E402
-from rnn_models.speed.ab import PLACEMENT, TIME_TIMEOUT_S, ABSession, real_batch  # noqa: E402
+from rnn_models.speed.ab import PLACEMENT, TIME_TIMEOUT_S, ABSession, real_batch, unit_steps  # noqa: E402
 
 
 def session_units(session, cell, phase, units):
-    """``units`` A/A units of one step, the pairs in turn, each side opening alternately: each
-    unit's pair, log ratio (median over its step pairs) and per-side median step in seconds."""
+    """``units`` A/A units of one step, taken as ``ABSession.compare`` takes them (the pairs in
+    turn, each side opening alternately): each unit's pair, log ratio and per-side median step."""
     session._all({"op": "build", "key": "k", "cell": cell, "phase": phase, "device": "CPU:0",
                   "batch": str(session.batch_path)}, TIME_TIMEOUT_S)
-    step_s = session._uncontended_step_s("k")  # as the A/B sizes its units
-    steps = int(min(400, max(6, round(session.thresholds.block_s / step_s))))
+    steps = unit_steps(session.thresholds.block_s, session._uncontended_step_s("k"))  # as the A/B does
     rows = []
     for u in range(units):
         rounds, pair = divmod(u, len(session.pairs))
-        order = ("current", "baseline") if (rounds + pair) % 2 == 0 else ("baseline", "current")
-        times = {"current": [], "baseline": []}
-        for _ in range(steps):
-            for name in order:
-                times[name] += session.pairs[pair][name].request(
-                    {"op": "time", "key": "k", "steps": 1, "slowdown": 0.0}, TIME_TIMEOUT_S)["times"]
-        rows.append({"pair": pair, "log_ratio": statistics.median(
-            math.log(c / b) for c, b in zip(times["current"], times["baseline"])),
-            **{f"{name}_median_s": statistics.median(t) for name, t in times.items()}})
+        times = {"current": [], "baseline": []}  # the A/B's own unit, with each side's steps kept
+        log_ratio = session._unit(session.pairs[pair], "k", steps, 0.0, times, current_first=(rounds + pair) % 2 == 0)
+        rows.append({"pair": pair, "log_ratio": log_ratio,
+                     **{f"{name}_median_s": statistics.median(t) for name, t in times.items()}})
     return steps, rows
 
 

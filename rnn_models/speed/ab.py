@@ -174,6 +174,11 @@ def even_roots(roots, folder):
     return {side: links / SIDE_LINKS[side] for side in roots}
 
 
+def unit_steps(block_s, step_s):
+    """Step pairs in one unit: ``block_s`` seconds of one side's ``step_s`` steps, within bounds."""
+    return int(min(MAX_UNIT_STEPS, max(MIN_UNIT_STEPS, round(block_s / step_s))))
+
+
 def check_versions(hello):
     """Both sides must run on the same libraries, or the A/B would time those too. ``hello``:
     each side's reply to ``hello``, by side."""
@@ -282,7 +287,7 @@ class ABSession:
         try:
             step_s = self._uncontended_step_s(key) if len(self.pairs) > 1 else max(
                 reply["step_s"] for replies in built for reply in replies.values())
-            steps = int(min(MAX_UNIT_STEPS, max(MIN_UNIT_STEPS, round(self.thresholds.block_s / step_s))))
+            steps = unit_steps(self.thresholds.block_s, step_s)
             d, times = [], {"current": [], "baseline": []}
             decision, target = None, self.thresholds.looks[0]
             while target is not None:
