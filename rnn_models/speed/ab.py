@@ -23,9 +23,8 @@ cores in turn: each worker is pinned to one core before TensorFlow sizes its thr
 worker free to use every core hands its step between threads that land on either core, and
 where they land sets its speed for seconds at a time, up to 10% apart in one pair; on one core
 both sides of a pair run alike. The A/B so compares the code's single-core speed; the suite's
-own timings keep every core (docs/decisions.md). Once their pools are sized for one core, the
-workers build and drop steps free to use every core again: the last builds to finish then
-have both cores.
+own timings keep every core (docs/decisions.md). While they build and drop a step, the workers
+take the cores one by one instead, so that each core builds as many steps.
 """
 
 import compileall
@@ -55,8 +54,8 @@ CHECKED_VERSIONS = ("tensorflow", "keras", "numpy", "python")
 SIDE_LINKS = {"current": "new", "baseline": "old"}  # names of one length: equal paths on both sides
 # Where the workers are timed, as calibrations record it (a calibration measured otherwise lacks it).
 PLACEMENT = "the two workers of each pair share one core; the pairs take the usable cores in turn"
-# Where they build and drop steps, their pools already sized for one core.
-BUILD_PLACEMENT = "every worker free to use every usable core"
+# Where they build and drop steps: the timed placement would give one core two pairs' builds of three.
+BUILD_PLACEMENT = "each worker on one core; the workers take the usable cores in turn, in start order"
 
 
 def real_batch(data=None, n=TUTORIAL.batch_size):
@@ -221,9 +220,9 @@ class ABSession:
     roots (default: the thresholds' ``pairs``, as calibrated); all started at once, and each
     unit timed by the next pair in turn. ``start_worker(name, root, log_dir, log_name)`` starts
     one side's worker (a test's stand-in speaks the same requests). ``pin_cores``: each pair's
-    two workers on one core while timed (``PLACEMENT``, kept in ``cores``), their pools sized
-    for it, and every core while building (``BUILD_PLACEMENT``); False leaves them every core
-    and pools sized for it, as before, for ``tools/measure_placement.py`` to compare."""
+    two workers on one core while timed (``PLACEMENT``, kept in ``cores``), and on the cores in
+    turn while building (``BUILD_PLACEMENT``); False leaves them every core, as before, for
+    ``tools/measure_placement.py`` to compare."""
 
     def __init__(self, current_root, baseline_root, batch, thresholds, log_dir=None, pairs=None,
                  start_worker=WorkerProcess, pin_cores=True):
@@ -248,20 +247,20 @@ class ABSession:
             for workers, hello in zip(self.pairs, hellos):
                 self.check_sources(workers, hello)
             check_versions(self.hello)
-            self._pin(timed=True)  # after hello imported TensorFlow: its pools sized for one core
-            self._pin(timed=False)
+            self._pin(timed=False)  # after hello imported TensorFlow, before any op sized its pools
         except BaseException:
             self.close()
             raise
 
     def _pin(self, timed):
-        """``timed``: each pair's two workers onto the pair's core (``PLACEMENT``), else every
-        worker onto every core (``BUILD_PLACEMENT``). Each pair's cores, by side (None for every
-        core, or where affinity cannot be set); nothing without ``pin_cores``."""
+        """Every worker onto one core: ``timed``, each pair's two onto the pair's core
+        (``PLACEMENT``), else the workers onto the cores in turn (``BUILD_PLACEMENT``). Each
+        pair's cores, by side (None where affinity cannot be set); nothing without ``pin_cores``."""
         if not self.pin_cores:
             return None
-        pinned = self._all([{"op": "pin", "slot": k if timed else None} for k in range(len(self.pairs))],
-                           TIME_TIMEOUT_S)
+        def slot(k, name):  # the workers' start order is the pairs' dicts' order
+            return k if timed else 2 * k + list(self.pairs[k]).index(name)
+        pinned = self._all(lambda k, name: {"op": "pin", "slot": slot(k, name)}, TIME_TIMEOUT_S)
         return [{name: reply.get("core") for name, reply in replies.items()} for replies in pinned]
 
     @contextlib.contextmanager
@@ -288,14 +287,15 @@ class ABSession:
                                     f"its checkout {expected}", name)
 
     def _all(self, request, timeout):
-        """The same request to every worker at once (or, given a list, each pair its own); their
+        """One request to every worker at once (or ``request(k, side)``, each its own); their
         replies, by side, for each pair."""
-        requests = request if isinstance(request, list) else [request] * len(self.pairs)
-        for workers, one in zip(self.pairs, requests):
-            for worker in workers.values():
-                worker.send(one)
-        return [{name: worker.receive(one["op"], timeout) for name, worker in workers.items()}
-                for workers, one in zip(self.pairs, requests)]
+        ask = request if callable(request) else lambda k, name: request
+        sent = [{name: ask(k, name) for name in pair} for k, pair in enumerate(self.pairs)]
+        for pair, requests in zip(self.pairs, sent):
+            for name, worker in pair.items():
+                worker.send(requests[name])
+        return [{name: worker.receive(requests[name]["op"], timeout) for name, worker in pair.items()}
+                for pair, requests in zip(self.pairs, sent)]
 
     def compare(self, cell, phase, device, family_size, slowdown=0.0, exhaust=False, settled=None):
         """The A/B of one step. ``slowdown`` (calibration only) stretches the current side's

@@ -9,10 +9,9 @@ Protocol: one JSON object per line each way, a reply for every request, in order
 
 - ``{"op": "hello"}`` -> ``{"ok": true, "pid", "rnn_models": path, "api", "versions"}``
 - ``{"op": "pin", "slot": k}`` -> ``{"ok": true, "core": c or null}``: every thread of the
-  worker on one core, the ``k``-th usable one (modulo their count), or on every usable core
-  for a ``null`` slot. The first pin also starts TensorFlow, which sizes its thread pools for
-  the cores it gives and keeps that size; a later one moves the pools' threads too. ``core``
-  is ``null`` for every core, or where affinity cannot be set
+  worker on one core, the ``k``-th usable one (modulo their count); sent before TensorFlow sizes
+  its thread pools, it has them sized for one core, and sent again later, it moves them too;
+  ``null`` where affinity cannot be set
 - ``{"op": "build", "key", "cell", "phase", "device", "batch": npz path}`` ->
   ``{"ok": true, "kernel_path", "loss", "step_s"}`` (the step is warm afterwards)
 - ``{"op": "time", "key", "steps", "slowdown"}`` -> ``{"ok": true, "times": [s, ...]}``;
@@ -109,7 +108,6 @@ class Worker:
         self.api = self.build_fn = None
         # The cores a pin may choose from, read before any pin narrows this thread's own.
         self.usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-        self.started = False  # whether TensorFlow's context, and so its pools, exist
 
     def hello(self, _request):
         import rnn_models
@@ -121,21 +119,16 @@ class Worker:
     def pin(self, request):
         if not self.usable or not hasattr(os, "sched_setaffinity"):
             return {"core": None}
-        slot = request.get("slot")
-        core = None if slot is None else self.usable[int(slot) % len(self.usable)]
+        core = self.usable[int(request["slot"]) % len(self.usable)]
         try:
             threads = os.listdir("/proc/self/task")
         except OSError:  # no /proc: this thread alone, which starts TensorFlow's pools
             threads = ["0"]
         for tid in threads:
             try:
-                os.sched_setaffinity(int(tid), set(self.usable) if core is None else {core})
+                os.sched_setaffinity(int(tid), {core})
             except ProcessLookupError:  # a thread that ended meanwhile
                 pass
-        if not self.started:  # TensorFlow sizes its pools now, for these cores, and keeps them
-            import tensorflow as tf
-            tf.constant(0.0).numpy()
-            self.started = True
         return {"core": core}
 
     def build(self, request):

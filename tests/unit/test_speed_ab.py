@@ -175,8 +175,7 @@ class FakeWorker:
 
     def receive(self, op, timeout):
         if op == "pin":
-            slot = self.pending["slot"]
-            return {"ok": True, "core": None if slot is None else slot % 2}
+            return {"ok": True, "core": self.pending["slot"] % 2}
         if op == "hello":
             return {"ok": True, "rnn_models": str(self.root / "rnn_models"), "versions": {}}
         return {"ok": True, "step_s": self.build_s, "kernel_path": "fake"} if op == "build" else {"ok": True}
@@ -221,9 +220,9 @@ def test_each_unit_is_timed_by_the_next_worker_pair_in_turn(tmp_path):
 
 
 def test_the_two_workers_of_each_pair_share_one_core_taken_in_turn_while_timed(tmp_path):
-    """Pinned after hello (TensorFlow imported, no pool sized yet), so that the pools are sized
-    for one core; then free to use every core while they build and drop, and each pair's two on
-    the pair's core while timed."""
+    """Pinned after hello (TensorFlow imported, no pool sized yet) and before any build: while
+    they build and drop, the workers take the cores one by one (start order), each core building
+    as many steps; while timed, each pair's two share the pair's core."""
     from rnn_models.regression.speed import Thresholds
 
     thresholds = Thresholds(min_effect=0.071, process_sigma=0.0, family_alpha=0.05, looks=(6,), block_s=0.1)
@@ -233,11 +232,11 @@ def test_the_two_workers_of_each_pair_share_one_core_taken_in_turn_while_timed(t
     session.compare("basic_lstm", "train", "CPU:0", 1)
     session.compare("gru", "inference", "CPU:0", 1)
     for k, workers in enumerate(session.pairs):
-        for worker in workers.values():
+        for i, worker in enumerate(workers.values()):
             ops = [op for n, op in enumerate(r["op"] for r in worker.sent)
                    if op != "time" or worker.sent[n - 1]["op"] != "time"]  # a run of time requests as one
-            assert ops == ["hello", "pin", "pin"] + ["build", "pin", "time", "pin", "drop"] * 2
-            assert [r["slot"] for r in worker.sent if r["op"] == "pin"] == [k, None] + [k, None] * 2
+            assert ops == ["hello", "pin"] + ["build", "pin", "time", "pin", "drop"] * 2
+            assert [r["slot"] for r in worker.sent if r["op"] == "pin"] == [2 * k + i] + [k, 2 * k + i] * 2
     assert session.cores == [{"current": 0, "baseline": 0}, {"current": 1, "baseline": 1},
                              {"current": 0, "baseline": 0}]
     session.close()
