@@ -272,3 +272,20 @@ def test_the_sides_are_set_up_alike_and_take_turns_at_starting_and_opening(tmp_p
         openers = [unit[0].name.split("-")[0] for unit in units if unit[0].name.endswith(pair)]
         assert openers in (["current", "baseline"] * 2, ["baseline", "current"] * 2), openers
     session.close()
+
+
+def test_the_stored_placement_measurements_give_their_summaries_and_the_pinning_its_gain():
+    """``baselines/ab_placement.json`` (tools/measure_placement.py): each placement's summary is
+    what its stored units give, and the A/B's placement (``pinned``) spreads the pairs at most a
+    fifth as much as free workers did, the gain docs/decisions.md states."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("measure_placement", ROOT / "tools" / "measure_placement.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    placements = json.loads((ROOT / "baselines" / "ab_placement.json").read_text())["placements"]
+    for name, entry in placements.items():
+        again = tool.spreads(entry["sessions"])
+        for key in ("unit_sd", "pair_mean_sd", "pairs"):
+            assert again[key] == pytest.approx(entry["summary"][key], rel=1e-9), (name, key)
+    assert placements["pinned"]["summary"]["pair_mean_sd"] < placements["free"]["summary"]["pair_mean_sd"] / 5
