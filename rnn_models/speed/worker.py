@@ -9,9 +9,8 @@ Protocol: one JSON object per line each way, a reply for every request, in order
 
 - ``{"op": "hello"}`` -> ``{"ok": true, "pid", "rnn_models": path, "api", "versions"}``
 - ``{"op": "pin", "slot": k}`` -> ``{"ok": true, "core": c or null}``: every thread of the
-  worker on one core, the ``k``-th usable one (modulo their count); sent before TensorFlow sizes
-  its thread pools, it has them sized for one core, and sent again later, it moves them too;
-  ``null`` where affinity cannot be set
+  worker on one core, the ``k``-th usable one (modulo their count), before TensorFlow sizes
+  its thread pools (which it then sizes for that core); ``null`` where affinity cannot be set
 - ``{"op": "build", "key", "cell", "phase", "device", "batch": npz path}`` ->
   ``{"ok": true, "kernel_path", "loss", "step_s"}`` (the step is warm afterwards)
 - ``{"op": "time", "key", "steps", "slowdown"}`` -> ``{"ok": true, "times": [s, ...]}``;
@@ -106,8 +105,6 @@ class Worker:
     def __init__(self):
         self.steps = {}
         self.api = self.build_fn = None
-        # The cores a pin may choose from, read before any pin narrows this thread's own.
-        self.usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
 
     def hello(self, _request):
         import rnn_models
@@ -117,9 +114,10 @@ class Worker:
                 "api": self.api, "versions": _versions()}
 
     def pin(self, request):
-        if not self.usable or not hasattr(os, "sched_setaffinity"):
+        if not hasattr(os, "sched_setaffinity"):
             return {"core": None}
-        core = self.usable[int(request["slot"]) % len(self.usable)]
+        cores = sorted(os.sched_getaffinity(0))
+        core = cores[int(request["slot"]) % len(cores)]
         try:
             threads = os.listdir("/proc/self/task")
         except OSError:  # no /proc: this thread alone, which starts TensorFlow's pools
