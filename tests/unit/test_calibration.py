@@ -25,6 +25,12 @@ def _speed(kind):
     return json.loads((BASELINES / CALIBRATION_DIR / f"{kind}.json").read_text())
 
 
+def _xfail_if_known(shortfalls, key, *values):
+    """``values`` as one parametrization, strictly expected to fail where ``shortfalls`` names ``key``."""
+    marks = [pytest.mark.xfail(strict=True, reason=shortfalls[key])] if key in shortfalls else []
+    return pytest.param(*values, marks=marks)
+
+
 ACCURACY_FILES = (RESULT_FILE, "accuracy_gate_unpinned.json")  # fast path's A/A; the statistical path's
 
 
@@ -130,8 +136,7 @@ CALIBRATION_SHORTFALLS = {
 }
 
 
-@pytest.mark.parametrize("kind", [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=CALIBRATION_SHORTFALLS[k]))
-                                  if k in CALIBRATION_SHORTFALLS else k for k in KINDS])
+@pytest.mark.parametrize("kind", [_xfail_if_known(CALIBRATION_SHORTFALLS, k, k) for k in KINDS])
 def test_the_speed_gate_meets_its_targets_as_calibrated(kind):
     """At most 1 of 20 clean A/A runs of the whole gate with any false alarm, on every kind.
     Issue 28's gate (several worker pairs): a 5% slowdown of a train step and of an inference
@@ -274,9 +279,7 @@ KNOWN_SHORTFALLS = {
 
 
 def _with_known_shortfalls(trials):
-    return [pytest.param(kind, name, entry, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_SHORTFALLS[kind, name])]
-                         if (kind, name) in KNOWN_SHORTFALLS else [])
-            for kind, name, entry in trials]
+    return [_xfail_if_known(KNOWN_SHORTFALLS, (kind, name), kind, name, entry) for kind, name, entry in trials]
 
 
 def _replayed_aa_trials():
