@@ -12,6 +12,7 @@ HELP = "measure the speed gate's false-alarm rate and power on this machine"
 
 
 def add_arguments(parser):
+    from rnn_models.regression.speed import ESTIMATORS
     from rnn_models.selfcheck.gate_check import DEFAULT_RUNS
 
     parser.add_argument("--runs", type=positive_int, default=None,
@@ -37,6 +38,9 @@ def add_arguments(parser):
     parser.add_argument("--block-ms", type=finite_positive, default=None,
                         help="target ms of one side's steps in a unit")
     parser.add_argument("--alpha", type=fraction, default=None, help="false-alarm level of the whole gate")
+    parser.add_argument("--estimator", choices=sorted(ESTIMATORS), default=None,
+                        help="the units' center and interval the thresholds are derived for "
+                             "(default: the --from file's, else the gate's: median)")
     add_options(parser.add_argument, "--data")
     parser.add_argument("--out", default=None,
                         help=f"the calibration file (default: {BASELINE_DIR}/speed_gate/<this machine kind>.json)")
@@ -44,7 +48,8 @@ def add_arguments(parser):
 
 def run(*, runs: int | None, slowdown: list[float] | None, inject: list[tuple[str, str]] | None,
         samples_from: str | None, resume: bool, pairs: int | None, cells: list[str] | None, looks: list[int] | None,
-        block_ms: float | None, alpha: float | None, data: str | None, out: str | None) -> int:
+        block_ms: float | None, alpha: float | None, estimator: str | None, data: str | None,
+        out: str | None) -> int:
     from rnn_models import git
     from rnn_models.commands.arguments import command_line
     from rnn_models.machine.environment import fingerprint
@@ -62,8 +67,9 @@ def run(*, runs: int | None, slowdown: list[float] | None, inject: list[tuple[st
         given = [name for name, value in measuring.items() if value is not None]
         if given:
             raise ValueError(f"{', '.join(given)}: a measurement's setting, but --from measures nothing "
-                             "(it replays the stored samples; only --looks and --alpha change the replay)")
-        calibration = gate_check.derive(load_calibration_file(samples_from), looks=looks, alpha=alpha)
+                             "(it replays the stored samples; only --looks, --alpha and --estimator change the replay)")
+        calibration = gate_check.derive(load_calibration_file(samples_from), looks=looks, alpha=alpha,
+                                        estimator=estimator)
         calibration["derived_by"] = command_line()
         return _report(out, calibration)
     cells = cells or list(REGISTRY)
@@ -81,7 +87,8 @@ def run(*, runs: int | None, slowdown: list[float] | None, inject: list[tuple[st
         calibration = gate_check.calibrate(
             real_batch(data), cells=cells, runs=settings["runs"], slowdowns=tuple(settings["slowdowns"]),
             inject=inject, looks=tuple(settings["looks"]), block_s=settings["block_s"], alpha=settings["alpha"],
-            pairs=settings["pairs"], root=git.SOURCE_ROOT, command=command_line(), progress=progress)
+            pairs=settings["pairs"], root=git.SOURCE_ROOT, command=command_line(), progress=progress,
+            estimator=estimator)
     except BaseException:  # Ctrl-C, SIGTERM, a worker that failed: what was measured stays
         if progress.count:
             print(f"gate-check: {progress.count} finished run(s) kept in {progress.path}; "

@@ -66,7 +66,8 @@ def _thresholds(path, data):
         t = data["thresholds"]
         return Thresholds(float(t["min_effect"]), float(t["process_sigma"]), float(t["family_alpha"]),
                           tuple(int(n) for n in t["looks"]), float(t["block_s"]), int(t.get("pairs", 1)),
-                          int(t.get("retimes", Thresholds.retimes)))
+                          int(t.get("retimes", Thresholds.retimes)),
+                          str(t.get("estimator", "hodges_lehmann")))  # a file from before the median's
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise _invalid(path, err) from None
 

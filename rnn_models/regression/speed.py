@@ -6,10 +6,15 @@ pairs' ``log(current step / baseline step)``. Both sides of a pair see the same 
 state, so the machine's drifts cancel in each ratio; consecutive units are near-independent,
 unlike consecutive rounds.
 
-The ratio's estimate is the Hodges-Lehmann estimate of the median ``d`` (the median of
-the Walsh averages) with its distribution-free interval from the exact Wilcoxon
-signed-rank distribution. That interval is widened by ``process_sigma``, the spread
-between fresh processes that one run cannot see, measured by the calibration. The
+The ratio's estimate is the median of the units' ``d`` with its distribution-free interval
+from the sign test (two order statistics, from the binomial distribution). The median holds
+while fewer than half the units move: the units are spread over fresh worker pairs in turn,
+and one pair of three that times its baseline side slow moves a third of them, past the
+29% breakdown of the Hodges-Lehmann estimate (the median of the Walsh averages, with the
+Wilcoxon signed-rank interval), which judged the calibrations and trials stored before
+2026-12-06 and stays selectable (``Thresholds.estimator``) so that those replay to their
+own verdicts (docs/decisions.md). That interval is widened by ``process_sigma``, the
+spread between fresh processes that one run cannot see, measured by the calibration. The
 decision is sequential, as Pinpoint's: more units are taken while the answer is unclear,
 at the looks the calibration fixed, each look at the Bonferroni share of ``family_alpha``
 over every gated step and look.
@@ -50,10 +55,11 @@ class Thresholds:
     block_s: float  # target seconds of one side's steps in a unit
     pairs: int = 1  # fresh worker pairs that take the units in turn (their biases average out)
     retimes: int = 2  # fresh-worker sessions an unclear step may take after its first A/B
+    estimator: str = "median"  # a key of ESTIMATORS: the units' center and its interval
 
     def __post_init__(self):
         if not (0 < self.min_effect < 1 and self.process_sigma >= 0 and 0 < self.family_alpha < 1
-                and self.pairs >= 1 and self.retimes >= 1):
+                and self.pairs >= 1 and self.retimes >= 1 and self.estimator in ESTIMATORS):
             raise ValueError(f"invalid A/B thresholds: {self}")
         if not self.looks or list(self.looks) != sorted(set(self.looks)) or self.looks[0] < 2:
             raise ValueError(f"A/B looks must be ascending unit counts >= 2, got {self.looks}")
@@ -108,10 +114,30 @@ def hodges_lehmann(d, alpha):
     return estimate, float(walsh[c - 1]), float(walsh[len(walsh) - c])
 
 
+def median_interval(d, alpha):
+    """``(estimate, low, high)`` of the center of ``d`` (1-D float, the units' log ratios): the
+    median and the (1 - 2 alpha) sign-test interval ``[d_(c), d_(n + 1 - c)]`` of the sorted
+    ``d``, with ``c - 1`` the largest k of ``P(B <= k) <= alpha``, ``B ~ Binomial(n, 1/2)``.
+    An interval that ``n`` samples cannot reach is infinite."""
+    d = np.sort(np.asarray(d, dtype=float))
+    n = len(d)
+    if n < 2:
+        raise ValueError(f"the A/B decision needs at least 2 units, got {n}")
+    estimate = float(np.median(d))
+    reachable = np.nonzero(stats.binom.cdf(np.arange(n + 1), n, 0.5) <= alpha)[0]
+    if len(reachable) == 0:
+        return estimate, -math.inf, math.inf
+    c = int(reachable[-1]) + 1
+    return estimate, float(d[c - 1]), float(d[n - c])
+
+
+ESTIMATORS = {"median": median_interval, "hodges_lehmann": hodges_lehmann}
+
+
 def decide(d, thresholds, family_size):
     """The verdict on the units' log ratios ``d`` taken so far."""
     alpha = thresholds.alpha_per_look(family_size)
-    estimate, low, high = hodges_lehmann(d, alpha)
+    estimate, low, high = ESTIMATORS[thresholds.estimator](d, alpha)
     spread = stats.norm.ppf(1.0 - alpha) * thresholds.process_sigma
     low = estimate - math.hypot(estimate - low, spread)
     high = estimate + math.hypot(high - estimate, spread)

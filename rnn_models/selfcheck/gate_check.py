@@ -34,8 +34,8 @@ import numpy as np
 from rnn_models.config import PHASES
 from rnn_models.machine.environment import fingerprint
 from rnn_models.records.calibrations import SCHEMA_VERSION
-from rnn_models.regression.speed import (Thresholds, decide_sequentially, decide_with_retimes, final_verdict,
-                                         hodges_lehmann)
+from rnn_models.regression.speed import (ESTIMATORS, Thresholds, decide_sequentially, decide_with_retimes,
+                                         final_verdict)
 from rnn_models.speed.ab import PLACEMENT, ABSession
 
 DEFAULT_RUNS = 20  # clean A/A runs, and runs per injected slowdown
@@ -46,7 +46,8 @@ DEFAULT_SLOWDOWNS = (0.05,)
 DEFAULT_INJECT = (("basic_lstm", "train"), ("gru", "inference"))
 DEFAULT_PAIRS = 3
 MIN_EFFECT_FACTOR = 1.5  # lower leaves many A/A verdicts inconclusive (docs/decisions.md)
-HL_SE_FACTOR = 1.0 / math.sqrt(3.0 / math.pi)  # the HL estimate's se / the mean's, normal data
+# Each estimator's se over the mean's, for normal data (asymptotic relative efficiency 2/pi, 3/pi).
+SE_FACTORS = {"median": math.sqrt(math.pi / 2.0), "hodges_lehmann": math.sqrt(math.pi / 3.0)}
 
 
 def gated_steps(cells):
@@ -74,14 +75,17 @@ def _run(root, batch, thresholds, steps, family, slowdown=0.0, log=print):
         session.close()
 
 
-def derive_thresholds(aa_runs, alpha, looks, block_s, pairs=1, retimes=Thresholds.retimes):
-    """``(Thresholds, derivation dict)`` from the A/A runs' samples."""
+def derive_thresholds(aa_runs, alpha, looks, block_s, pairs=1, retimes=Thresholds.retimes,
+                      estimator=Thresholds.estimator):
+    """``(Thresholds, derivation dict)`` from the A/A runs' samples, each cut to the last look's
+    units: what one run of a gate with these looks would see."""
     estimates, errors = {}, {}
     for run in aa_runs:
         for step, d in run.items():
-            estimate, _, _ = hodges_lehmann(d, 0.5)
+            d = d[:looks[-1]]
+            estimate, _, _ = ESTIMATORS[estimator](d, 0.5)
             estimates.setdefault(step, []).append(estimate)
-            errors.setdefault(step, []).append(HL_SE_FACTOR * statistics.stdev(d) / math.sqrt(len(d)))
+            errors.setdefault(step, []).append(SE_FACTORS[estimator] * statistics.stdev(d) / math.sqrt(len(d)))
     between = [max(0.0, statistics.variance(estimates[s]) - statistics.mean(e ** 2 for e in errors[s]))
                for s in estimates if len(estimates[s]) > 1]
     process_sigma = math.sqrt(statistics.mean(between)) if between else 0.0
@@ -97,7 +101,7 @@ def derive_thresholds(aa_runs, alpha, looks, block_s, pairs=1, retimes=Threshold
         "second_largest_aa_deviation": second,
         "aa_estimate_sd": statistics.pstdev([e for v in estimates.values() for e in v]),
     }
-    return Thresholds(min_effect, process_sigma, alpha, tuple(looks), block_s, pairs, retimes), derivation
+    return Thresholds(min_effect, process_sigma, alpha, tuple(looks), block_s, pairs, retimes, estimator), derivation
 
 
 def replay_step(units, fresh_samples, thresholds, family):
@@ -122,8 +126,16 @@ def retime_across_runs(samples, thresholds, family):
             for k, d in enumerate(samples)]
 
 
+def _cut(samples, units):
+    return [d[:units] for d in samples]
+
+
 def evaluate(thresholds, aa_runs, injected, family):
-    """The gate's verdicts replayed on every stored run, retimes included, and its rates."""
+    """The gate's verdicts replayed on every stored run, retimes included, and its rates. Each
+    sample is cut to the last look's units, as a gate session (a first A/B or a retime) takes."""
+    last = thresholds.looks[-1]
+    aa_runs = [dict(zip(run, _cut(run.values(), last))) for run in aa_runs]
+    injected = [{**group, "samples": _cut(group["samples"], last)} for group in injected]
     steps = list(aa_runs[0]) if aa_runs else []
     by_step = {s: retime_across_runs([run[s] for run in aa_runs], thresholds, family) for s in steps}
     aa = [[by_step[s][k] for s in steps] for k in range(len(aa_runs))]  # per run: (first, pooled, retimes)
@@ -176,7 +188,7 @@ def _quantiles(values):
 
 
 def calibrate(batch, *, cells, runs, slowdowns, inject, looks, block_s, alpha, pairs, root,
-              command="", log=print, progress=None):
+              command="", log=print, progress=None, estimator=None):
     """Runs the experiment and returns the calibration (the JSON the gate reads). ``inject``
     lists the ``(cell, phase)`` steps each slowdown is injected into, one at a time.
     ``progress`` (``rnn_models.selfcheck.progress.Progress``) keeps every finished run, and
@@ -224,14 +236,16 @@ def calibrate(batch, *, cells, runs, slowdowns, inject, looks, block_s, alpha, p
         "seconds_per_aa_run_all_looks": statistics.median(aa_seconds),
         "samples": {"aa": aa_runs, "injected": injected},
     }
-    return derive(calibration)
+    return derive(calibration, estimator=estimator)
 
 
-def derive(calibration, looks=None, alpha=None):
+def derive(calibration, looks=None, alpha=None, estimator=None):
     """The calibration with its thresholds derived from its A/A samples and its rates replayed
     with them (``gate-check --from FILE`` does this again after the derivation changed).
     ``looks`` replays the runs as if they had taken those looks: every sample is cut to the
-    last look's units, which each must hold. ``alpha`` replays another false-alarm level."""
+    last look's units, which each must hold (the file keeps them whole). ``alpha`` replays
+    another false-alarm level, ``estimator`` another of ``speed.ESTIMATORS`` (default: the
+    file's, else the gate's)."""
     t, samples = dict(calibration["thresholds"]), calibration["samples"]
     if looks:
         last = max(looks)
@@ -240,13 +254,13 @@ def derive(calibration, looks=None, alpha=None):
         if last > held:
             raise ValueError(f"--looks {' '.join(map(str, looks))}: the stored samples hold {held} units "
                              f"each; a replayed look can take at most that many")
-        samples = {"aa": [{step: d[:last] for step, d in run.items()} for run in samples["aa"]],
-                   "injected": [{**g, "samples": [d[:last] for d in g["samples"]]} for g in samples["injected"]]}
         t["looks"] = list(looks)
     if alpha:
         t["family_alpha"] = alpha
+    t["estimator"] = estimator or t.get("estimator", Thresholds.estimator)
     thresholds, derivation = derive_thresholds(samples["aa"], t["family_alpha"], t["looks"], t["block_s"],
-                                               t.get("pairs", 1), t.get("retimes", Thresholds.retimes))
+                                               t.get("pairs", 1), t.get("retimes", Thresholds.retimes),
+                                               t["estimator"])
     aa_summary, injected_summary = evaluate(thresholds, samples["aa"], samples["injected"],
                                             calibration["family_size"])
     seconds = calibration.get("seconds_per_aa_run_all_looks",  # an older file kept it in its rates

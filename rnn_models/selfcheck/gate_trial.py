@@ -95,7 +95,8 @@ def trial(batch, *, cells, runs, load, slowdown, inject, root, baselines, log=pr
     steps = gated_steps(cells)
     entry = {"started": datetime.datetime.now().isoformat(timespec="seconds"), "code": head,
              "thresholds": {"how": how, "min_effect": thresholds.min_effect, "pairs": thresholds.pairs,
-                            "process_sigma": thresholds.process_sigma, "looks": list(thresholds.looks)},
+                            "process_sigma": thresholds.process_sigma, "looks": list(thresholds.looks),
+                            "estimator": thresholds.estimator},
              "placement": PLACEMENT, "runs": []}
     with worktree.checkout(repo, head) as baseline_root, second_job(load):
         for k in range(runs):

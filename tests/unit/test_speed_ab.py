@@ -70,6 +70,7 @@ def test_an_uncalibrated_kind_takes_the_widest_stored_thresholds(tmp_path):
     wide.write_text(json.dumps(data))
     calibrations = load_calibrations(tmp_path)
     assert calibrations["kind-a"][0].pairs == 1  # a calibration that names no pairs was made with one
+    assert calibrations["kind-a"][0].estimator == "hodges_lehmann"  # nor an estimator: before the median's
     thresholds, kind, how = thresholds_for(calibrations, {"cpu": "Other CPU", "usable_cores": 4})
     assert kind is None and how.startswith("this machine kind other-cpu-4-cores is not calibrated")
     assert (thresholds.min_effect, thresholds.process_sigma, thresholds.looks, thresholds.pairs) == (
