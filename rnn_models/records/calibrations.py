@@ -13,7 +13,7 @@ import json
 import re
 from pathlib import Path
 
-from rnn_models.regression.speed import Thresholds
+from rnn_models.regression.speed import UNNAMED_ESTIMATOR, Thresholds
 
 CALIBRATION_DIR = "speed_gate"
 SCHEMA_VERSION = 1
@@ -67,7 +67,7 @@ def _thresholds(path, data):
         return Thresholds(float(t["min_effect"]), float(t["process_sigma"]), float(t["family_alpha"]),
                           tuple(int(n) for n in t["looks"]), float(t["block_s"]), int(t.get("pairs", 1)),
                           int(t.get("retimes", Thresholds.retimes)),
-                          str(t.get("estimator", "hodges_lehmann")))  # a file from before the median's
+                          str(t.get("estimator", UNNAMED_ESTIMATOR)))
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise _invalid(path, err) from None
 

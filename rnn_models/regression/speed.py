@@ -132,6 +132,7 @@ def median_interval(d, alpha):
 
 
 ESTIMATORS = {"median": median_interval, "hodges_lehmann": hodges_lehmann}
+UNNAMED_ESTIMATOR = "hodges_lehmann"  # what judged a stored record that names none (before the median's)
 
 
 def decide(d, thresholds, family_size):

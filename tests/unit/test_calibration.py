@@ -11,6 +11,7 @@ import pytest
 
 from rnn_models.records.calibrations import CALIBRATION_DIR, load_calibrations
 from rnn_models.regression.accuracy import Policy
+from rnn_models.regression.speed import UNNAMED_ESTIMATOR
 from rnn_models.selfcheck.accuracy_check import RESULT_FILE, bootstrap_tries, rates, tries
 from rnn_models.selfcheck.gate_check import derive_thresholds, evaluate
 from tests import ROOT
@@ -279,7 +280,7 @@ def test_a_trial_made_under_an_earlier_rule_replays_to_the_rates_it_states_for_t
     replayed = entry["replayed_with_todays_rule"]
     stated = {k: v for k, v in replayed.items() if k not in ("rule", "min_effect", "estimator", "looks")}
     assert replayed.get("min_effect", thresholds.min_effect) == thresholds.min_effect
-    assert replayed.get("estimator", "hodges_lehmann") == thresholds.estimator
+    assert replayed.get("estimator", UNNAMED_ESTIMATOR) == thresholds.estimator
     assert tuple(replayed.get("looks", thresholds.looks)) == thresholds.looks
     assert replay(entry, thresholds, family=16) == stated
 
@@ -322,7 +323,7 @@ def _placed_as_todays_calibration(kind, entry):
 
 def _estimator(entry):
     """The estimator that judged a trial: one that names none came before the median's."""
-    return entry["thresholds"].get("estimator", "hodges_lehmann")
+    return entry["thresholds"].get("estimator", UNNAMED_ESTIMATOR)
 
 
 def _judged_by_todays_thresholds(kind, entry):
