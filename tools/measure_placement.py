@@ -1,7 +1,8 @@
 """Where the A/B's workers run, measured: A/A sessions of one step (both sides this checkout),
 each of ``--pairs`` fresh worker pairs taking ``--units`` units in turn, with each pair's two
-workers on one core (``--placement pinned``, the A/B's own, ``rnn_models.speed.ab.PLACEMENT``)
-or free to use every core (``free``, as before). Writes every unit's log ratio, pair and
+workers on one core while timed (``--placement pinned``, the A/B's own,
+``rnn_models.speed.ab.PLACEMENT`` and ``BUILD_PLACEMENT``) or free to use every core (``free``,
+as before). Writes every unit's log ratio, pair and
 per-side median step, and each placement's spread of units and of pairs, to ``--out`` (JSON,
 one entry under ``placements`` per placement, the others kept) as it goes.
 
@@ -26,22 +27,22 @@ sys.path.insert(0, str(ROOT))
 from rnn_models.machine.environment import fingerprint  # noqa: E402
 from rnn_models.records.atomic import write_json_atomic  # noqa: E402
 from rnn_models.records.calibrations import load_calibration  # noqa: E402
-from rnn_models.speed.ab import PLACEMENT, TIME_TIMEOUT_S, ABSession, real_batch, unit_steps  # noqa: E402
+from rnn_models.speed.ab import BUILD_PLACEMENT, PLACEMENT, ABSession, real_batch, unit_steps  # noqa: E402
 
 
 def session_units(session, cell, phase, units):
     """``units`` A/A units of one step, taken as ``ABSession.compare`` takes them (the pairs in
     turn, each side opening alternately): each unit's pair, log ratio and per-side median step."""
-    session._all({"op": "build", "key": "k", "cell": cell, "phase": phase, "device": "CPU:0",
-                  "batch": str(session.batch_path)}, TIME_TIMEOUT_S)
-    steps = unit_steps(session.thresholds.block_s, session._uncontended_step_s("k"))  # as the A/B does
-    rows = []
-    for u in range(units):
-        rounds, pair = divmod(u, len(session.pairs))
-        times = {"current": [], "baseline": []}  # the A/B's own unit, with each side's steps kept
-        log_ratio = session._unit(session.pairs[pair], "k", steps, 0.0, times, current_first=(rounds + pair) % 2 == 0)
-        rows.append({"pair": pair, "log_ratio": log_ratio,
-                     **{f"{name}_median_s": statistics.median(t) for name, t in times.items()}})
+    with session.built("k", cell, phase, "CPU:0"):
+        steps = unit_steps(session.thresholds.block_s, session._uncontended_step_s("k"))  # as the A/B does
+        rows = []
+        for u in range(units):
+            rounds, pair = divmod(u, len(session.pairs))
+            times = {"current": [], "baseline": []}  # the A/B's own unit, with each side's steps kept
+            log_ratio = session._unit(session.pairs[pair], "k", steps, 0.0, times,
+                                      current_first=(rounds + pair) % 2 == 0)
+            rows.append({"pair": pair, "log_ratio": log_ratio,
+                         **{f"{name}_median_s": statistics.median(t) for name, t in times.items()}})
     return steps, rows
 
 
@@ -63,12 +64,14 @@ def main():
     parser.add_argument("--cell", default="basic_lstm")
     parser.add_argument("--phase", default="train")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--name", help="the entry's name under placements (default: --placement)")
     args = parser.parse_args()
     thresholds, how = load_calibration(ROOT / "baselines")
     batch, out = real_batch(), Path(args.out)
     result = json.loads(out.read_text()) if out.exists() else {"what": __doc__.split("\n\n")[0], "placements": {}}
-    entry = result["placements"][args.placement] = {
-        "placement": PLACEMENT if args.placement == "pinned" else "every core, TensorFlow's default pools",
+    entry = result["placements"][args.name or args.placement] = {
+        "placement": f"timed: {PLACEMENT}; building: {BUILD_PLACEMENT}" if args.placement == "pinned"
+        else "every core, TensorFlow's default pools",
         "date": datetime.date.today().isoformat(), "command": " ".join(["python", *sys.argv]),
         "machine": fingerprint(), "thresholds": how, "step": f"{args.cell} {args.phase}", "sessions": []}
     with tempfile.TemporaryDirectory(prefix="rnnbench-placement-") as work:

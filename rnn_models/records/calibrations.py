@@ -123,4 +123,7 @@ def summary_line(data):
                      f"{inj['flagged']} of {inj['runs']}")
     if "placement" not in data:  # measured before the pairs were pinned (speed.ab.PLACEMENT)
         parts.append("measured with the workers free to use every core, before the A/B pinned each pair to one")
+    elif "build_placement" not in data:  # measured before the workers built on the cores in turn
+        parts.append("measured with each pair building on the core it is timed on, before the workers "
+                     "built on the cores in turn")
     return f"calibrated {data.get('date', '?')}; {'; '.join(parts)}"

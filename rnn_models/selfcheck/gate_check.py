@@ -36,7 +36,7 @@ from rnn_models.machine.environment import fingerprint
 from rnn_models.records.calibrations import SCHEMA_VERSION
 from rnn_models.regression.speed import (ESTIMATORS, Thresholds, decide_sequentially, decide_with_retimes,
                                          final_verdict)
-from rnn_models.speed.ab import PLACEMENT, ABSession
+from rnn_models.speed.ab import BUILD_PLACEMENT, PLACEMENT, ABSession
 
 DEFAULT_RUNS = 20  # clean A/A runs, and runs per injected slowdown
 DEFAULT_LOOKS = (16, 32)
@@ -231,6 +231,7 @@ def calibrate(batch, *, cells, runs, slowdowns, inject, looks, block_s, alpha, p
         "node": platform.node(),
         "thresholds": {"family_alpha": alpha, "looks": list(looks), "block_s": block_s, "pairs": pairs},
         "placement": PLACEMENT,
+        "build_placement": BUILD_PLACEMENT,
         "family_size": family,
         "wall_s": before + time.perf_counter() - started,
         "seconds_per_aa_run_all_looks": statistics.median(aa_seconds),

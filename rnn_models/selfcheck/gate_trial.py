@@ -27,7 +27,7 @@ from rnn_models.records.calibrations import load_calibrations, machine_kind, thr
 from rnn_models.regression.speed import final_verdict
 from rnn_models.selfcheck.gate_check import gated_steps, replay_step
 from rnn_models.speed import worktree
-from rnn_models.speed.ab import PLACEMENT, ABSession
+from rnn_models.speed.ab import BUILD_PLACEMENT, PLACEMENT, ABSession
 from rnn_models.speed.gate import compare_retimed
 
 _LOAD = ("import numpy as np\na = np.random.default_rng(0).random((512, 512))\n"
@@ -97,7 +97,7 @@ def trial(batch, *, cells, runs, load, slowdown, inject, root, baselines, log=pr
              "thresholds": {"how": how, "min_effect": thresholds.min_effect, "pairs": thresholds.pairs,
                             "process_sigma": thresholds.process_sigma, "looks": list(thresholds.looks),
                             "estimator": thresholds.estimator},
-             "placement": PLACEMENT, "runs": []}
+             "placement": PLACEMENT, "build_placement": BUILD_PLACEMENT, "runs": []}
     with worktree.checkout(repo, head) as baseline_root, second_job(load):
         for k in range(runs):
             started = time.perf_counter()

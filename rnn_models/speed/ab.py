@@ -18,15 +18,17 @@ turns at which side starts and builds first, and each pair alternates which side
 its units. Fresh processes average a process's own speed away, not a bias that every
 process of one side shares (docs/decisions.md).
 
-The two workers of a pair share one core, and the pairs take the usable cores in turn: each
-worker pins itself before TensorFlow sizes its thread pools. A worker free to use every core
-hands its step between threads that land on either core, and where they land sets its speed
-for seconds at a time, up to 10% apart in one pair; on one core both sides of a pair run
-alike. The A/B so compares the code's single-core speed; the suite's own timings keep every
-core (docs/decisions.md).
+The two workers of a pair share one core while they are timed, and the pairs take the usable
+cores in turn: each worker is pinned to one core before TensorFlow sizes its thread pools. A
+worker free to use every core hands its step between threads that land on either core, and
+where they land sets its speed for seconds at a time, up to 10% apart in one pair; on one core
+both sides of a pair run alike. The A/B so compares the code's single-core speed; the suite's
+own timings keep every core (docs/decisions.md). While they build and drop a step, the workers
+take the cores one by one instead, so that each core builds as many steps.
 """
 
 import compileall
+import contextlib
 import dataclasses
 import json
 import math
@@ -50,8 +52,10 @@ MIN_UNIT_STEPS, MAX_UNIT_STEPS = 6, 400  # step pairs in one sample (unit)
 # Versions that must agree between the sides for the A/B to measure the code alone.
 CHECKED_VERSIONS = ("tensorflow", "keras", "numpy", "python")
 SIDE_LINKS = {"current": "new", "baseline": "old"}  # names of one length: equal paths on both sides
-# Where the workers run, as calibrations record it (a calibration measured otherwise lacks it).
+# Where the workers are timed, as calibrations record it (a calibration measured otherwise lacks it).
 PLACEMENT = "the two workers of each pair share one core; the pairs take the usable cores in turn"
+# Where they build and drop steps: the timed placement would give one core two pairs' builds of three.
+BUILD_PLACEMENT = "each worker on one core; the workers take the usable cores in turn, in start order"
 
 
 def real_batch(data=None, n=TUTORIAL.batch_size):
@@ -216,8 +220,9 @@ class ABSession:
     roots (default: the thresholds' ``pairs``, as calibrated); all started at once, and each
     unit timed by the next pair in turn. ``start_worker(name, root, log_dir, log_name)`` starts
     one side's worker (a test's stand-in speaks the same requests). ``pin_cores``: each pair's
-    two workers on one core (``PLACEMENT``, kept in ``cores``); False leaves them every core,
-    as before, for ``tools/measure_placement.py`` to compare."""
+    two workers on one core while timed (``PLACEMENT``, kept in ``cores``), and on the cores in
+    turn while building (``BUILD_PLACEMENT``); False leaves them every core, as before, for
+    ``tools/measure_placement.py`` to compare."""
 
     def __init__(self, current_root, baseline_root, batch, thresholds, log_dir=None, pairs=None,
                  start_worker=WorkerProcess, pin_cores=True):
@@ -229,7 +234,7 @@ class ABSession:
         self.batch_path = self.log_dir / "batch.npz"
         np.savez(self.batch_path, x=batch[0], y=batch[1])
         self.pairs = []  # [{"current": WorkerProcess, "baseline": WorkerProcess}, ...], in start order
-        self._keys = 0
+        self._keys, self.pin_cores, self.cores = 0, pin_cores, None
         roots = list(even_roots({"current": current_root, "baseline": baseline_root}, self.log_dir).items())
         try:
             for k in range(pairs):
@@ -242,17 +247,34 @@ class ABSession:
             for workers, hello in zip(self.pairs, hellos):
                 self.check_sources(workers, hello)
             check_versions(self.hello)
-            self.cores = self._pin() if pin_cores else None
+            self._pin(timed=False)  # after hello imported TensorFlow, before any op sized its pools
         except BaseException:
             self.close()
             raise
 
-    def _pin(self):
-        """Each pair's workers onto the pair's core (``PLACEMENT``), after ``hello`` imported
-        TensorFlow and before any op sized its pools; each pair's core, by side (None where
-        affinity cannot be set)."""
-        pinned = self._all([{"op": "pin", "slot": k} for k in range(len(self.pairs))], TIME_TIMEOUT_S)
+    def _pin(self, timed):
+        """Every worker onto one core: ``timed``, each pair's two onto the pair's core
+        (``PLACEMENT``), else the workers onto the cores in turn (``BUILD_PLACEMENT``). Each
+        pair's cores, by side (None where affinity cannot be set); nothing without ``pin_cores``."""
+        if not self.pin_cores:
+            return None
+        def slot(k, name):  # the workers' start order is the pairs' dicts' order
+            return k if timed else 2 * k + list(self.pairs[k]).index(name)
+        pinned = self._all(lambda k, name: {"op": "pin", "slot": slot(k, name)}, TIME_TIMEOUT_S)
         return [{name: reply.get("core") for name, reply in replies.items()} for replies in pinned]
+
+    @contextlib.contextmanager
+    def built(self, key, cell, phase, device):
+        """One step built by every worker (in parallel, untimed), the workers in their timed
+        placement inside the block, then back and the step dropped; each pair's build replies."""
+        built = self._all({"op": "build", "key": key, "cell": cell, "phase": phase,
+                           "device": device, "batch": str(self.batch_path)}, BUILD_TIMEOUT_S)
+        try:
+            self.cores = self._pin(timed=True)
+            yield built
+        finally:
+            self._pin(timed=False)
+            self._all({"op": "drop", "key": key}, TIME_TIMEOUT_S)
 
     @staticmethod
     def check_sources(workers, hello):
@@ -265,14 +287,15 @@ class ABSession:
                                     f"its checkout {expected}", name)
 
     def _all(self, request, timeout):
-        """The same request to every worker at once (or, given a list, each pair its own); their
+        """One request to every worker at once (or ``request(k, side)``, each its own); their
         replies, by side, for each pair."""
-        requests = request if isinstance(request, list) else [request] * len(self.pairs)
-        for workers, one in zip(self.pairs, requests):
-            for worker in workers.values():
-                worker.send(one)
-        return [{name: worker.receive(one["op"], timeout) for name, worker in workers.items()}
-                for workers, one in zip(self.pairs, requests)]
+        ask = request if callable(request) else lambda k, name: request
+        sent = [{name: ask(k, name) for name in pair} for k, pair in enumerate(self.pairs)]
+        for pair, requests in zip(self.pairs, sent):
+            for name, worker in pair.items():
+                worker.send(requests[name])
+        return [{name: worker.receive(requests[name]["op"], timeout) for name, worker in pair.items()}
+                for pair, requests in zip(self.pairs, sent)]
 
     def compare(self, cell, phase, device, family_size, slowdown=0.0, exhaust=False, settled=None):
         """The A/B of one step. ``slowdown`` (calibration only) stretches the current side's
@@ -282,9 +305,7 @@ class ABSession:
         settled = settled or (lambda decision: decision.verdict != "inconclusive")
         self._keys += 1
         key = f"{cell}-{phase}-{device}-{self._keys}"
-        built = self._all({"op": "build", "key": key, "cell": cell, "phase": phase,
-                           "device": device, "batch": str(self.batch_path)}, BUILD_TIMEOUT_S)
-        try:
+        with self.built(key, cell, phase, device) as built:
             step_s = self._uncontended_step_s(key) if len(self.pairs) > 1 else max(
                 reply["step_s"] for replies in built for reply in replies.values())
             steps = unit_steps(self.thresholds.block_s, step_s)
@@ -301,8 +322,6 @@ class ABSession:
                 target = next_look(len(d), self.thresholds)
             if exhaust:
                 decision = decide_sequentially(d, self.thresholds, family_size)
-        finally:
-            self._all({"op": "drop", "key": key}, TIME_TIMEOUT_S)
         return ABResult(cell, phase, device, decision, tuple(d), steps,
                         statistics.median(times["current"]), statistics.median(times["baseline"]),
                         {name: reply["kernel_path"] for name, reply in built[0].items()}, len(self.pairs))

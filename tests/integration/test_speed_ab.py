@@ -78,6 +78,9 @@ def test_worker_protocol(tmp_path):
         assert built["kernel_path"] == "generic loop, unrolled" and built["step_s"] > 0
         threads = os.listdir(f"/proc/{worker.process.pid}/task")  # TensorFlow's pools included
         assert len(threads) > 2 and {frozenset(os.sched_getaffinity(int(t))) for t in threads} == {frozenset({core})}
+        moved = worker.request({"op": "pin", "slot": 0}, timeout=60)["core"]  # pinned again once built
+        threads = os.listdir(f"/proc/{worker.process.pid}/task")
+        assert moved == usable[0] and {frozenset(os.sched_getaffinity(int(t))) for t in threads} == {frozenset({moved})}
         times = worker.request({"op": "time", "key": "k", "steps": 9}, timeout=60)["times"]
         slowed = worker.request({"op": "time", "key": "k", "steps": 9, "slowdown": 1.0}, timeout=60)["times"]
         assert len(times) == len(slowed) == 9 and np.median(slowed) > 1.5 * np.median(times)

@@ -16,7 +16,7 @@ from rnn_models.records.calibrations import (SCHEMA_VERSION, calibration_path, l
                                              machine_kind, thresholds_for)
 from rnn_models.records.speed_runs import machine_id, newest_run, read_run, StoredRunError
 from rnn_models.regression.speed import Thresholds
-from rnn_models.speed.ab import PLACEMENT, ABSession, ABUnavailable, check_versions
+from rnn_models.speed.ab import BUILD_PLACEMENT, PLACEMENT, ABSession, ABUnavailable, check_versions
 from rnn_models.speed.gate import check_speed_inputs
 from tests import FIXTURES, ROOT
 
@@ -83,7 +83,10 @@ def test_an_uncalibrated_kind_takes_the_widest_stored_thresholds(tmp_path):
     assert how.endswith("measured with the workers free to use every core, before the A/B pinned each pair to one)")
     pinned = calibration_path(tmp_path, kind)
     pinned.write_text(json.dumps({**json.loads(pinned.read_text()), "placement": PLACEMENT}))
-    assert "free to use every core" not in thresholds_for(load_calibrations(tmp_path), mine)[2]
+    how = thresholds_for(load_calibrations(tmp_path), mine)[2]
+    assert "free to use every core" not in how and how.endswith("before the workers built on the cores in turn)")
+    pinned.write_text(json.dumps({**json.loads(pinned.read_text()), "build_placement": BUILD_PLACEMENT}))
+    assert "measured with" not in thresholds_for(load_calibrations(tmp_path), mine)[2]
 
 
 @pytest.mark.parametrize("text", ["", '{"schema_version": 1, "thresholds": {"min_effect": 0.03', '{"schema_version": 9}'])
@@ -163,7 +166,8 @@ def test_a_retime_whose_workers_fail_stops_them_before_the_error_goes_on():
 
 class FakeWorker:
     """A worker stand-in (``ABSession(start_worker=...)``) on ``root`` whose every step takes
-    ``step_s`` (``build_s`` while all four build); it logs the time requests it gets."""
+    ``step_s`` (``build_s`` while all four build); it logs the time requests it gets, and keeps
+    every request in ``sent``."""
 
     def __init__(self, root, step_s, log, build_s=None, name=None):
         self.root, self.step_s, self.log, self.build_s = Path(root), step_s, log, build_s or step_s
@@ -182,6 +186,7 @@ class FakeWorker:
 
     def request(self, request, timeout):
         self.log.append(self)
+        self.sent.append(request)
         return {"ok": True, "times": [self.step_s] * request["steps"]}
 
     def ask_to_exit(self):
@@ -218,18 +223,24 @@ def test_each_unit_is_timed_by_the_next_worker_pair_in_turn(tmp_path):
         ABSession(ROOT, ROOT, batch(), None, pairs=0)
 
 
-def test_the_two_workers_of_each_pair_share_one_core_taken_in_turn_before_they_build(tmp_path):
-    """Pinned after hello (TensorFlow imported, no pool sized yet) and before any build."""
+def test_the_two_workers_of_each_pair_share_one_core_taken_in_turn_while_timed(tmp_path):
+    """Pinned after hello (TensorFlow imported, no pool sized yet) and before any build: while
+    they build and drop, the workers take the cores one by one (start order), each core building
+    as many steps; while timed, each pair's two share the pair's core."""
     from rnn_models.regression.speed import Thresholds
 
     thresholds = Thresholds(min_effect=0.071, process_sigma=0.0, family_alpha=0.05, looks=(6,), block_s=0.1)
     session = ABSession(ROOT, ROOT, batch(), thresholds, log_dir=tmp_path, pairs=3,
                         start_worker=lambda name, root, log_dir, log_name: FakeWorker(root, 0.01, [], name=log_name))
+    assert session.cores is None  # not timed yet
     session.compare("basic_lstm", "train", "CPU:0", 1)
+    session.compare("gru", "inference", "CPU:0", 1)
     for k, workers in enumerate(session.pairs):
-        for worker in workers.values():
-            assert [r["op"] for r in worker.sent[:3]] == ["hello", "pin", "build"]
-            assert worker.sent[1]["slot"] == k
+        for i, worker in enumerate(workers.values()):
+            ops = [op for n, op in enumerate(r["op"] for r in worker.sent)
+                   if op != "time" or worker.sent[n - 1]["op"] != "time"]  # a run of time requests as one
+            assert ops == ["hello", "pin"] + ["build", "pin", "time", "pin", "drop"] * 2
+            assert [r["slot"] for r in worker.sent if r["op"] == "pin"] == [2 * k + i] + [k, 2 * k + i] * 2
     assert session.cores == [{"current": 0, "baseline": 0}, {"current": 1, "baseline": 1},
                              {"current": 0, "baseline": 0}]
     session.close()
