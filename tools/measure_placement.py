@@ -33,13 +33,13 @@ from rnn_models.speed.ab import BUILD_PLACEMENT, PLACEMENT, ABSession, real_batc
 def session_units(session, cell, phase, units):
     """``units`` A/A units of one step, taken as ``ABSession.compare`` takes them (the pairs in
     turn, each side opening alternately): each unit's pair, log ratio and per-side median step."""
-    with session.built("k", cell, phase, "CPU:0"):
-        steps = unit_steps(session.thresholds.block_s, session._uncontended_step_s("k"))  # as the A/B does
+    with session.built(cell, phase, "CPU:0") as (key, _):
+        steps = unit_steps(session.thresholds.block_s, session._uncontended_step_s(key))  # as the A/B does
         rows = []
         for u in range(units):
             rounds, pair = divmod(u, len(session.pairs))
             times = {"current": [], "baseline": []}  # the A/B's own unit, with each side's steps kept
-            log_ratio = session._unit(session.pairs[pair], "k", steps, 0.0, times,
+            log_ratio = session._unit(session.pairs[pair], key, steps, 0.0, times,
                                       current_first=(rounds + pair) % 2 == 0)
             rows.append({"pair": pair, "log_ratio": log_ratio,
                          **{f"{name}_median_s": statistics.median(t) for name, t in times.items()}})

@@ -2,7 +2,8 @@
 process, timed in alternation, never at the same time.
 
 This process only coordinates (it loads no TensorFlow): it asks both workers to build a
-step (in parallel, untimed), then times single steps on one side and then the other,
+step (in parallel, untimed; the suite's process builds its own meanwhile, ``start_build``),
+then times single steps on one side and then the other,
 the sides taking turns, in units of many such pairs, until
 ``rnn_models.regression.speed`` decides. Alternating whole blocks of steps instead left the
 machine's drifts of a few hundred ms in each block's ratio (docs/decisions.md).
@@ -215,6 +216,17 @@ class ABResult:
 
 
 
+@dataclasses.dataclass
+class PendingBuild:
+    """A step whose build ``ABSession.start_build`` sent: the step, its key, the requests by
+    side for each pair, and, once received, the replies."""
+
+    step: tuple  # (cell, phase, device)
+    key: str
+    sent: list
+    replies: list | None = None
+
+
 class ABSession:
     """``pairs`` pairs of workers, ``current`` and ``baseline``, over the checkouts at the two
     roots (default: the thresholds' ``pairs``, as calibrated); all started at once, and each
@@ -235,6 +247,7 @@ class ABSession:
         np.savez(self.batch_path, x=batch[0], y=batch[1])
         self.pairs = []  # [{"current": WorkerProcess, "baseline": WorkerProcess}, ...], in start order
         self._keys, self.pin_cores, self.cores = 0, pin_cores, None
+        self._pending = None  # the PendingBuild that start_build sent
         roots = list(even_roots({"current": current_root, "baseline": baseline_root}, self.log_dir).items())
         try:
             for k in range(pairs):
@@ -263,18 +276,46 @@ class ABSession:
         pinned = self._all(lambda k, name: {"op": "pin", "slot": slot(k, name)}, TIME_TIMEOUT_S)
         return [{name: reply.get("core") for name, reply in replies.items()} for replies in pinned]
 
+    def start_build(self, cell, phase, device):
+        """Sends the step's build to every worker and returns at once, so that this process
+        can build its own copy meanwhile; the step's next ``compare`` (or ``built``) takes
+        their replies, and ``wait_built`` waits for them. Nothing may be timed while they
+        build. A step started and never compared is dropped when the next one starts."""
+        self.discard_build()
+        self._keys += 1
+        key = f"{cell}-{phase}-{device}-{self._keys}"
+        self._pending = PendingBuild((cell, phase, device), key, self._send(
+            {"op": "build", "key": key, "cell": cell, "phase": phase, "device": device,
+             "batch": str(self.batch_path)}))
+
+    def wait_built(self):
+        """Returns once every worker has built the step ``start_build`` sent (at once if none)."""
+        if self._pending is not None and self._pending.replies is None:
+            self._pending.replies = self._receive(self._pending.sent, BUILD_TIMEOUT_S)
+
+    def discard_build(self):
+        """Drops a step that ``start_build`` sent and no ``compare`` took."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            if pending.replies is None:
+                self._receive(pending.sent, BUILD_TIMEOUT_S)
+            self._all({"op": "drop", "key": pending.key}, TIME_TIMEOUT_S)
+
     @contextlib.contextmanager
-    def built(self, key, cell, phase, device):
-        """One step built by every worker (in parallel, untimed), the workers in their timed
-        placement inside the block, then back and the step dropped; each pair's build replies."""
-        built = self._all({"op": "build", "key": key, "cell": cell, "phase": phase,
-                           "device": device, "batch": str(self.batch_path)}, BUILD_TIMEOUT_S)
+    def built(self, cell, phase, device):
+        """``(key, replies)``: one step built by every worker (in parallel, untimed; sent by
+        ``start_build`` or here), each pair's build replies; the workers in their timed
+        placement inside the block, then back and the step dropped."""
+        if self._pending is None or self._pending.step != (cell, phase, device):
+            self.start_build(cell, phase, device)
+        self.wait_built()
+        pending, self._pending = self._pending, None
         try:
             self.cores = self._pin(timed=True)
-            yield built
+            yield pending.key, pending.replies
         finally:
             self._pin(timed=False)
-            self._all({"op": "drop", "key": key}, TIME_TIMEOUT_S)
+            self._all({"op": "drop", "key": pending.key}, TIME_TIMEOUT_S)
 
     @staticmethod
     def check_sources(workers, hello):
@@ -286,16 +327,24 @@ class ABSession:
                 raise ABUnavailable(f"the {name} worker imported rnn_models from {loaded}, not from "
                                     f"its checkout {expected}", name)
 
-    def _all(self, request, timeout):
-        """One request to every worker at once (or ``request(k, side)``, each its own); their
-        replies, by side, for each pair."""
+    def _send(self, request):
+        """One request to every worker at once (or ``request(k, side)``, each its own), not
+        waiting: each pair's requests, by side, for ``_receive``."""
         ask = request if callable(request) else lambda k, name: request
         sent = [{name: ask(k, name) for name in pair} for k, pair in enumerate(self.pairs)]
         for pair, requests in zip(self.pairs, sent):
             for name, worker in pair.items():
                 worker.send(requests[name])
+        return sent
+
+    def _receive(self, sent, timeout):
+        """The replies to ``_send``'s requests, by side, for each pair."""
         return [{name: worker.receive(requests[name]["op"], timeout) for name, worker in pair.items()}
                 for pair, requests in zip(self.pairs, sent)]
+
+    def _all(self, request, timeout):
+        """``_send`` and ``_receive``: one request to every worker at once, and their replies."""
+        return self._receive(self._send(request), timeout)
 
     def compare(self, cell, phase, device, family_size, slowdown=0.0, exhaust=False, settled=None):
         """The A/B of one step. ``slowdown`` (calibration only) stretches the current side's
@@ -303,11 +352,8 @@ class ABSession:
         ``settled(decision)`` says when a look's decision ends the A/B (default: a verdict
         other than inconclusive)."""
         settled = settled or (lambda decision: decision.verdict != "inconclusive")
-        self._keys += 1
-        key = f"{cell}-{phase}-{device}-{self._keys}"
-        with self.built(key, cell, phase, device) as built:
-            step_s = self._uncontended_step_s(key) if len(self.pairs) > 1 else max(
-                reply["step_s"] for replies in built for reply in replies.values())
+        with self.built(cell, phase, device) as (key, built):
+            step_s = self._uncontended_step_s(key)
             steps = unit_steps(self.thresholds.block_s, step_s)
             d, times = [], {"current": [], "baseline": []}
             decision, target = None, self.thresholds.looks[0]
@@ -328,7 +374,7 @@ class ABSession:
 
     def _uncontended_step_s(self, key, steps=3):
         """The slower side's median step, timed by the first pair alone: the steps each worker
-        timed while building shared the cores with every other worker's build."""
+        timed while building shared the cores with the other workers' builds and this process's."""
         return max(statistics.median(self.pairs[0][name].request(
             {"op": "time", "key": key, "steps": steps, "slowdown": 0.0}, TIME_TIMEOUT_S)["times"])
             for name in ("current", "baseline"))

@@ -147,7 +147,9 @@ class GateError(Exception):
 
 
 class SpeedGate:
-    """``check(test name, SpeedResult, batch) -> GateOutcome`` for each timed step.
+    """``check(test name, SpeedResult, batch) -> GateOutcome`` for each timed step; before
+    timing it in this process, ``prepare`` and ``wait_built`` let the A/B's workers build it
+    while this process builds its own.
 
     ``ref`` names the baseline commit (default: the stored run's ``commit_info``);
     ``ab=False`` uses the fallback rules only. ``family_size`` is the number of steps
@@ -211,7 +213,8 @@ class SpeedGate:
                 "their units together")
         self.notes.append(f"A/B against {self.ref} ({self.commit[:12]}), {how}")
 
-    def _ab(self, cell, phase, device, batch):
+    def _started(self, batch):
+        """The A/B session, started on first use; None when the A/B is off or cannot run."""
         if self.unavailable is None and self._session is None and self.fatal is None:
             try:
                 self._start(batch)
@@ -221,7 +224,28 @@ class SpeedGate:
                 self.close()
             except (worktree.RefUnavailable, ABUnavailable, OSError) as err:
                 self._give_up(err)
-        if self._session is None:
+        return self._session
+
+    def prepare(self, cell, phase, device, batch):
+        """Has the A/B's workers build the step while this process builds its own; call
+        ``wait_built`` before timing anything, then ``check``."""
+        if self._started(batch) is not None:
+            try:
+                self._session.start_build(cell, phase, device)
+            except ABUnavailable as err:
+                self._give_up(err)
+
+    def wait_built(self):
+        """Returns once the A/B's workers have built the step ``prepare`` sent: nothing is
+        timed while they build."""
+        if self._session is not None:
+            try:
+                self._session.wait_built()
+            except ABUnavailable as err:
+                self._give_up(err)
+
+    def _ab(self, cell, phase, device, batch):
+        if self._started(batch) is None:
             return None, None
         def restart():
             return ABSession(self._current_root, self._baseline_root, self._batch, self._thresholds)

@@ -112,16 +112,20 @@ class SpeedResult:
 
 
 def measure_step(config, device, phase, batch, *, timer=time_rounds, gemm_rate=None,
-                 with_torch=True):
+                 with_torch=True, before_timing=None):
     """Times ``config.cell``'s compiled ``phase`` step on ``device``.
 
     ``batch`` is ``(x, y)``; ``timer(fn, rounds) -> [seconds]`` does the timing (the suite
     passes pytest-benchmark's); ``gemm_rate`` (FLOP/s) gives the matmul limit; with
     ``with_torch`` and torch installed, the median per-round ratio to the registry's PyTorch
-    equivalent over alternating rounds is measured too (CPU only).
+    equivalent over alternating rounds is measured too (CPU only). ``before_timing()`` is
+    called once the step is built, before anything is timed (the speed gate's workers finish
+    their builds there).
     """
     x, y = batch
     step = build_step(config.cell, phase, device, x, y)
+    if before_timing is not None:
+        before_timing()
     loss = step.run()
     times = timer(step.run, ROUNDS)
     q1, median, q3 = np.percentile(times, [25, 50, 75])

@@ -274,6 +274,8 @@ def test_a_real_ab_finds_a_committed_slowdown(tmp_path, repo):
     synthetic.wider_gates(1000).apply(repo)
     gate = gate_for(repo, tmp_path, ref="HEAD")
     try:
+        gate.prepare("basic_lstm", "inference", "CPU:0", batch())  # as the suite: built ahead, then checked
+        gate.wait_built()
         outcome = gate.check("test_step_speed[basic_lstm-CPU:0-inference]",
                              speed_result("basic_lstm", "inference"), batch())
     finally:

@@ -315,10 +315,11 @@ def _made_with_the_retimes(entry):
 
 
 def _placed_as_todays_calibration(kind, entry):
-    """Whether the trial's workers were placed as its kind's calibration's were
-    (``speed.ab.PLACEMENT``; neither names one where both came before the pinning)."""
+    """Whether the trial's workers were placed as its kind's calibration's were, timed and
+    building (``speed.ab.PLACEMENT`` and ``BUILD_PLACEMENT``; a record that names neither came
+    before the pinning, one without the second before the builds on the cores in turn)."""
     _, data = load_calibrations(BASELINES)[kind]
-    return entry.get("placement") == data.get("placement")
+    return all(entry.get(k) == data.get(k) for k in ("placement", "build_placement"))
 
 
 def _estimator(entry):
@@ -339,8 +340,8 @@ def test_a_trial_made_with_the_retimes_replays_to_its_own_verdicts(kind, name, e
     give the runs it flagged: what it stored is what the gate decided on. One judged by other
     thresholds than its kind's today (a calibration derived again since) states its replay
     with today's, which the test above checks; unless its workers were placed otherwise than
-    the calibration's (before the A/B pinned each pair to one core): today's thresholds do not
-    describe units timed so."""
+    the calibration's (before the A/B pinned each pair to one core, or built on the cores in
+    turn): today's thresholds do not describe units timed so."""
     from rnn_models.selfcheck.gate_trial import replay
 
     thresholds, _ = load_calibrations(BASELINES)[kind]

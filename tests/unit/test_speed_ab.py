@@ -167,17 +167,18 @@ def test_a_retime_whose_workers_fail_stops_them_before_the_error_goes_on():
 class FakeWorker:
     """A worker stand-in (``ABSession(start_worker=...)``) on ``root`` whose every step takes
     ``step_s`` (``build_s`` while all four build); it logs the time requests it gets, and keeps
-    every request in ``sent``."""
+    every request in ``sent`` and the op of every reply taken in ``received``."""
 
     def __init__(self, root, step_s, log, build_s=None, name=None):
         self.root, self.step_s, self.log, self.build_s = Path(root), step_s, log, build_s or step_s
-        self.name, self.sent = name, []
+        self.name, self.sent, self.received = name, [], []
 
     def send(self, request):
         self.pending = request
         self.sent.append(request)
 
     def receive(self, op, timeout):
+        self.received.append(op)
         if op == "pin":
             return {"ok": True, "core": self.pending["slot"] % 2}
         if op == "hello":
@@ -243,6 +244,30 @@ def test_the_two_workers_of_each_pair_share_one_core_taken_in_turn_while_timed(t
             assert [r["slot"] for r in worker.sent if r["op"] == "pin"] == [2 * k + i] + [k, 2 * k + i] * 2
     assert session.cores == [{"current": 0, "baseline": 0}, {"current": 1, "baseline": 1},
                              {"current": 0, "baseline": 0}]
+    session.close()
+
+
+def test_a_build_sent_ahead_is_the_one_compare_times_and_one_never_compared_is_dropped(tmp_path):
+    """``start_build`` returns before the workers answer (this process builds its own copy
+    meanwhile); ``compare`` of that step takes it without building again; a step sent ahead
+    and never compared is taken and dropped before the next build is sent."""
+    from rnn_models.regression.speed import Thresholds
+
+    thresholds = Thresholds(min_effect=0.071, process_sigma=0.0, family_alpha=0.05, looks=(2,), block_s=0.1)
+    session = ABSession(ROOT, ROOT, batch(), thresholds, log_dir=tmp_path, pairs=1,
+                        start_worker=lambda name, root, log_dir, log_name: FakeWorker(root, 0.01, [], name=log_name))
+    worker = session.pairs[0]["current"]
+    session.start_build("gru", "train", "CPU:0")
+    assert worker.sent[-1]["op"] == "build" and worker.received[-1] == "pin"  # sent, not waited for
+    session.wait_built()
+    assert worker.received[-1] == "build"
+    session.compare("gru", "train", "CPU:0", 1)
+    session.start_build("lstm", "train", "CPU:0")  # its test failed before the gate compared it
+    session.compare("gru", "inference", "CPU:0", 1)
+    builds = [(r["cell"], r["phase"], r["key"]) for r in worker.sent if r["op"] == "build"]
+    assert [b[:2] for b in builds] == [("gru", "train"), ("lstm", "train"), ("gru", "inference")]
+    assert [r["key"] for r in worker.sent if r["op"] == "drop"] == [key for _, _, key in builds]
+    assert worker.received.count("build") == 3 and worker.received.count("drop") == 3
     session.close()
 
 
