@@ -221,6 +221,8 @@ def test_a_baseline_commit_that_does_not_build_falls_back_in_one_line(tmp_path, 
     init.write_text(good)
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "fixed")
     gate = gate_for(repo, tmp_path, ref=broken)
+    gate.prepare("lstm", "train", "CPU:0", batch())  # the suite's order: the session starts here
+    gate.wait_built()
     outcome = gate.check("test_step_speed[lstm-CPU:0-train]", speed_result(median=0.05), batch())
     unavailable = [n for n in gate.notes if n.startswith("speed A/B unavailable: ")]
     assert len(unavailable) == 1 and "\n" not in unavailable[0], gate.notes
