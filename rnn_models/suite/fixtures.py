@@ -81,9 +81,15 @@ def matrix(pytestconfig):
 def matrix_in_background(pytestconfig, request):
     """A plain session starts training its planned seed-0 runs before its first test, so the
     tests that need none of them (ordered first by the plugin) run while they train: CPU that
-    the numerics cases in this process leave idle."""
+    the numerics cases in this process leave idle. A session that also gates speed with the
+    A/B starts the A/B's workers while it waits for the last of those runs (a core is free
+    then), not after them."""
     if pytestconfig.stash.get(PLANNED, None):
-        request.getfixturevalue("matrix").start()
+        runs = request.getfixturevalue("matrix")
+        runs.start()
+        if pytestconfig.stash.get(GATED, 0) and speed_gate_on(pytestconfig) and not pytestconfig.option.no_ab:
+            gate, batch = request.getfixturevalue("speed_gate"), request.getfixturevalue("speed_batch")
+            runs.while_waiting = lambda: gate.start(batch)
 
 
 @pytest.fixture(scope="session")
@@ -125,15 +131,21 @@ def report_numerics(record_property):
 
 
 @pytest.fixture(scope="session")
-def real_batch(sequence_data, pytestconfig):
-    """One batch of real MNIST rows: x [128, 28, 28] float32, y [128] int32. The speed steps
-    use it, so the executor's workers end first: nothing else runs while steps are timed."""
-    if MATRIX in pytestconfig.stash:
-        pytestconfig.stash[MATRIX].close()  # started again if a later test trains
+def speed_batch(sequence_data):
+    """One batch of real MNIST rows: x [128, 28, 28] float32, y [128] int32, the speed steps' input."""
     from rnn_models.config import TUTORIAL
     from rnn_models.speed import ab
 
     return ab.real_batch(sequence_data(TUTORIAL))
+
+
+@pytest.fixture(scope="session")
+def real_batch(speed_batch, pytestconfig):
+    """``speed_batch``, for the timed steps: the executor's workers end first, so nothing else
+    runs while steps are timed."""
+    if MATRIX in pytestconfig.stash:
+        pytestconfig.stash[MATRIX].close()  # started again if a later test trains
+    return speed_batch
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,9 @@ class MatrixRuns:
     ``open_executor()`` starts the executor at the first run; ``close()`` ends it (a later
     run starts it again). ``planned``: the cells whose seed 0 this process will need; the
     first request for one of them trains all their seed-0 runs side by side, or ``start()``
-    trains them in a background thread while tests that need no run go on."""
+    trains them in a background thread while tests that need no run go on. ``while_waiting``
+    (a callable, or None): what this process does, once, when a request must wait for that
+    batch, in the time its last runs leave a core free."""
 
     def __init__(self, open_executor, epochs=None, planned=()):
         self._open, self.epochs, self.planned = open_executor, epochs, list(planned)
@@ -22,6 +24,7 @@ class MatrixRuns:
         self._background = None  # the thread training the planned runs, after start()
         self._stop = threading.Event()
         self._failure = None  # what the background batch raised, for the next request
+        self.while_waiting = None
 
     def config(self, cell, seed):
         base = matrix_config(cell) if self.epochs is None else matrix_config(cell, self.epochs)
@@ -58,6 +61,9 @@ class MatrixRuns:
     def _join(self):
         if self._background is None:
             return
+        if self._background.is_alive() and self.while_waiting is not None:
+            task, self.while_waiting = self.while_waiting, None
+            task()
         self._background.join()
         self._background, failure, self._failure = None, self._failure, None
         if failure is not None:

@@ -67,3 +67,44 @@ def test_tests_that_train_nothing_run_while_the_seed0_runs_train_and_timed_steps
     assert len(planned) == 5 and ranks == sorted(ranks)
     assert set(ranks) == {0, 1, 2}
     assert order.index("test_accuracy_against_seed_distribution") == ranks.count(0)
+
+
+START_PROBE = '''
+import json
+
+from rnn_models.speed.gate import SpeedGate
+from rnn_models.suite.plugin_state import MATRIX
+
+CALLS = []
+
+
+def pytest_configure(config):
+    def start(gate, batch):  # when the suite starts the A/B, and what the training was doing then
+        background = config.stash[MATRIX]._background
+        CALLS.append({"training": background is not None and background.is_alive(),
+                      "batch": [list(batch[0].shape), list(batch[1].shape)]})
+
+    SpeedGate.start = start
+    SpeedGate._started = lambda gate, batch: None  # no A/B here: the stored run's rules judge
+
+
+def pytest_unconfigure(config):
+    print("PROBE " + json.dumps(CALLS))
+'''
+
+
+def test_a_session_that_gates_speed_starts_the_ab_while_it_waits_for_its_training_runs(tmp_path):
+    """The A/B's workers start in the time the last seed-0 runs leave a core free
+    (``fixtures.matrix_in_background``), not after them, and only once."""
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "rnnbench_start_probe.py").write_text(START_PROBE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
+    done = subprocess.run([sys.executable, "-m", "pytest", "benchmarks", "-k",
+                           "basic_rnn and (budget or (test_step_speed and inference))", "--benchmark-compare", "-q", "-p", "no:cacheprovider", "-p", "rnnbench_start_probe"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    line = next((line for line in done.stdout.splitlines() if line.startswith("PROBE ")), None)
+    assert line, done.stdout + done.stderr
+    assert json.loads(line.removeprefix("PROBE ")) == [{"training": True, "batch": [[128, 28, 28], [128]]}]

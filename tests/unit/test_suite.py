@@ -210,6 +210,35 @@ def test_started_seed0_runs_train_in_the_background_and_the_first_request_waits_
     assert len(executor.batches) == 2
 
 
+def test_the_first_request_that_waits_for_the_batch_does_the_waiting_work_once_and_a_later_one_none():
+    executor, done = _Executor(), []
+    runs = _matrix(executor)
+
+    def while_waiting():  # the batch still trains when this runs
+        done.append(executor.batches == [[("gru", 0), ("lstm", 0)]] and not runs.results)
+        executor.gate.set()
+
+    runs.while_waiting = while_waiting
+    runs.start()
+    assert executor.running.wait(5)
+    assert runs.run("gru") == ("gru", 0) and done == [True]
+    assert runs.run("lstm") == ("lstm", 0) and done == [True] and runs.while_waiting is None
+
+
+def test_a_request_after_the_batch_ended_does_not_do_the_waiting_work():
+    import time
+
+    executor, done = _Executor(), []
+    runs = _matrix(executor)
+    runs.while_waiting = lambda: done.append(1)
+    runs.start()
+    executor.gate.set()
+    deadline = time.monotonic() + 5
+    while runs._background.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert runs.run("gru") == ("gru", 0) and done == []
+
+
 def test_a_failed_background_batch_fails_the_next_request_once_and_is_trained_again_after():
     from rnn_models.executors import RunFailed
 
