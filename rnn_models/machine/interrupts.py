@@ -64,6 +64,12 @@ def handle_stop_signals():
         restore(previous)
 
 
+def stop_received():
+    """True once a stop signal arrived inside the current block, even if the KeyboardInterrupt
+    it raised was caught on its way (by a library, or a test) and the program went on."""
+    return bool(_received)
+
+
 def received():
     """The first stop signal received (a ``signal.Signals``), SIGINT when none was: a
     KeyboardInterrupt raised without a signal, as by a test, counts as Ctrl-C."""

@@ -20,6 +20,15 @@ class SessionHooks:
     def pytest_runtest_logreport(self, report):
         self.session.take(report.nodeid, report.failed, report.when, report.user_properties)
 
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        yield
+        from rnn_models.machine import interrupts
+
+        if interrupts.stop_received() and not item.session.shouldstop:
+            # The signal's KeyboardInterrupt was caught on its way: the session still stops here.
+            item.session.shouldstop = f"stopped by {interrupts.describe()}"
+
     def pytest_sessionstart(self, session):
         wrap_storage(self.config, getattr(self.config, "_benchmarksession", None))
 
