@@ -103,7 +103,8 @@ def test_a_session_that_gates_speed_starts_the_ab_while_it_waits_for_its_trainin
     (tmp_path / "rnnbench_start_probe.py").write_text(START_PROBE)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
     done = subprocess.run([sys.executable, "-m", "pytest", "benchmarks", "-k",
-                           "basic_rnn and (budget or (test_step_speed and inference))", "--benchmark-compare", "-q", "-p", "no:cacheprovider", "-p", "rnnbench_start_probe"],
+                           "basic_rnn and (budget or (test_step_speed and inference))", "--benchmark-compare",
+                           "-q", "-p", "no:cacheprovider", "-p", "rnnbench_start_probe"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     line = next((line for line in done.stdout.splitlines() if line.startswith("PROBE ")), None)
     assert line, done.stdout + done.stderr
