@@ -6,6 +6,7 @@ pytest-benchmark's storage, wrapped."""
 
 import pytest
 
+from rnn_models.machine import interrupts
 from rnn_models.suite.plugin_state import SESSION, SPEED_GATE, TRANSACTION
 
 
@@ -23,8 +24,6 @@ class SessionHooks:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item, nextitem):
         yield
-        from rnn_models.machine import interrupts
-
         if interrupts.stop_received() and not item.session.shouldstop:
             # The signal's KeyboardInterrupt was caught on its way: the session still stops here.
             item.session.shouldstop = f"stopped by {interrupts.describe()}"
